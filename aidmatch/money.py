@@ -1,0 +1,94 @@
+"""Money: a Decimal with an ISO 4217 currency, quantized to the currency's minor unit.
+
+No floats anywhere: amounts come in as strings or Decimals and leave as strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from aidmatch.errors import RuleViolation
+
+
+class AmountError(RuleViolation):
+    code = "invalid_amount"
+    title = "Invalid amount"
+
+
+def minor_quantum(minor_unit: int) -> Decimal:
+    """The smallest amount of a currency with ``minor_unit`` decimals (2 → Decimal('0.01'))."""
+    return Decimal(1).scaleb(-minor_unit)
+
+
+def parse_amount(
+    value: str | int | Decimal, minor_unit: int, *, allow_zero: bool = False
+) -> Decimal:
+    """A positive amount with at most ``minor_unit`` decimals, or AmountError.
+
+    Over-precise amounts are refused rather than rounded: a donor who types 10.005 USD has
+    made a mistake that rounding would hide.
+    """
+    if isinstance(value, float | bool):
+        raise AmountError("Amounts are sent as strings, not floating-point numbers.")
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise AmountError(f"'{value}' is not a number.") from None
+    if not amount.is_finite():
+        raise AmountError("Amounts must be finite numbers.")
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise AmountError("Amounts must be greater than zero.")
+    quantum = minor_quantum(minor_unit)
+    try:
+        quantized = amount.quantize(quantum, rounding=ROUND_DOWN)
+    except InvalidOperation:  # more digits than the decimal context holds
+        raise AmountError("The amount is too large.") from None
+    if amount != quantized:
+        raise AmountError(f"At most {minor_unit} decimal places are allowed for this currency.")
+    return quantized
+
+
+def to_minor(amount: Decimal, minor_unit: int) -> int:
+    """An exact amount in minor units (Decimal('12.34'), 2 → 1234)."""
+    scaled = amount.scaleb(minor_unit)
+    if scaled != scaled.to_integral_value():
+        raise AmountError(f"{amount} has more than {minor_unit} decimal places.")
+    return int(scaled)
+
+
+def from_minor(units: int, minor_unit: int) -> Decimal:
+    return Decimal(units).scaleb(-minor_unit).quantize(minor_quantum(minor_unit))
+
+
+def convert(amount: Decimal, rate: Decimal, minor_unit: int) -> Decimal:
+    """``amount`` × ``rate`` rounded down to the target's minor unit.
+
+    Rounding toward zero means the receiving side never gets more than was pledged.
+    """
+    return (amount * rate).quantize(minor_quantum(minor_unit), rounding=ROUND_DOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError("Money.amount must be a Decimal")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"Cannot combine {self.currency} with {other.currency}")
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"

@@ -1,0 +1,71 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import services
+from apps.accounts.api.serializers import (
+    RegisterSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    UserSerializer,
+)
+from apps.core.permissions import UsersOnly
+from apps.core.throttling import AuthRateThrottle
+
+
+class RegisterView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer}, tags=["auth"])
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenView(APIView):
+    """Exchange an email and password for a bearer token (shown once)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthRateThrottle]
+
+    @extend_schema(request=TokenRequestSerializer, responses={201: TokenSerializer}, tags=["auth"])
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, text = services.token_issue(**serializer.validated_data)
+        body = {"token": text, "expires_at": token.expiry}
+        return Response(TokenSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class TokenRevokeView(APIView):
+    """Revoke the token this request is made with (``?all=true``: every token of the user)."""
+
+    permission_classes = [UsersOnly]
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        if request.query_params.get("all") in ("1", "true"):
+            services.token_revoke_all(user=request.user)
+        elif request.auth is not None and hasattr(request.auth, "digest"):
+            services.token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated, UsersOnly]
+
+    @extend_schema(responses={200: UserSerializer}, tags=["auth"])
+    def get(self, request):
+        user = (
+            type(request.user)
+            .objects.prefetch_related("memberships__organization")
+            .get(pk=request.user.pk)
+        )
+        return Response(UserSerializer(user).data)

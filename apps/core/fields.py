@@ -1,0 +1,77 @@
+"""Confidential fields, encrypted at rest with Fernet keys from the environment.
+
+``FIELD_ENCRYPTION_KEYS`` lists keys newest first: new values are encrypted with the first, and
+any listed key decrypts, so keys rotate by prepending a new one (``manage.py rotate_field_keys``
+re-encrypts old rows).
+"""
+
+import json
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    if not keys:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS is empty.")
+    return MultiFernet([Fernet(k.encode()) for k in keys])
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
+
+
+def _encrypt(text: str | None) -> str | None:
+    if text is None or text == "":
+        return text
+    return fernet().encrypt(text.encode()).decode()
+
+
+class EncryptedTextField(models.TextField):
+    """A text value stored as a Fernet token. Not searchable or orderable, by design."""
+
+    description = "Encrypted text"
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return _encrypt(value)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        try:
+            return fernet().decrypt(value.encode()).decode()
+        except InvalidToken as exc:
+            raise ImproperlyConfigured(
+                f"{self.model.__name__}.{self.name} cannot be decrypted with FIELD_ENCRYPTION_KEYS"
+            ) from exc
+
+
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON value (lists, objects) stored encrypted."""
+
+    description = "Encrypted JSON"
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return _encrypt(json.dumps(value, sort_keys=True))
+
+    def from_db_value(self, value, expression, connection):
+        text = super().from_db_value(value, expression, connection)
+        return None if text in (None, "") else json.loads(text)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def value_to_string(self, obj):
+        return json.dumps(self.value_from_object(obj))

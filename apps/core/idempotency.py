@@ -1,0 +1,102 @@
+"""Idempotency-Key for POSTs that create or move money.
+
+A repeat with the same key and body replays the first response (status, body, Location/ETag);
+the same key with another body is a 422; concurrent twins produce one effect: the record is
+inserted in the same transaction as the request's effect, so a twin waits on the unique index
+until the first commits and then replays it. A request that fails writes nothing, the record
+included, so its repeat simply runs again.
+"""
+
+import functools
+import hashlib
+import json
+import re
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from aidmatch.errors import IdempotencyKeyReused
+from apps.core.actors import caller_key
+from apps.core.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_REPLAYED_HEADERS = ("Location", "ETag")
+
+
+def _fingerprint(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    raw = f"{request.method}\n{request.path}\n{body}".encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    response = Response(record.response_body, status=record.response_status)
+    for name, value in record.response_headers.items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(handler):
+    """Decorate a view method (``create`` or an ``@action``) to honour Idempotency-Key."""
+
+    @functools.wraps(handler)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        owner = caller_key(request)
+        if key is None or owner is None:
+            return handler(self, request, *args, **kwargs)
+        if not _KEY.match(key):
+            raise exceptions.ValidationError(
+                {HEADER: ["Use 1 to 255 visible ASCII characters (a UUID is a good choice)."]}
+            )
+        fingerprint = _fingerprint(request)
+        with transaction.atomic():
+            record, created = IdempotencyRecord.objects.get_or_create(
+                owner=owner,
+                key=key,
+                defaults={
+                    "fingerprint": fingerprint,
+                    "method": request.method,
+                    "path": request.path,
+                },
+            )
+            if not created and record.created_at < timezone.now() - settings.IDEMPOTENCY_TTL:
+                record.delete()
+                record = IdempotencyRecord.objects.create(
+                    owner=owner,
+                    key=key,
+                    fingerprint=fingerprint,
+                    method=request.method,
+                    path=request.path,
+                )
+                created = True
+            if not created:
+                if record.fingerprint != fingerprint:
+                    raise IdempotencyKeyReused(
+                        "This Idempotency-Key was used with a different request; "
+                        "use a new key for a new request."
+                    )
+                return _replay(record)
+            response = handler(self, request, *args, **kwargs)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+                return response
+            record.response_status = response.status_code
+            record.response_body = json.loads(JSONRenderer().render(response.data) or "null")
+            record.response_headers = {h: response[h] for h in _REPLAYED_HEADERS if h in response}
+            record.save(update_fields=["response_status", "response_body", "response_headers"])
+        return response
+
+    return wrapper
+
+
+def purge_expired() -> int:
+    cutoff = timezone.now() - settings.IDEMPOTENCY_TTL
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,143 @@
+"""One exception handler: every error leaves the API as application/problem+json (RFC 9457)."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from aidmatch.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_BASE = "https://aidmatch.org/problems/"
+
+
+def problem(
+    status_code: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: dict | None = None,
+    headers: dict | None = None,
+) -> Response:
+    body = {
+        "type": TYPE_BASE + code.replace("_", "-"),
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _field_errors(data) -> tuple[dict, str]:
+    """DRF's nested error structure as {field: [messages]} with dotted paths, and a summary."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                nested_non_field = k == "non_field_errors" and prefix
+                walk(prefix if nested_non_field else (f"{prefix}.{k}" if prefix else str(k)), v)
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            flat.setdefault(prefix or "non_field_errors", []).extend(str(v) for v in value)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                if v:
+                    walk(f"{prefix}.{i}" if prefix else str(i), v)
+        else:
+            flat.setdefault(prefix or "non_field_errors", []).append(str(value))
+
+    walk("", data)
+    first = next(iter(flat.items()), None)
+    summary = f"{first[0]}: {first[1][0]}" if first else "Invalid input."
+    return flat, summary
+
+
+def problem_exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors or None)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        set_rollback()
+        return problem(413, "payload_too_large", "Request body too large", str(exc))
+    elif isinstance(exc, IntegrityError):
+        # A concurrent twin won a unique constraint, or a database check refused the change.
+        set_rollback()
+        logger.info("integrity error turned into 409: %s", exc)
+        return problem(409, "conflict", "Conflict", "The change conflicts with the current data.")
+    elif isinstance(exc, DataError):
+        set_rollback()
+        return problem(400, "invalid", "Invalid input", "A value is out of range or malformed.")
+
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a real bug: Django's 500 handler logs it
+
+    set_rollback()
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors, summary = _field_errors(exc.detail)
+        return problem(400, "invalid", "Invalid input", summary, errors, headers)
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else exc.default_code
+    title = {
+        status.HTTP_401_UNAUTHORIZED: "Not authenticated",
+        status.HTTP_403_FORBIDDEN: "Not permitted",
+        status.HTTP_404_NOT_FOUND: "Not found",
+        status.HTTP_405_METHOD_NOT_ALLOWED: "Method not allowed",
+        status.HTTP_406_NOT_ACCEPTABLE: "Not acceptable",
+        status.HTTP_412_PRECONDITION_FAILED: "Precondition failed",
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
+        status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests",
+    }.get(exc.status_code, "Bad request" if exc.status_code < 500 else "Server error")
+    return problem(exc.status_code, str(code), title, str(detail), None, headers)
+
+
+def _django_problem(status_code: int, code: str, title: str, detail: str) -> JsonResponse:
+    body = {
+        "type": TYPE_BASE + code.replace("_", "-"),
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def handler400(request, exception=None):
+    return _django_problem(400, "bad_request", "Bad request", "The request could not be read.")
+
+
+def handler403(request, exception=None):
+    return _django_problem(403, "permission_denied", "Not permitted", "Not permitted.")
+
+
+def handler404(request, exception=None):
+    return _django_problem(404, "not_found", "Not found", "No such resource.")
+
+
+def handler500(request):
+    return _django_problem(500, "server_error", "Server error", "An unexpected error occurred.")

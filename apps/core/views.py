@@ -1,0 +1,37 @@
+from django.http import JsonResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+    throttle_classes,
+)
+from rest_framework.permissions import AllowAny
+
+from apps.core.health import health_report
+
+
+@extend_schema(
+    summary="Health of the database, broker and workers",
+    responses={
+        (200, "application/json"): inline_serializer(
+            "Health", {"status": serializers.CharField(), "checks": serializers.DictField()}
+        ),
+        (503, "application/json"): inline_serializer(
+            "Unhealthy", {"status": serializers.CharField(), "checks": serializers.DictField()}
+        ),
+    },
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([])
+def healthz(request):
+    healthy, report = health_report()
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+def livez(request):
+    """The process answers: for a load balancer's liveness probe (no dependency checked)."""
+    return JsonResponse({"status": "ok"})

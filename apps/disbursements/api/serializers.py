@@ -1,0 +1,97 @@
+from rest_framework import serializers
+
+from aidmatch.disbursing import Channel
+from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
+from apps.core.serializers import StrictSerializer
+from apps.disbursements.models import Disbursement, DisbursementLine
+from apps.reference.models import Currency
+
+
+class LineSerializer(serializers.ModelSerializer):
+    allocation = serializers.UUIDField(source="allocation_id")
+
+    class Meta:
+        model = DisbursementLine
+        fields = ["allocation", "amount", "need_amount"]
+        read_only_fields = fields
+
+
+class DisbursementSerializer(serializers.ModelSerializer):
+    organization = serializers.UUIDField(source="organization_id")
+    currency = serializers.CharField(source="currency_id")
+    amount = CurrencyAmountField("amount")
+    fee_amount = CurrencyAmountField("fee_amount")
+    received_currency = serializers.CharField(source="received_currency_id", allow_null=True)
+    lines = LineSerializer(many=True)
+
+    class Meta:
+        model = Disbursement
+        fields = [
+            "id",
+            "status",
+            "organization",
+            "amount",
+            "currency",
+            "fee_amount",
+            "channel",
+            "provider",
+            "reference",
+            "planned_date",
+            "value_date",
+            "received_amount",
+            "received_currency",
+            "received_date",
+            "expected_received_amount",
+            "difference_reason",
+            "failure_reason",
+            "lines",
+            "sent_at",
+            "received_at",
+            "closed_at",
+            "flagged_unconfirmed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DisbursementCreateSerializer(StrictSerializer):
+    allocations = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=100)
+    amount = AmountField()
+    currency = serializers.SlugRelatedField(slug_field="code", queryset=Currency.objects.all())
+    fee_amount = AmountField(required=False, min_value=0)
+    channel = serializers.ChoiceField(choices=[c.value for c in Channel])
+    provider = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    planned_date = serializers.DateField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        minor = attrs["currency"].minor_unit
+        attrs["amount"] = validate_amount_for_currency(attrs["amount"], minor)
+        if attrs.get("fee_amount"):
+            attrs["fee_amount"] = validate_amount_for_currency(
+                attrs["fee_amount"], minor, field="fee_amount"
+            )
+        return attrs
+
+
+class MarkSentSerializer(StrictSerializer):
+    value_date = serializers.DateField(required=False)
+
+
+class ConfirmReceiptSerializer(StrictSerializer):
+    received_amount = AmountField(min_value=0)
+    received_currency = serializers.SlugRelatedField(
+        slug_field="code", queryset=Currency.objects.all()
+    )
+    received_date = serializers.DateField(required=False)
+    difference_reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        attrs["received_amount"] = validate_amount_for_currency(
+            attrs["received_amount"], attrs["received_currency"].minor_unit, field="received_amount"
+        )
+        return attrs
+
+
+class ReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500)

@@ -1,0 +1,112 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from aidmatch.access import Scope
+from apps.core.idempotency import idempotent
+from apps.core.permissions import ScopedForApiKeys
+from apps.disbursements import selectors, services
+from apps.disbursements.api.serializers import (
+    ConfirmReceiptSerializer,
+    DisbursementCreateSerializer,
+    DisbursementSerializer,
+    MarkSentSerializer,
+    ReasonSerializer,
+)
+from apps.matching.selectors import allocations_visible_to
+from apps.organizations.access import member_org_ids
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request=DisbursementCreateSerializer, responses={201: DisbursementSerializer}
+    )
+)
+class DisbursementViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Tranches from pledge to organization: scheduled → sent → received (failed, returned)."""
+
+    serializer_class = DisbursementSerializer
+    permission_classes = [ScopedForApiKeys]
+    filterset_fields = ["status", "channel", "organization"]
+    ordering_fields = ["created_at", "sent_at"]
+    required_scopes = {
+        "list": Scope.DISBURSEMENTS_READ,
+        "retrieve": Scope.DISBURSEMENTS_READ,
+        "create": Scope.DISBURSEMENTS_WRITE,
+        "mark_sent": Scope.DISBURSEMENTS_WRITE,
+        "confirm_receipt": Scope.DISBURSEMENTS_WRITE,
+        "mark_failed": Scope.DISBURSEMENTS_WRITE,
+        "mark_returned": Scope.DISBURSEMENTS_WRITE,
+    }
+
+    def get_queryset(self):
+        return selectors.disbursements_visible_to(self.request)
+
+    def _respond(self, disbursement, status_code=status.HTTP_200_OK):
+        disbursement = self.get_queryset().get(pk=disbursement.pk)
+        return Response(DisbursementSerializer(disbursement).data, status=status_code)
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = DisbursementCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        ids = data.pop("allocations")
+        visible = allocations_visible_to(request).filter(pk__in=ids).count()
+        if visible != len(set(ids)):
+            raise NotFound("No such allocation.")
+        disbursement = services.disbursement_create(actor=request.user, allocation_ids=ids, **data)
+        return self._respond(disbursement, status.HTTP_201_CREATED)
+
+    @extend_schema(request=MarkSentSerializer, responses=DisbursementSerializer)
+    @idempotent
+    @action(detail=True, methods=["post"], url_path="mark-sent")
+    def mark_sent(self, request, pk=None):
+        serializer = MarkSentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        disbursement = services.disbursement_mark_sent(
+            disbursement_id=self.get_object().pk, actor=request.user, **serializer.validated_data
+        )
+        return self._respond(disbursement)
+
+    @extend_schema(request=ConfirmReceiptSerializer, responses=DisbursementSerializer)
+    @idempotent
+    @action(detail=True, methods=["post"], url_path="confirm-receipt")
+    def confirm_receipt(self, request, pk=None):
+        serializer = ConfirmReceiptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        disbursement = services.disbursement_confirm_receipt(
+            disbursement_id=self.get_object().pk,
+            acting_for=member_org_ids(request),
+            **serializer.validated_data,
+        )
+        return self._respond(disbursement)
+
+    @extend_schema(request=ReasonSerializer, responses=DisbursementSerializer)
+    @idempotent
+    @action(detail=True, methods=["post"], url_path="mark-failed")
+    def mark_failed(self, request, pk=None):
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        disbursement = services.disbursement_mark_failed(
+            disbursement_id=self.get_object().pk, actor=request.user, **serializer.validated_data
+        )
+        return self._respond(disbursement)
+
+    @extend_schema(request=ReasonSerializer, responses=DisbursementSerializer)
+    @idempotent
+    @action(detail=True, methods=["post"], url_path="mark-returned")
+    def mark_returned(self, request, pk=None):
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        disbursement = services.disbursement_mark_returned(
+            disbursement_id=self.get_object().pk, actor=request.user, **serializer.validated_data
+        )
+        return self._respond(disbursement)

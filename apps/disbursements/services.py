@@ -1,0 +1,300 @@
+"""Tranches: schedule, mark sent, confirm receipt, mark failed or returned. Each one
+transaction, under row locks in the global order (pledges, needs, allocations, then the
+tranche), keeping the cached totals of allocations, pledges and needs with it."""
+
+import logging
+from datetime import timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from aidmatch.disbursing import OUT, DisbursementStatus, check_disbursement_transition, spread
+from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
+from aidmatch.lifecycle import AllocationStatus, check_transition
+from apps.disbursements.models import Disbursement, DisbursementLine
+from apps.ledger import services as ledger
+from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
+from apps.matching.models import Allocation
+from apps.matching.services.allocations import refresh_need_status, refresh_pledge_status
+from apps.organizations.models import OrganizationStatus
+from apps.reports.services import need_complete_if_done
+
+logger = logging.getLogger(__name__)
+D = DisbursementStatus
+A = AllocationStatus
+OWING = (A.COMMITTED, A.DISBURSING)
+
+
+def _quantum(currency) -> Decimal:
+    return Decimal(1).scaleb(-currency.minor_unit)
+
+
+def _lock_for(allocation_ids):
+    """Lock the allocations' pledges, needs and the allocations, in the global order."""
+    rows = list(Allocation.objects.filter(pk__in=allocation_ids).values("pledge_id", "need_id"))
+    pledges = lock_pledges(r["pledge_id"] for r in rows)
+    needs = lock_needs(r["need_id"] for r in rows)
+    allocations = lock_allocations(allocation_ids)
+    return pledges, needs, allocations
+
+
+def _is_donor(actor, pledge) -> bool:
+    return (pledge.donor_id is not None and pledge.donor_id == getattr(actor, "pk", None)) or (
+        pledge.donor_organization_id is not None
+        and pledge.donor_organization_id == getattr(actor, "organization_id", None)
+    )
+
+
+@transaction.atomic
+def disbursement_create(
+    *,
+    actor,
+    allocation_ids,
+    amount: Decimal,
+    currency,
+    channel: str,
+    provider: str = "",
+    reference: str = "",
+    planned_date=None,
+    fee_amount: Decimal = Decimal(0),
+) -> Disbursement:
+    """Schedule a tranche over one donor's committed allocations to one organization; the
+    amount is spread over them oldest first and may not exceed what they still owe."""
+    allocation_ids = list(dict.fromkeys(allocation_ids))
+    pledges, needs, allocations = _lock_for(allocation_ids)
+    if len(allocations) != len(allocation_ids):
+        raise RuleViolation("Unknown allocation.", errors={"allocations": ["Unknown allocation."]})
+    rows = sorted(allocations.values(), key=lambda a: (a.committed_at or a.proposed_at, str(a.pk)))
+    organizations = {needs[a.need_id].organization_id for a in rows}
+    if len(organizations) != 1:
+        raise RuleViolation(
+            "A tranche goes to one organization: these allocations fund several.",
+            errors={"allocations": ["All allocations must fund needs of one organization."]},
+        )
+    for a in rows:
+        pledge = pledges[a.pledge_id]
+        if not _is_donor(actor, pledge):
+            raise NotPermitted("Only the donor of these allocations can send them money.")
+        if a.status not in OWING:
+            raise StateConflict(f"Allocation {a.pk} is {a.status}; only committed money is sent.")
+        if pledge.currency_id != currency.code:
+            raise RuleViolation(
+                f"Allocation {a.pk} is in {pledge.currency_id}, not {currency.code}.",
+                errors={"currency": [f"These allocations are in {pledge.currency_id}."]},
+            )
+    organization = needs[rows[0].need_id].organization
+    if organization.status != OrganizationStatus.VERIFIED:
+        raise StateConflict(
+            f"The organization is {organization.status}: no new tranches can be sent to it."
+        )
+    if fee_amount >= amount:
+        raise RuleViolation(
+            "The fee must be less than the amount.", errors={"fee_amount": ["Too high."]}
+        )
+    owed = [(a.pk, a.amount - a.disbursed_amount) for a in rows]
+    lines = spread(amount, owed)
+    disbursement = Disbursement.objects.create(
+        donor=rows and pledges[rows[0].pledge_id].donor,
+        donor_organization=pledges[rows[0].pledge_id].donor_organization,
+        organization=organization,
+        amount=amount,
+        currency=currency,
+        fee_amount=fee_amount,
+        channel=channel,
+        provider=provider,
+        reference=reference,
+        planned_date=planned_date,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    for allocation_id, line_amount in lines:
+        allocation = allocations[allocation_id]
+        need = needs[allocation.need_id]
+        need_amount = (line_amount * allocation.rate).quantize(
+            _quantum(need.currency), rounding=ROUND_DOWN
+        )
+        DisbursementLine.objects.create(
+            disbursement=disbursement,
+            allocation=allocation,
+            amount=line_amount,
+            need_amount=min(need_amount, allocation.need_amount),
+        )
+        allocation.disbursed_amount += line_amount
+        check_transition("allocation", allocation.status, A.DISBURSING)
+        allocation.status = A.DISBURSING
+        allocation.save(update_fields=["disbursed_amount", "status", "updated_at"])
+    return disbursement
+
+
+def _locked_tranche(disbursement_id):
+    allocation_ids = list(
+        DisbursementLine.objects.filter(disbursement_id=disbursement_id).values_list(
+            "allocation_id", flat=True
+        )
+    )
+    pledges, needs, allocations = _lock_for(allocation_ids)
+    disbursement = (
+        Disbursement.objects.select_for_update()
+        .select_related("currency", "organization")
+        .get(pk=disbursement_id)
+    )
+    lines = list(disbursement.lines.all())
+    return disbursement, lines, pledges, needs, allocations
+
+
+def _move_out(lines, pledges, needs, allocations, sign: int) -> None:
+    """Add (sign=1) or take back (sign=-1) the tranche's money on its pledges and needs."""
+    for line in lines:
+        allocation = allocations[line.allocation_id]
+        pledge, need = pledges[allocation.pledge_id], needs[allocation.need_id]
+        pledge.disbursed_amount += sign * line.amount
+        need.disbursed_amount += sign * line.need_amount
+    for pledge in pledges.values():
+        refresh_pledge_status(pledge)
+        pledge.save(update_fields=["disbursed_amount", "status", "updated_at"])
+    for need in needs.values():
+        refresh_need_status(need)
+        need.save(update_fields=["disbursed_amount", "status", "updated_at"])
+
+
+@transaction.atomic
+def disbursement_mark_sent(*, disbursement_id, actor, value_date=None) -> Disbursement:
+    disbursement, lines, pledges, needs, allocations = _locked_tranche(disbursement_id)
+    is_donor = any(_is_donor(actor, p) for p in pledges.values())
+    if not (is_donor or getattr(actor, "is_verifier", False)):
+        raise NotPermitted("Only the donor or a verifier marks a tranche sent.")
+    check_disbursement_transition(disbursement.status, D.SENT)
+    disbursement.status = D.SENT
+    disbursement.sent_at = timezone.now()
+    disbursement.value_date = value_date or timezone.now().date()
+    disbursement.save(update_fields=["status", "sent_at", "value_date", "updated_at"])
+    _move_out(lines, pledges, needs, allocations, +1)
+    ledger.post_disbursement_sent(disbursement=disbursement)
+    return disbursement
+
+
+def expected_received(disbursement: Disbursement, lines) -> Decimal:
+    """What the organization should receive in its needs' currency: the lines' need amounts
+    less the fee's share, rounded down."""
+    gross = sum((line.need_amount for line in lines), Decimal(0))
+    kept = (disbursement.amount - disbursement.fee_amount) / disbursement.amount
+    return gross * kept
+
+
+@transaction.atomic
+def disbursement_confirm_receipt(
+    *,
+    disbursement_id,
+    acting_for: set,
+    received_amount: Decimal,
+    received_currency,
+    received_date=None,
+    difference_reason: str = "",
+) -> Disbursement:
+    """The receiving organization (``acting_for``: the organizations the caller acts for)
+    confirms what arrived, in its currency. A difference from the expected amount (fees,
+    exchange) is recorded with its reason."""
+    disbursement, lines, _pledges, needs, allocations = _locked_tranche(disbursement_id)
+    if disbursement.organization_id not in acting_for:
+        raise NotPermitted("Only the receiving organization confirms receipt.")
+    check_disbursement_transition(disbursement.status, D.RECEIVED)
+    need_currencies = {needs[allocations[line.allocation_id].need_id].currency_id for line in lines}
+    expected = None
+    if need_currencies == {received_currency.code}:
+        expected = expected_received(disbursement, lines).quantize(
+            _quantum(received_currency), rounding=ROUND_DOWN
+        )
+        if received_amount != expected and not difference_reason.strip():
+            raise RuleViolation(
+                f"Expected {expected} {received_currency.code} after the fee; say why the "
+                "received amount differs.",
+                errors={"difference_reason": ["Required when the amount differs."]},
+            )
+    if received_date and received_date > timezone.now().date():
+        raise RuleViolation("The date is in the future.", errors={"received_date": ["Future."]})
+    disbursement.status = D.RECEIVED
+    disbursement.received_amount = received_amount
+    disbursement.received_currency = received_currency
+    disbursement.received_date = received_date or timezone.now().date()
+    disbursement.expected_received_amount = expected
+    disbursement.difference_reason = difference_reason
+    disbursement.received_at = timezone.now()
+    disbursement.save()
+    ledger.post_disbursement_received(disbursement=disbursement)
+    for line in lines:
+        allocation = allocations[line.allocation_id]
+        received = _received_total(allocation)
+        if received >= allocation.amount and allocation.status == A.DISBURSING:
+            allocation.status = A.DISBURSED
+            allocation.save(update_fields=["status", "updated_at"])
+    for need in needs.values():
+        need_complete_if_done(need)
+    return disbursement
+
+
+def _received_total(allocation) -> Decimal:
+    return sum(
+        (
+            line.amount
+            for line in allocation.disbursement_lines.filter(disbursement__status=D.RECEIVED)
+        ),
+        Decimal(0),
+    )
+
+
+def _give_back(disbursement_id, actor, target: D, reason: str) -> Disbursement:
+    disbursement, lines, pledges, needs, allocations = _locked_tranche(disbursement_id)
+    is_donor = any(_is_donor(actor, p) for p in pledges.values())
+    if not (is_donor or getattr(actor, "is_verifier", False)):
+        raise NotPermitted("Only the donor or a verifier records a failed or returned tranche.")
+    was_out = disbursement.status in OUT
+    check_disbursement_transition(disbursement.status, target)
+    disbursement.status = target
+    disbursement.failure_reason = reason[:500]
+    disbursement.closed_at = timezone.now()
+    disbursement.save(update_fields=["status", "failure_reason", "closed_at", "updated_at"])
+    for line in lines:
+        allocation = allocations[line.allocation_id]
+        allocation.disbursed_amount -= line.amount
+        target_status = A.DISBURSING if allocation.disbursed_amount > 0 else A.COMMITTED
+        check_transition("allocation", allocation.status, target_status)
+        allocation.status = target_status
+        allocation.save(update_fields=["disbursed_amount", "status", "updated_at"])
+    if was_out:
+        _move_out(lines, pledges, needs, allocations, -1)
+        ledger.post_disbursement_given_back(disbursement=disbursement, reason=reason)
+    return disbursement
+
+
+@transaction.atomic
+def disbursement_mark_failed(*, disbursement_id, actor, reason: str) -> Disbursement:
+    return _give_back(disbursement_id, actor, D.FAILED, reason)
+
+
+@transaction.atomic
+def disbursement_mark_returned(*, disbursement_id, actor, reason: str) -> Disbursement:
+    return _give_back(disbursement_id, actor, D.RETURNED, reason)
+
+
+def disbursement_flag_unconfirmed(*, now=None) -> int:
+    """Flag tranches sent but unconfirmed for DISBURSEMENT_CONFIRM_DAYS (a periodic task)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.DISBURSEMENT_CONFIRM_DAYS)
+    due = Disbursement.objects.filter(
+        status=D.SENT, sent_at__lt=cutoff, flagged_unconfirmed_at__isnull=True
+    )
+    flagged = 0
+    for disbursement in due:
+        updated = Disbursement.objects.filter(
+            pk=disbursement.pk, flagged_unconfirmed_at__isnull=True
+        ).update(flagged_unconfirmed_at=now)
+        if updated:
+            flagged += 1
+            logger.warning(
+                "tranche %s to organization %s sent %s is not confirmed",
+                disbursement.pk,
+                disbursement.organization_id,
+                disbursement.sent_at.date(),
+            )
+    return flagged

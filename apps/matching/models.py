@@ -1,0 +1,76 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from aidmatch.lifecycle import AllocationStatus
+from apps.core.money import amount_field, cached_total_field
+
+
+class Allocation(models.Model):
+    """Money of one pledge placed on one need: proposed by matching, committed by the donor.
+
+    ``amount`` is in the pledge's currency, ``need_amount`` in the need's, converted at
+    ``rate`` (rounded down, so a need never receives more than was pledged).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pledge = models.ForeignKey(
+        "pledges.Pledge", on_delete=models.PROTECT, related_name="allocations"
+    )
+    need = models.ForeignKey("needs.Need", on_delete=models.PROTECT, related_name="allocations")
+    status = models.CharField(
+        max_length=20,
+        choices=[(s.value, s.value) for s in AllocationStatus],
+        default=AllocationStatus.PROPOSED,
+    )
+    amount = amount_field()
+    need_amount = amount_field()
+    rate = models.DecimalField(max_digits=24, decimal_places=10, default=1)
+    rate_source = models.CharField(max_length=100, blank=True)
+    rate_date = models.DateField(null=True, blank=True)
+    disbursed_amount = cached_total_field()
+    explanation = models.JSONField(default=dict)
+    commit_deadline = models.DateTimeField(null=True, blank=True)
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    close_reason = models.CharField(max_length=200, blank=True)
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0, need_amount__gt=0, rate__gt=0),
+                name="allocation_amounts_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in AllocationStatus]),
+                name="allocation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(disbursed_amount__gte=0, disbursed_amount__lte=F("amount")),
+                name="allocation_disbursed_within_amount",
+            ),
+            models.UniqueConstraint(
+                fields=["pledge", "need"],
+                condition=Q(status=AllocationStatus.PROPOSED),
+                name="allocation_one_proposal_per_pair",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["pledge", "status"]),
+            models.Index(fields=["need", "status"]),
+            models.Index(fields=["status", "commit_deadline"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.pledge_id} -> {self.need_id} ({self.status})"
+
+    @property
+    def created_at(self):
+        return self.proposed_at

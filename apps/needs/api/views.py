@@ -1,0 +1,183 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import SAFE_METHODS, AllowAny
+from rest_framework.response import Response
+
+from aidmatch.access import Scope
+from apps.core.actors import is_api_key
+from apps.core.permissions import ScopedForApiKeys
+from apps.core.schema import AnyOfSerializer
+from apps.needs import selectors, services
+from apps.needs.api.serializers import (
+    NeedFullSerializer,
+    NeedInputSerializer,
+    NeedPublicSerializer,
+    NeedRestrictedSerializer,
+)
+from apps.needs.filters import NeedFilterSet
+from apps.needs.selectors import Detail
+from apps.organizations.access import is_verifier, member_org_ids
+from apps.organizations.models import Organization
+
+SERIALIZERS = {
+    Detail.PUBLIC: NeedPublicSerializer,
+    Detail.RESTRICTED: NeedRestrictedSerializer,
+    Detail.CONFIDENTIAL: NeedFullSerializer,
+}
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, description="The ETag you read; a stale one is 412."
+)
+
+
+def _if_match(request) -> int | None:
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    try:
+        return int(raw.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise ValidationError({"If-Match": ['Send the ETag of the need, e.g. "3".']}) from None
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Needs the caller may see",
+        description=(
+            "Anonymous callers see open needs' public fields only; signed-in callers also see "
+            "title, description, district and organization (a pseudonym for sensitive ones); "
+            "the organization's members and verifiers see everything."
+        ),
+        responses=AnyOfSerializer("NeedAtAnyDetail", [*SERIALIZERS.values()], many=True),
+    ),
+    retrieve=extend_schema(
+        responses=AnyOfSerializer("NeedAtAnyDetail", [*SERIALIZERS.values()]),
+        description="At the caller's level of detail, as in the list.",
+    ),
+    create=extend_schema(request=NeedInputSerializer, responses={201: NeedFullSerializer}),
+    partial_update=extend_schema(
+        request=NeedInputSerializer, responses=NeedFullSerializer, parameters=[IF_MATCH]
+    ),
+)
+class NeedViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    filterset_class = NeedFilterSet
+    ordering_fields = ["urgency", "deadline", "remaining_amount", "created_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_scopes = {
+        "list": Scope.NEEDS_READ,
+        "retrieve": Scope.NEEDS_READ,
+        "create": Scope.NEEDS_WRITE,
+        "partial_update": Scope.NEEDS_WRITE,
+        "submit": Scope.NEEDS_WRITE,
+        "cancel": Scope.NEEDS_WRITE,
+    }
+
+    def get_permissions(self):
+        if self.request.method in SAFE_METHODS and not is_api_key(self.request):
+            return [AllowAny()]
+        return [ScopedForApiKeys()]
+
+    def get_queryset(self):
+        return selectors.needs_visible_to(self.request)
+
+    def get_serializer_class(self):
+        return (
+            NeedInputSerializer if self.request.method not in SAFE_METHODS else NeedFullSerializer
+        )
+
+    def _out(self, need):
+        return SERIALIZERS[selectors.detail_level(self.request, need)](need).data
+
+    def _respond(self, need, status_code=status.HTTP_200_OK):
+        need = self.get_queryset().get(pk=need.pk)
+        response = Response(self._out(need), status=status_code)
+        if selectors.detail_level(self.request, need) == Detail.CONFIDENTIAL:
+            response["ETag"] = need.etag
+        return response
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([self._out(n) for n in page])
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._respond(self.get_object())
+
+    def _own_need(self, pk):
+        """A need the caller may change: its organization's members and keys only."""
+        need = get_object_or_404(self.get_queryset(), pk=pk)
+        if need.organization_id not in member_org_ids(self.request):
+            if is_verifier(self.request):
+                raise PermissionDenied("Only the organization's members may change its needs.")
+            raise NotFound()
+        return need
+
+    def create(self, request, *args, **kwargs):
+        serializer = NeedInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        organization = self._organization_for_create(data.pop("organization", None))
+        need = services.need_create(
+            organization=organization,
+            created_by=None if is_api_key(request) else request.user,
+            api_key=request.auth if is_api_key(request) else None,
+            **data,
+        )
+        return self._respond(need, status.HTTP_201_CREATED)
+
+    def _organization_for_create(self, organization_id) -> Organization:
+        mine = member_org_ids(self.request)
+        if organization_id is None:
+            if len(mine) != 1:
+                raise ValidationError({"organization": ["Say which of your organizations."]})
+            (organization_id,) = mine
+        if organization_id not in mine:
+            raise ValidationError({"organization": ["You are not a member of this organization."]})
+        return Organization.objects.get(pk=organization_id)
+
+    def partial_update(self, request, pk=None, *args, **kwargs):
+        need = self._own_need(pk)
+        serializer = NeedInputSerializer(need, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "organization" in data:
+            raise ValidationError({"organization": ["A need cannot move to another organization."]})
+        need = services.need_update(need_id=need.pk, if_match=_if_match(request), **data)
+        return self._respond(need)
+
+    @extend_schema(request=None, responses=NeedFullSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        need = services.need_submit(need_id=self._own_need(pk).pk)
+        return self._respond(need)
+
+    @extend_schema(request=None, responses=NeedFullSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        need = services.need_cancel(need_id=self._own_need(pk).pk)
+        return self._respond(need)
+
+    @extend_schema(request=None, responses=NeedFullSerializer, summary="Approve (verifiers)")
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        if not is_verifier(request):
+            get_object_or_404(self.get_queryset(), pk=pk)
+            raise PermissionDenied("Only verifiers approve needs.")
+        need = get_object_or_404(self.get_queryset(), pk=pk)
+        return self._respond(services.need_approve(need_id=need.pk, verifier=request.user))
+
+    @extend_schema(request=None, responses=NeedFullSerializer, summary="Send back to draft")
+    @action(detail=True, methods=["post"], url_path="return-to-draft")
+    def return_to_draft(self, request, pk=None):
+        if is_verifier(request):
+            need = get_object_or_404(self.get_queryset(), pk=pk)
+        else:
+            need = self._own_need(pk)
+        return self._respond(services.need_return_to_draft(need_id=need.pk))

@@ -1,0 +1,34 @@
+import django_filters
+from rest_framework.exceptions import ValidationError
+
+from aidmatch.lifecycle import NeedStatus
+from apps.needs.models import Need
+
+
+class NeedFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=[(s.value, s.value) for s in NeedStatus])
+    sector = django_filters.CharFilter(field_name="sector_id")
+    province = django_filters.CharFilter(field_name="province_id")
+    currency = django_filters.CharFilter(field_name="currency_id")
+    urgency = django_filters.NumberFilter(min_value=1, max_value=5)
+    urgency_min = django_filters.NumberFilter(field_name="urgency", lookup_expr="gte")
+    organization = django_filters.UUIDFilter(method="filter_organization")
+    deadline_before = django_filters.DateFilter(field_name="deadline", lookup_expr="lte")
+    deadline_after = django_filters.DateFilter(field_name="deadline", lookup_expr="gte")
+    q = django_filters.CharFilter(method="filter_q", max_length=100, label="Title contains")
+
+    class Meta:
+        model = Need
+        fields = ["status", "sector", "province", "currency", "urgency"]
+
+    def filter_organization(self, queryset, name, value):
+        """Anonymous callers cannot group a sensitive organization's needs by its id."""
+        if self.request.user.is_authenticated:
+            return queryset.filter(organization_id=value)
+        return queryset.filter(organization_id=value, organization__sensitive=False)
+
+    def filter_q(self, queryset, name, value):
+        """Titles are restricted: searching them takes a sign-in."""
+        if not self.request.user.is_authenticated:
+            raise ValidationError({"q": ["Searching titles requires signing in."]})
+        return queryset.filter(title__icontains=value)

@@ -1,0 +1,208 @@
+"""Writes for needs: create, edit, submit, approve, cancel, expire. Each one transaction."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from aidmatch.errors import InvalidTransition, NotPermitted, RuleViolation, StateConflict
+from aidmatch.lifecycle import NEED_FUNDABLE, NeedStatus, check_transition
+from apps.matching.locks import lock_need_with_pledges, lock_needs
+from apps.matching.services.allocations import (
+    refresh_need_status,
+    release_proposals,
+    save_locked_totals,
+)
+from apps.needs.models import Need, NeedLineItem
+from apps.organizations.models import OrganizationStatus
+
+N = NeedStatus
+# What may change once a verifier has approved a need: not its sector, place or currency,
+# which the approval and every pledge's earmarks were judged on.
+OPEN_EDITABLE = frozenset(
+    {
+        "title",
+        "description",
+        "location_detail",
+        "beneficiaries_women",
+        "beneficiaries_girls",
+        "beneficiaries_men",
+        "beneficiaries_boys",
+        "urgency",
+        "deadline",
+        "amount",
+    }
+)
+OPEN_STATES = frozenset({N.OPEN, N.PARTIALLY_FUNDED, N.FUNDED})
+
+
+class PreconditionFailed(StateConflict):
+    status = 412
+    code = "precondition_failed"
+    title = "The need changed since you read it"
+
+
+def _line_item_total(line_items) -> Decimal:
+    return sum((li["unit_cost"] * li["quantity"] for li in line_items), Decimal(0))
+
+
+def _replace_line_items(need: Need, line_items) -> None:
+    need.line_items.all().delete()
+    NeedLineItem.objects.bulk_create(
+        NeedLineItem(
+            need=need,
+            position=i,
+            description=li["description"],
+            unit=li.get("unit", ""),
+            unit_cost=li["unit_cost"],
+            quantity=li["quantity"],
+            amount=li["unit_cost"] * li["quantity"],
+        )
+        for i, li in enumerate(line_items, start=1)
+    )
+
+
+def _check_deadline(deadline: date) -> None:
+    if deadline < timezone.now().date():
+        raise RuleViolation("The deadline is in the past.", errors={"deadline": ["In the past."]})
+
+
+@transaction.atomic
+def need_create(*, organization, created_by=None, api_key=None, line_items=(), **fields) -> Need:
+    """A draft need of ``organization``; with line items, the amount is their sum."""
+    _check_deadline(fields["deadline"])
+    if line_items:
+        fields["amount"] = _line_item_total(line_items)
+    need = Need.objects.create(
+        organization=organization, created_by=created_by, created_by_key=api_key, **fields
+    )
+    if line_items:
+        _replace_line_items(need, line_items)
+    return need
+
+
+@transaction.atomic
+def need_update(*, need_id, if_match: int | None = None, line_items=None, **changes) -> Need:
+    """Edit a need. A draft changes freely; an approved need only in ``OPEN_EDITABLE``, and
+    its amount never below what is committed (proposals above it are released)."""
+    need, pledges, proposals = lock_need_with_pledges(need_id)
+    if if_match is not None and if_match != need.version:
+        raise PreconditionFailed(
+            f"The need is at version {need.version}, not {if_match}: read it again."
+        )
+    if "deadline" in changes:
+        _check_deadline(changes["deadline"])
+    if line_items is not None:
+        changes["amount"] = _line_item_total(line_items) if line_items else changes.get("amount")
+        if changes["amount"] is None:
+            raise RuleViolation("Give an amount or line items.", errors={"amount": ["Required."]})
+    if need.status in OPEN_STATES:
+        frozen = sorted(set(changes) - OPEN_EDITABLE)
+        if frozen:
+            raise StateConflict(
+                f"An approved need's {', '.join(frozen)} cannot change.",
+                errors={name: ["Cannot change after approval."] for name in frozen},
+            )
+    elif need.status not in (N.DRAFT, N.SUBMITTED):
+        raise StateConflict(f"A {need.status} need cannot be edited.")
+    if "amount" in changes and changes["amount"] != need.amount:
+        new_amount = changes["amount"]
+        if new_amount < need.committed_amount:
+            raise StateConflict(
+                f"The amount cannot go below the {need.committed_amount} already committed.",
+                errors={"amount": [f"Must be at least {need.committed_amount}."]},
+            )
+        release_proposals(
+            proposals.values(),
+            pledges,
+            {need.pk: need},
+            reason="need amount reduced",
+            keep_within=lambda: need.committed_amount + need.proposed_amount <= new_amount,
+        )
+    for name, value in changes.items():
+        setattr(need, name, value)
+    if line_items is not None:
+        _replace_line_items(need, line_items)
+    save_locked_totals(pledges, {})
+    refresh_need_status(need)
+    need.version = F("version") + 1
+    need.save()
+    need.refresh_from_db()
+    return need
+
+
+def _transition(need_id, target: N, **fields) -> Need:
+    need = lock_needs([need_id])[need_id]
+    check_transition("need", need.status, target)
+    need.status = target
+    for name, value in fields.items():
+        setattr(need, name, value)
+    need.version = F("version") + 1
+    need.save()
+    need.refresh_from_db()
+    return need
+
+
+@transaction.atomic
+def need_submit(*, need_id) -> Need:
+    return _transition(need_id, N.SUBMITTED, submitted_at=timezone.now())
+
+
+@transaction.atomic
+def need_approve(*, need_id, verifier) -> Need:
+    """A verifier opens a submitted need for funding; only verified organizations' needs."""
+    if not getattr(verifier, "is_verifier", False):
+        raise NotPermitted("Only verifiers approve needs.")
+    need = Need.objects.select_related("organization").get(pk=need_id)
+    if need.status != N.SUBMITTED:
+        raise InvalidTransition("need", need.status, N.OPEN)
+    if need.organization.status != OrganizationStatus.VERIFIED:
+        raise RuleViolation(
+            "Only needs of verified organizations can be approved; this one is "
+            f"{need.organization.status}."
+        )
+    _check_deadline(need.deadline)
+    return _transition(need_id, N.OPEN, approved_at=timezone.now(), approved_by=verifier)
+
+
+@transaction.atomic
+def need_return_to_draft(*, need_id) -> Need:
+    return _transition(need_id, N.DRAFT)
+
+
+def _close_need(need_id, target: N, reason: str) -> Need:
+    need, pledges, proposals = lock_need_with_pledges(need_id)
+    check_transition("need", need.status, target)
+    if target == N.CANCELLED and need.committed_amount > 0:
+        raise StateConflict(
+            "Money is already committed to this need; it cannot be cancelled. "
+            "Report on it, or ask a verifier to help return the money."
+        )
+    release_proposals(proposals.values(), pledges, {need.pk: need}, reason=reason)
+    save_locked_totals(pledges, {})
+    need.status = target
+    need.version = F("version") + 1
+    need.save()
+    need.refresh_from_db()
+    return need
+
+
+@transaction.atomic
+def need_cancel(*, need_id) -> Need:
+    return _close_need(need_id, N.CANCELLED, "need cancelled")
+
+
+def need_expire_overdue(*, today: date | None = None) -> int:
+    """Expire fundable needs whose deadline has passed (a periodic task)."""
+    today = today or timezone.now().date()
+    due = Need.objects.filter(status__in=NEED_FUNDABLE, deadline__lt=today)
+    count = 0
+    for need_id in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            need = Need.objects.get(pk=need_id)
+            if need.status in NEED_FUNDABLE and need.deadline < today:
+                _close_need(need_id, N.EXPIRED, "need expired")
+                count += 1
+    return count

@@ -1,0 +1,132 @@
+from rest_framework import serializers
+
+from aidmatch.access import ALL_SCOPES, MemberRole
+from apps.core.serializers import StrictModelSerializer, StrictSerializer
+from apps.organizations.models import ApiKey, Membership, Organization
+from apps.reference.models import Province
+
+
+class PrincipalSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    role = serializers.CharField(max_length=100)
+
+
+class OrganizationOutsiderSerializer(serializers.ModelSerializer):
+    """What signed-in callers outside an organization see: no contacts, no principals, and
+    for a sensitive organization its pseudonym instead of its name."""
+
+    name = serializers.CharField(source="public_name", read_only=True)
+    province = serializers.SlugRelatedField(slug_field="pcode", read_only=True)
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "kind", "afghan_led", "status", "province", "created_at"]
+        read_only_fields = fields
+
+
+class OrganizationSerializer(StrictModelSerializer):
+    """The whole record, for the organization's members and verifiers; also the input shape."""
+
+    province = serializers.SlugRelatedField(
+        slug_field="pcode", queryset=Province.objects.all(), required=False, allow_null=True
+    )
+    principals = PrincipalSerializer(many=True, required=False)
+    contact_email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    your_role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Organization
+        fields = [
+            "id",
+            "name",
+            "pseudonym",
+            "kind",
+            "afghan_led",
+            "sensitive",
+            "registration_number",
+            "registry",
+            "iati_org_id",
+            "province",
+            "status",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "address",
+            "principals",
+            "your_role",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "pseudonym", "status", "your_role", "created_at", "updated_at"]
+        extra_kwargs = {
+            "afghan_led": {"required": True},
+            "iati_org_id": {"max_length": 100},
+        }
+
+    def get_your_role(self, obj) -> str | None:
+        roles = self.context.get("roles", {})
+        return roles.get(obj.pk)
+
+    def validate_principals(self, value):
+        if len(value) > 50:
+            raise serializers.ValidationError("At most 50 principals.")
+        return [dict(p) for p in value]
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+    full_name = serializers.CharField(source="user.full_name", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "full_name", "role", "created_at"]
+        read_only_fields = fields
+
+
+class MembershipCreateSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=[r.value for r in MemberRole])
+
+
+class MembershipUpdateSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=[r.value for r in MemberRole])
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="prefix", read_only=True)
+    organization = serializers.UUIDField(source="organization_id", read_only=True)
+    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
+    expires_at = serializers.DateTimeField(source="expiry_date", read_only=True)
+    created_at = serializers.DateTimeField(source="created", read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "organization",
+            "scopes",
+            "revoked",
+            "expires_at",
+            "created_at",
+            "created_by",
+            "last_used_at",
+        ]
+        read_only_fields = fields
+
+
+class ApiKeyCreateSerializer(StrictSerializer):
+    organization = serializers.UUIDField()
+    name = serializers.CharField(max_length=50)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(ALL_SCOPES)), min_length=1, max_length=20
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once. Send as 'Api-Key <key>'.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+        read_only_fields = fields

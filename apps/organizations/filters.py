@@ -1,0 +1,28 @@
+import django_filters
+from django.db.models import Q
+
+from apps.organizations.access import is_verifier, member_org_ids
+from apps.organizations.models import Organization, OrganizationKind, OrganizationStatus
+
+
+class OrganizationFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=OrganizationStatus.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=OrganizationKind.choices)
+    province = django_filters.CharFilter(field_name="province__pcode")
+    afghan_led = django_filters.BooleanFilter()
+    q = django_filters.CharFilter(method="filter_q", max_length=100, label="Name contains")
+
+    class Meta:
+        model = Organization
+        fields = ["status", "kind", "province", "afghan_led"]
+
+    def filter_q(self, queryset, name, value):
+        """Search names the caller may see: a sensitive organization's real name is searchable
+        only by its members and verifiers, so a search cannot unmask a pseudonym."""
+        request = self.request
+        if is_verifier(request):
+            return queryset.filter(Q(name__icontains=value) | Q(pseudonym__icontains=value))
+        visible_name = Q(sensitive=False) | Q(pk__in=member_org_ids(request))
+        return queryset.filter(
+            (visible_name & Q(name__icontains=value)) | Q(pseudonym__icontains=value)
+        )

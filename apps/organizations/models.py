@@ -1,0 +1,156 @@
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey
+
+from aidmatch.access import MemberRole
+from apps.core.fields import EncryptedJSONField, EncryptedTextField
+
+
+class OrganizationKind(models.TextChoices):
+    NGO = "ngo", "NGO"
+    COMMUNITY_GROUP = "community_group", "Community group"
+    WOMEN_LED = "women_led", "Women-led organization"
+    SCHOOL_NETWORK = "school_network", "School network"
+    FOOD_DISTRIBUTOR = "food_distributor", "Food distributor"
+    DONOR_INSTITUTION = "donor_institution", "Donor institution"
+
+
+class OrganizationStatus(models.TextChoices):
+    PENDING = "pending"
+    SCREENING = "screening"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+def _pseudonym() -> str:
+    return f"Partner {secrets.token_hex(3).upper()}"
+
+
+class Organization(models.Model):
+    """An Afghan-led group (or a donor institution) that uses AidMatch.
+
+    Contacts and principals are confidential: encrypted at rest, shown only to the
+    organization's own members and to verifiers. A ``sensitive`` organization is known to
+    everyone else by its pseudonym.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    pseudonym = models.CharField(max_length=40, default=_pseudonym, unique=True)
+    kind = models.CharField(max_length=30, choices=OrganizationKind.choices)
+    afghan_led = models.BooleanField()
+    sensitive = models.BooleanField(
+        default=False, help_text="Hide the name behind a pseudonym outside the organization."
+    )
+    registration_number = models.CharField(max_length=100, blank=True)
+    registry = models.CharField(max_length=200, blank=True, help_text="e.g. Ministry of Economy")
+    iati_org_id = models.CharField(max_length=100, blank=True)
+    province = models.ForeignKey(
+        "reference.Province", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=20, choices=OrganizationStatus.choices, default=OrganizationStatus.PENDING
+    )
+    # Confidential (encrypted at rest).
+    contact_name = EncryptedTextField(blank=True, default="")
+    contact_email = EncryptedTextField(blank=True, default="")
+    contact_phone = EncryptedTextField(blank=True, default="")
+    address = EncryptedTextField(blank=True, default="")
+    principals = EncryptedJSONField(
+        default=list, blank=True, help_text="Director and board: [{name, role}]"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=OrganizationStatus.values),
+                name="organization_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=OrganizationKind.values), name="organization_kind_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def public_name(self) -> str:
+        return self.pseudonym if self.sensitive else self.name
+
+
+class VettingDecision(models.Model):
+    """A verifier's decision on an organization, with its reason (append-only history)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="vetting_decisions"
+    )
+    action = models.CharField(max_length=20)
+    from_status = models.CharField(max_length=20)
+    to_status = models.CharField(max_length=20)
+    reason = models.CharField(max_length=1000)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    released_proposals = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.organization_id}"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=[(r.value, r.value.title()) for r in MemberRole])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=[r.value for r in MemberRole]),
+                name="membership_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class ApiKey(AbstractAPIKey):
+    """A partner app's key for one organization, with scopes. Stored as a SHA-512 digest."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    scopes = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    is_api_key = True
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes

@@ -1,0 +1,23 @@
+from django.db.models import Q, QuerySet
+
+from apps.organizations.access import is_verifier, member_org_ids
+from apps.organizations.models import ApiKey, Membership, Organization, OrganizationStatus
+
+
+def organizations_visible_to(request) -> QuerySet[Organization]:
+    """Verifiers see every organization; members see their own; other signed-in callers see
+    verified ones. Anything else is a 404."""
+    qs = Organization.objects.select_related("province")
+    if is_verifier(request):
+        return qs
+    return qs.filter(Q(status=OrganizationStatus.VERIFIED) | Q(pk__in=member_org_ids(request)))
+
+
+def memberships_of(organization: Organization) -> QuerySet[Membership]:
+    return organization.memberships.select_related("user").order_by("created_at")
+
+
+def api_keys_of(organization_ids) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(organization_id__in=organization_ids).select_related(
+        "organization", "created_by"
+    )

@@ -1,0 +1,67 @@
+"""Vetting: verifiers verify, reject, suspend and reinstate organizations, with a reason.
+
+Suspending releases the organization's uncommitted proposals (its needs stop being matched)
+and blocks new tranches to it; tranches already sent keep being tracked.
+"""
+
+from django.db import transaction
+
+from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
+from aidmatch.lifecycle import NEED_FUNDABLE, OrganizationStatus, check_transition
+from apps.matching.locks import lock_needs_with_pledges
+from apps.matching.services.allocations import release_proposals, save_locked_totals
+from apps.needs.models import Need
+from apps.organizations.models import Organization, VettingDecision
+
+OS = OrganizationStatus
+ACTIONS = {
+    "verify": OS.VERIFIED,
+    "reject": OS.REJECTED,
+    "suspend": OS.SUSPENDED,
+    "reinstate": OS.VERIFIED,
+}
+FROM = {"reinstate": {OS.SUSPENDED}, "suspend": {OS.VERIFIED}}
+
+
+@transaction.atomic
+def organization_vet(*, organization_id, action: str, verifier, reason: str) -> Organization:
+    if not getattr(verifier, "is_verifier", False):
+        raise NotPermitted("Only verifiers vet organizations.")
+    if not reason.strip():
+        raise RuleViolation("Give a reason.", errors={"reason": ["Required."]})
+    target = ACTIONS[action]
+    need_ids = list(
+        Need.objects.filter(organization_id=organization_id, status__in=NEED_FUNDABLE).values_list(
+            "pk", flat=True
+        )
+    )
+    needs, pledges, proposals = lock_needs_with_pledges(need_ids) if need_ids else ({}, {}, {})
+    organization = Organization.objects.select_for_update().get(pk=organization_id)
+    before = organization.status
+    if action in FROM and before not in FROM[action]:
+        raise StateConflict(f"A {before} organization cannot be {action}ed.")
+    if target == OS.VERIFIED and organization.screening_hits.filter(resolution="").exists():
+        raise StateConflict(
+            "Open sanctions screening hits must be cleared before the organization is verified."
+        )
+    check_transition("organization", before, target)
+    released = 0
+    if target in (OS.SUSPENDED, OS.REJECTED) and proposals:
+        released = len(
+            release_proposals(
+                proposals.values(), pledges, needs, reason=f"organization {target}: {reason}"
+            )
+        )
+        save_locked_totals(pledges, needs)
+    organization.status = target
+    organization.save(update_fields=["status", "updated_at"])
+    VettingDecision.objects.create(
+        organization=organization,
+        action=action,
+        from_status=before,
+        to_status=target,
+        reason=reason,
+        decided_by=verifier,
+        released_proposals=released,
+    )
+    return organization

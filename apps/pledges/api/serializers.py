@@ -1,0 +1,100 @@
+from datetime import timedelta
+
+from rest_framework import serializers
+
+from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
+from apps.core.serializers import StrictSerializer
+from apps.needs.models import Need
+from apps.organizations.models import Organization
+from apps.pledges.models import Pledge
+from apps.reference.models import Currency, Province, Sector
+
+
+class PledgeSerializer(serializers.ModelSerializer):
+    """A pledge as its donor (and verifiers) see it."""
+
+    currency = serializers.CharField(source="currency_id")
+    amount = CurrencyAmountField("amount")
+    original_amount = CurrencyAmountField("original_amount")
+    allocated_amount = CurrencyAmountField("allocated_amount")
+    proposed_amount = CurrencyAmountField("proposed_amount")
+    committed_amount = CurrencyAmountField("committed_amount")
+    disbursed_amount = CurrencyAmountField("disbursed_amount")
+    available_amount = CurrencyAmountField("available_amount")
+    earmark_sectors = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    earmark_provinces = serializers.SlugRelatedField(slug_field="pcode", many=True, read_only=True)
+    earmark_organization = serializers.UUIDField(source="earmark_organization_id", allow_null=True)
+    earmark_need = serializers.UUIDField(source="earmark_need_id", allow_null=True)
+    commit_window = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Pledge
+        fields = [
+            "id",
+            "status",
+            "amount",
+            "currency",
+            "original_amount",
+            "allocated_amount",
+            "proposed_amount",
+            "committed_amount",
+            "disbursed_amount",
+            "available_amount",
+            "earmark_sectors",
+            "earmark_provinces",
+            "earmark_organization",
+            "earmark_need",
+            "expires_at",
+            "commit_window",
+            "auto_commit",
+            "public_message",
+            "anonymous",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_commit_window(self, obj) -> int:
+        """In hours."""
+        return int(obj.commit_window.total_seconds() // 3600)
+
+
+class PledgeCreateSerializer(StrictSerializer):
+    amount = AmountField()
+    currency = serializers.SlugRelatedField(slug_field="code", queryset=Currency.objects.all())
+    earmark_sectors = serializers.SlugRelatedField(
+        slug_field="code", queryset=Sector.objects.all(), many=True, required=False
+    )
+    earmark_provinces = serializers.SlugRelatedField(
+        slug_field="pcode", queryset=Province.objects.all(), many=True, required=False
+    )
+    earmark_organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(), required=False, allow_null=True
+    )
+    earmark_need = serializers.PrimaryKeyRelatedField(
+        queryset=Need.objects.all(), required=False, allow_null=True
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    commit_window = serializers.IntegerField(
+        min_value=1, max_value=24 * 90, required=False, help_text="Hours (default 168: 7 days)."
+    )
+    auto_commit = serializers.BooleanField(required=False, default=False)
+    public_message = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    anonymous = serializers.BooleanField(required=False, default=False)
+
+    def validate_earmark_sectors(self, value):
+        if len(value) > 50:
+            raise serializers.ValidationError("At most 50 sectors.")
+        return value
+
+    def validate(self, attrs):
+        attrs["amount"] = validate_amount_for_currency(
+            attrs["amount"], attrs["currency"].minor_unit
+        )
+        if "commit_window" in attrs:
+            attrs["commit_window"] = timedelta(hours=attrs["commit_window"])
+        return attrs
+
+
+class PledgeUpdateSerializer(StrictSerializer):
+    amount = AmountField(help_text="A lower amount; never below what is committed.")

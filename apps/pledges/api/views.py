@@ -1,0 +1,91 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from aidmatch.access import Scope
+from apps.core.actors import is_api_key
+from apps.core.idempotency import idempotent
+from apps.core.money import validate_amount_for_currency
+from apps.core.permissions import ScopedForApiKeys
+from apps.pledges import selectors, services
+from apps.pledges.api.serializers import (
+    PledgeCreateSerializer,
+    PledgeSerializer,
+    PledgeUpdateSerializer,
+)
+from apps.pledges.filters import PledgeFilterSet
+from apps.pledges.trace import pledge_trace
+
+
+@extend_schema_view(
+    create=extend_schema(request=PledgeCreateSerializer, responses={201: PledgeSerializer}),
+    partial_update=extend_schema(request=PledgeUpdateSerializer, responses=PledgeSerializer),
+)
+class PledgeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = PledgeSerializer
+    permission_classes = [ScopedForApiKeys]
+    filterset_class = PledgeFilterSet
+    ordering_fields = ["created_at", "expires_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_scopes = {
+        "list": Scope.PLEDGES_READ,
+        "retrieve": Scope.PLEDGES_READ,
+        "create": Scope.PLEDGES_WRITE,
+        "partial_update": Scope.PLEDGES_WRITE,
+        "withdraw": Scope.PLEDGES_WRITE,
+        "trace": Scope.PLEDGES_READ,
+    }
+
+    def get_queryset(self):
+        return selectors.pledges_visible_to(self.request)
+
+    def _respond(self, pledge, status_code=status.HTTP_200_OK):
+        pledge = self.get_queryset().get(pk=pledge.pk)
+        return Response(PledgeSerializer(pledge).data, status=status_code)
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = PledgeCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = request.auth if is_api_key(request) else None
+        pledge = services.pledge_create(
+            donor=None if key else request.user,
+            donor_organization=key.organization if key else None,
+            api_key=key,
+            **serializer.validated_data,
+        )
+        return self._respond(pledge, status.HTTP_201_CREATED)
+
+    @idempotent
+    def partial_update(self, request, pk=None, *args, **kwargs):
+        pledge = self.get_object()
+        serializer = PledgeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        amount = validate_amount_for_currency(
+            serializer.validated_data["amount"], pledge.currency.minor_unit
+        )
+        pledge = services.pledge_reduce(pledge_id=pledge.pk, actor=request.user, amount=amount)
+        return self._respond(pledge)
+
+    @extend_schema(
+        request=None,
+        responses=OpenApiResponse(description="Allocations → tranches → reports"),
+        summary="Follow the pledge's money to delivery reports",
+    )
+    @action(detail=True, methods=["get"])
+    def trace(self, request, pk=None):
+        return Response(pledge_trace(self.get_object()))
+
+    @extend_schema(request=None, responses=PledgeSerializer)
+    @idempotent
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        pledge = services.pledge_withdraw(pledge_id=self.get_object().pk, actor=request.user)
+        return self._respond(pledge)

@@ -1,0 +1,168 @@
+"""Writes for pledges: create, reduce, withdraw, expire. Each one transaction, under row locks
+taken in the global order (pledge, then needs, then allocations)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
+from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, PledgeStatus, check_transition
+from apps.ledger import services as ledger  # ledger: postings in the same transaction
+from apps.matching.locks import lock_pledge_with_needs
+from apps.matching.services.allocations import release_proposals, save_locked_totals
+from apps.organizations.models import Organization, OrganizationStatus
+from apps.pledges.models import Pledge
+
+
+def _check_earmarks(*, organization: Organization | None, need) -> None:
+    """An earmarked organization must be verified and an earmarked need open (422 otherwise)."""
+    errors: dict[str, list[str]] = {}
+    if organization is not None and organization.status != OrganizationStatus.VERIFIED:
+        errors["earmark_organization"] = [
+            "This organization is not verified, so it cannot receive pledges yet."
+        ]
+    if need is not None:
+        if need.status not in NEED_FUNDABLE:
+            errors["earmark_need"] = [f"This need is {need.status}, not open for funding."]
+        elif organization is not None and need.organization_id != organization.pk:
+            errors["earmark_need"] = ["This need belongs to another organization."]
+    if errors:
+        raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
+
+
+@transaction.atomic
+def pledge_create(
+    *,
+    donor=None,
+    donor_organization=None,
+    api_key=None,
+    amount: Decimal,
+    currency,
+    earmark_sectors=(),
+    earmark_provinces=(),
+    earmark_organization=None,
+    earmark_need=None,
+    expires_at=None,
+    commit_window: timedelta | None = None,
+    auto_commit: bool = False,
+    public_message: str = "",
+    anonymous: bool = False,
+) -> Pledge:
+    if donor is None and donor_organization is None:
+        raise RuleViolation("A pledge needs a donor.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise RuleViolation(
+            "The expiry must be in the future.", errors={"expires_at": ["Must be in the future."]}
+        )
+    _check_earmarks(organization=earmark_organization, need=earmark_need)
+    pledge = Pledge.objects.create(
+        donor=donor,
+        donor_organization=donor_organization,
+        created_by_key=api_key,
+        amount=amount,
+        original_amount=amount,
+        currency=currency,
+        earmark_organization=earmark_organization,
+        earmark_need=earmark_need,
+        expires_at=expires_at,
+        commit_window=commit_window or Pledge._meta.get_field("commit_window").default,
+        auto_commit=auto_commit,
+        public_message=public_message,
+        anonymous=anonymous,
+    )
+    pledge.earmark_sectors.set(earmark_sectors)
+    pledge.earmark_provinces.set(earmark_provinces)
+    ledger.post_pledge_made(pledge=pledge)  # ledger: 13 incoming pledge
+    return pledge
+
+
+def _require_donor(pledge: Pledge, actor) -> None:
+    own = (pledge.donor_id is not None and pledge.donor_id == getattr(actor, "pk", None)) or (
+        pledge.donor_organization_id is not None
+        and pledge.donor_organization_id == getattr(actor, "organization_id", None)
+    )
+    if not own:
+        raise NotPermitted("Only the pledge's donor may change it.")
+
+
+def _shrink_to(pledge: Pledge, needs: dict, proposals: dict, new_amount: Decimal, reason: str):
+    """Set a locked pledge's amount, releasing its newest proposals until they fit."""
+    if new_amount < pledge.committed_amount:
+        raise StateConflict(
+            f"The pledge cannot go below the {pledge.committed_amount} {pledge.currency_id} "
+            "already committed.",
+            errors={"amount": [f"Must be at least {pledge.committed_amount}."]},
+        )
+    pledge.amount = new_amount
+    release_proposals(
+        proposals.values(),
+        {pledge.pk: pledge},
+        needs,
+        reason=reason,
+        keep_within=lambda: pledge.committed_amount + pledge.proposed_amount <= new_amount,
+    )
+
+
+@transaction.atomic
+def pledge_reduce(*, pledge_id, actor, amount: Decimal) -> Pledge:
+    """Lower a live pledge's amount, never below what is committed (409); proposals above the
+    new amount are released, newest first."""
+    pledge, needs, proposals = lock_pledge_with_needs(pledge_id)
+    _require_donor(pledge, actor)
+    if pledge.status not in PLEDGE_LIVE:
+        raise StateConflict(f"A {pledge.status} pledge cannot be changed.")
+    if amount > pledge.amount:
+        raise RuleViolation(
+            "A pledge can be reduced, not raised: make a new pledge to give more.",
+            errors={"amount": [f"Must be at most {pledge.amount}."]},
+        )
+    previous_amount = pledge.amount
+    _shrink_to(pledge, needs, proposals, amount, "pledge reduced by the donor")
+    save_locked_totals({pledge.pk: pledge}, needs)
+    pledge.save(update_fields=["amount", "updated_at"])
+    # ledger: the part given up goes back to the donor (reversal of the incoming pledge)
+    ledger.post_pledge_reduced(
+        pledge=pledge, previous_amount=previous_amount, reason="reduced by the donor"
+    )
+    return pledge
+
+
+@transaction.atomic
+def pledge_withdraw(*, pledge_id, actor) -> Pledge:
+    """Withdraw what is not committed: proposals are released and the amount drops to the
+    committed money, which stays on its way. Nothing committed: the pledge is withdrawn."""
+    pledge, needs, proposals = lock_pledge_with_needs(pledge_id)
+    _require_donor(pledge, actor)
+    return _end(pledge, needs, proposals, PledgeStatus.WITHDRAWN, "pledge withdrawn by the donor")
+
+
+def _end(pledge: Pledge, needs, proposals, final: PledgeStatus, reason: str) -> Pledge:
+    if pledge.status not in PLEDGE_LIVE:
+        check_transition("pledge", pledge.status, final)
+    previous_amount = pledge.amount
+    _shrink_to(pledge, needs, proposals, pledge.committed_amount, reason)
+    save_locked_totals({pledge.pk: pledge}, needs)
+    if pledge.committed_amount == 0:
+        check_transition("pledge", pledge.status, final)
+        pledge.status = final
+        pledge.withdrawn_at = timezone.now()
+    pledge.save(update_fields=["amount", "status", "withdrawn_at", "updated_at"])
+    # ledger: the uncommitted part goes back to the donor (reversal of the incoming pledge)
+    ledger.post_pledge_reduced(pledge=pledge, previous_amount=previous_amount, reason=reason)
+    return pledge
+
+
+def pledge_expire_due(*, now=None) -> int:
+    """End pledges past their expiry (a periodic task): the same as a withdrawal."""
+    now = now or timezone.now()
+    due = Pledge.objects.filter(status__in=PLEDGE_LIVE, expires_at__lte=now)
+    count = 0
+    for pledge_id in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            pledge, needs, proposals = lock_pledge_with_needs(pledge_id)
+            if pledge.status in PLEDGE_LIVE and pledge.expires_at and pledge.expires_at <= now:
+                _end(pledge, needs, proposals, PledgeStatus.EXPIRED, "pledge expired")
+                count += 1
+    return count

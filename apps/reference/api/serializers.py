@@ -1,0 +1,29 @@
+from rest_framework import serializers
+
+from apps.reference.models import Currency, District, Province, Sector
+
+
+class ProvinceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Province
+        fields = ["pcode", "name"]
+
+
+class DistrictSerializer(serializers.ModelSerializer):
+    province = serializers.CharField(source="province_id")
+
+    class Meta:
+        model = District
+        fields = ["pcode", "name", "province"]
+
+
+class SectorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Sector
+        fields = ["code", "name", "dac5_codes"]
+
+
+class CurrencySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Currency
+        fields = ["code", "name", "minor_unit"]

@@ -1,0 +1,93 @@
+from rest_framework import serializers
+
+from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
+from apps.core.serializers import StrictSerializer
+from apps.reports.models import DeliveryReport, EvidenceFile
+
+
+class DeliveredItemSerializer(serializers.Serializer):
+    line_item = serializers.CharField(source="line_item.description")
+    quantity = serializers.IntegerField()
+    of_quantity = serializers.IntegerField(source="line_item.quantity")
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EvidenceFile
+        fields = ["id", "filename", "content_type", "size", "sha256", "created_at"]
+        read_only_fields = fields
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    """A report as donors see it: no evidence files; no narrative for sensitive organizations."""
+
+    need = serializers.UUIDField(source="need_id")
+    amount_spent = CurrencyAmountField("amount_spent", currency_attr="currency")
+    currency = serializers.CharField(source="need.currency_id")
+    items = DeliveredItemSerializer(many=True)
+    narrative = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeliveryReport
+        fields = [
+            "id",
+            "need",
+            "period_start",
+            "period_end",
+            "reached_women",
+            "reached_girls",
+            "reached_men",
+            "reached_boys",
+            "households",
+            "items",
+            "narrative",
+            "amount_spent",
+            "currency",
+            "final",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_narrative(self, obj) -> str | None:
+        if obj.need.organization.sensitive and not self.context.get("insider"):
+            return None
+        return obj.narrative
+
+
+class ReportInsiderSerializer(ReportSerializer):
+    evidence = EvidenceSerializer(many=True)
+
+    class Meta(ReportSerializer.Meta):
+        fields = [*ReportSerializer.Meta.fields, "evidence"]
+        read_only_fields = fields
+
+
+class DeliveredItemInputSerializer(StrictSerializer):
+    line_item = serializers.IntegerField(min_value=1, help_text="The need's line item id")
+    quantity = serializers.IntegerField(min_value=0, max_value=10_000_000)
+
+
+class ReportCreateSerializer(StrictSerializer):
+    need = serializers.UUIDField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    reached_women = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    reached_girls = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    reached_men = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    reached_boys = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    households = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
+    items = DeliveredItemInputSerializer(many=True, required=False, max_length=200)
+    narrative = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    amount_spent = AmountField(required=False, min_value=0)
+    final = serializers.BooleanField(default=False)
+
+    def validate_amount_for(self, need, attrs):
+        if attrs.get("amount_spent"):
+            attrs["amount_spent"] = validate_amount_for_currency(
+                attrs["amount_spent"], need.currency.minor_unit, field="amount_spent"
+            )
+        return attrs
+
+
+class EvidenceUploadSerializer(StrictSerializer):
+    file = serializers.FileField()

@@ -1,0 +1,18 @@
+"""The test suite: real PostgreSQL and Redis on loopback unless the environment names others."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aidmatch")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# Tasks run for real; the tests that need a worker process start one (tests/integration).
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"caller": "100000/min", "anon": "100000/min", "auth": "100000/min"},
+}

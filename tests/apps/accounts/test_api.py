@@ -1,0 +1,98 @@
+"""Registration, bearer tokens and revocation."""
+
+import pytest
+
+from apps.accounts.models import User
+from tests.conftest import client_for
+from tests.factories.accounts import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_register_then_sign_in_with_a_bearer_token(anon):
+    registered = anon.post(
+        "/api/v1/auth/register",
+        {"email": "Layla@Example.org", "password": "a-long-Passphrase-7", "full_name": "Layla"},
+        format="json",
+    )
+    assert registered.status_code == 201, registered.content
+    assert registered.json()["email"] == "layla@example.org"
+    assert "password" not in registered.json()
+
+    token = anon.post(
+        "/api/v1/auth/token",
+        {"email": "layla@example.org", "password": "a-long-Passphrase-7"},
+        format="json",
+    )
+    assert token.status_code == 201
+    assert token.json()["expires_at"]
+
+    anon.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['token']}")
+    me = anon.get("/api/v1/auth/me")
+    assert me.status_code == 200
+    assert me.json()["email"] == "layla@example.org"
+
+
+@pytest.mark.parametrize("password", ["short", "password123", "12345678901"])
+def test_weak_passwords_are_refused_by_djangos_validators(anon, password):
+    response = anon.post(
+        "/api/v1/auth/register", {"email": "weak@example.org", "password": password}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"]["password"]
+    assert not User.objects.filter(email="weak@example.org").exists()
+
+
+def test_a_second_account_with_the_same_email_is_refused(anon):
+    UserFactory(email="taken@example.org")
+
+    response = anon.post(
+        "/api/v1/auth/register",
+        {"email": "TAKEN@example.org", "password": "a-long-Passphrase-7"},
+        format="json",
+    )
+
+    assert response.status_code == 422
+    assert User.objects.filter(email="taken@example.org").count() == 1
+
+
+def test_wrong_password_is_401_problem(anon):
+    UserFactory(email="someone@example.org")
+
+    response = anon.post(
+        "/api/v1/auth/token", {"email": "someone@example.org", "password": "nope"}, format="json"
+    )
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "invalid_credentials"
+
+
+def test_a_revoked_token_no_longer_works(anon):
+    user = UserFactory()
+    client = client_for(user)
+    assert client.get("/api/v1/auth/me").status_code == 200
+
+    assert client.post("/api/v1/auth/token/revoke").status_code == 204
+
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_revoke_all_ends_every_session(anon):
+    user = UserFactory()
+    first, second = client_for(user), client_for(user)
+
+    first.post("/api/v1/auth/token/revoke?all=true")
+
+    assert second.get("/api/v1/auth/me").status_code == 401
+
+
+def test_token_login_uses_the_stored_password(anon):
+    UserFactory(email="pw@example.org")
+
+    response = anon.post(
+        "/api/v1/auth/token", {"email": "pw@example.org", "password": PASSWORD}, format="json"
+    )
+
+    assert response.status_code == 201

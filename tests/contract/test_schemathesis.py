@@ -1,0 +1,247 @@
+"""Schemathesis against the served OpenAPI schema (/api/schema/), in-process through the WSGI
+application, on the needs, pledges, allocations, organizations and reference endpoints.
+
+Every generated request (valid, invalid, and the coverage phase's boundary cases) must get no
+server error, a status code, content type and body the schema documents (errors included, as
+application/problem+json), and must leave the money invariants whole (conftest).
+
+One pass signs in as a donor who is also a member of an organization with open needs and holds
+pledges with proposals, so that half the path ids name real objects and the bodies of the money
+endpoints carry real currencies, sectors, places and earmarks; another pass sends the GETs
+anonymously. Generation is derandomized and bounded, so CI runs the same cases every time.
+
+Run: scripts/test tests/contract
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import schemathesis
+from django.utils import timezone
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from config.wsgi import application
+from tests.contract.conftest import CURRENT, assert_money_invariants
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {
+            "mode": "all",  # schema-valid and schema-invalid input
+            "max-examples": 25,
+            "deterministic": True,
+            "database": "none",
+            "with-security-parameters": False,  # the tests send the credentials
+        },
+    }
+)
+PATHS = r"^/api/v1/(needs|pledges|allocations|organizations|reference)/"
+served = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)
+MONEY_BODIES = [
+    "POST /api/v1/needs/",
+    "PATCH /api/v1/needs/{id}/",
+    "POST /api/v1/pledges/",
+    "PATCH /api/v1/pledges/{id}/",
+]
+money = served.include(name=MONEY_BODIES)
+others = served.include(path_regex=PATHS).exclude(name=MONEY_BODIES)
+reads = served.include(path_regex=PATHS, method="GET")
+
+MINOR_UNITS = {"USD": 2, "AFN": 2, "JPY": 0, "KWD": 3}
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), max_size=40)
+
+
+def amounts(minor_unit: int, low: int = 1, high: int = 20_000) -> st.SearchStrategy:
+    """Plain decimal strings with the currency's decimals, between ``low`` and ``high``."""
+    return st.integers(low * 10**minor_unit, high * 10**minor_unit).map(
+        lambda units: str(Decimal(units).scaleb(-minor_unit))
+    )
+
+
+def bad_amounts(minor_unit: int) -> st.SearchStrategy:
+    """Zero, negative, non-numeric and over-precise amounts, and JSON values other than strings."""
+    over_precise = st.integers(1, 10**6).map(
+        lambda units: str(Decimal(units * 10 + 1).scaleb(-minor_unit - 1))
+    )
+    return st.one_of(
+        over_precise,
+        st.sampled_from(["0", "0.00", "-5.00", "1e3", "1E+2", "NaN", "Infinity", "12,50", "", "١٢"]),
+        st.integers(-(10**20), 10**20).map(str),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.booleans(),
+        st.none(),
+        st.lists(st.integers(), max_size=2),
+    )
+
+
+def days_from_today(low: int, high: int) -> st.SearchStrategy:
+    return st.integers(low, high).map(
+        lambda days: (timezone.now().date() + timedelta(days=days)).isoformat()
+    )
+
+
+def with_one_bad_field(body: dict, bad: dict) -> st.SearchStrategy:
+    """``body`` as it is, or with one field (possibly unknown) set to a bad value."""
+    replace = st.sampled_from(sorted(bad)).flatmap(
+        lambda name: bad[name].map(lambda value: {**body, name: value})
+    )
+    return st.one_of(st.just(body), replace)
+
+
+@st.composite
+def need_bodies(draw, *, partial: bool) -> dict:
+    currency = draw(st.sampled_from(sorted(MINOR_UNITS)))
+    minor = MINOR_UNITS[currency]
+    body = {
+        "title": draw(TEXT.filter(str.strip)),
+        "sector": draw(st.sampled_from(["food_security", "education", "health"])),
+        "province": "AF01",
+        "district": draw(st.sampled_from(["AF0101", None])),
+        "currency": currency,
+        "amount": draw(amounts(minor)),
+        "urgency": draw(st.integers(1, 5)),
+        "deadline": draw(days_from_today(1, 400)),
+    }
+    if draw(st.booleans()):
+        del body["amount"]
+        body["line_items"] = draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "description": TEXT.filter(str.strip),
+                        "unit_cost": amounts(minor, high=500),
+                        "quantity": st.integers(1, 200),
+                    }
+                ),
+                min_size=1,
+                max_size=3,
+            )
+        )
+    if partial:
+        keep = draw(st.sets(st.sampled_from(sorted(body)), min_size=1, max_size=3))
+        body = {k: v for k, v in body.items() if k in keep}
+    else:
+        body["organization"] = CURRENT.ids["organizations"][0]
+    bad = {
+        "amount": bad_amounts(minor),
+        "currency": st.sampled_from(["XXX", "usd", "", "US Dollar"]),
+        "deadline": days_from_today(-400, -1),
+        "urgency": st.sampled_from([0, 6, -1, 100]),
+        "sector": st.sampled_from(["no_such_sector", ""]),
+        "district": st.just("AF3201"),  # not in AF01
+        "organization": st.just(CURRENT.ids["organizations"][1]),  # not the donor's
+        "line_items": st.just([{"description": "x", "unit_cost": "1.0001", "quantity": 1}]),
+        "status": st.just("funded"),  # read-only
+    }
+    return draw(with_one_bad_field(body, bad))
+
+
+@st.composite
+def pledge_bodies(draw) -> dict:
+    currency = draw(st.sampled_from(sorted(MINOR_UNITS)))
+    minor = MINOR_UNITS[currency]
+    open_needs, closed_needs = CURRENT.ids["open_needs"], CURRENT.ids["closed_needs"]
+    body = {
+        "amount": draw(amounts(minor)),
+        "currency": currency,
+        "earmark_sectors": draw(st.lists(st.sampled_from(["food_security", "education"]))),
+        "earmark_provinces": draw(st.lists(st.sampled_from(["AF01", "AF32"]), unique=True)),
+        "earmark_need": draw(st.sampled_from([None, *open_needs])),
+        "expires_at": draw(
+            st.one_of(
+                st.none(),
+                st.integers(1, 24 * 365).map(
+                    lambda hours: (timezone.now() + timedelta(hours=hours)).isoformat()
+                ),
+            )
+        ),
+        "commit_window": draw(st.integers(1, 24 * 90)),
+        "auto_commit": draw(st.booleans()),
+    }
+    bad = {
+        "amount": bad_amounts(minor),
+        "currency": st.sampled_from(["XXX", "usd", ""]),
+        "earmark_need": st.sampled_from(closed_needs),  # draft, submitted or cancelled
+        "earmark_organization": st.just(CURRENT.ids["pending_organization"][0]),
+        "earmark_sectors": st.just(["no_such_sector"]),
+        "expires_at": st.just((timezone.now() - timedelta(hours=1)).isoformat()),
+        "commit_window": st.sampled_from([0, -1, 24 * 91]),
+        "committed_amount": st.just("1.00"),  # read-only
+    }
+    return draw(with_one_bad_field(body, bad))
+
+
+BODIES = {
+    "POST /api/v1/needs/": lambda: need_bodies(partial=False),
+    "PATCH /api/v1/needs/{id}/": lambda: need_bodies(partial=True),
+    "POST /api/v1/pledges/": pledge_bodies,
+    # The world's pledges are in USD (10000.00 with 4000.00 committed, 900.00, 700.00 of
+    # another donor): reductions, raises, and reductions below what is committed.
+    "PATCH /api/v1/pledges/{id}/": lambda: st.fixed_dictionaries(
+        {"amount": st.one_of(amounts(2, high=12_000), bad_amounts(2))}
+    ),
+}
+
+
+@served.hook
+def flatmap_body(context, body):
+    """Half the time, a realistic body (with at most one bad field) on the money endpoints."""
+    realistic = BODIES.get(context.operation.label)
+    if realistic is None:
+        return st.just(body)
+    return st.one_of(realistic(), st.just(body))
+
+
+@served.hook
+def flatmap_path_parameters(context, path_parameters):
+    """Half the time, the id of an object of the world in place of a generated one."""
+    ids = CURRENT.ids.get(context.operation.path.removeprefix("/api/v1/").split("/")[0])
+    if not ids or not isinstance(path_parameters, dict) or "id" not in path_parameters:
+        return st.just(path_parameters)
+    real = st.sampled_from(ids).map(lambda id_: {**path_parameters, "id": id_})
+    return st.one_of(real, st.just(path_parameters))
+
+
+# The world is made once per operation and shared by its examples, as a real client's would be.
+SHARED_WORLD = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _as_the_donor(case, world):
+    case.call_and_validate(headers={"Authorization": f"Bearer {world.token}"}, checks=CHECKS)
+    assert_money_invariants()
+
+
+@pytest.mark.django_db(transaction=True)
+@money.parametrize()
+@settings(SHARED_WORLD, max_examples=50)
+def test_money_bodies_as_a_donor_who_is_a_member(case, world):
+    _as_the_donor(case, world)
+
+
+@pytest.mark.django_db(transaction=True)
+@others.parametrize()
+@SHARED_WORLD
+def test_as_a_donor_who_is_a_member(case, world):
+    _as_the_donor(case, world)
+
+
+@pytest.mark.django_db(transaction=True)
+@reads.parametrize()
+@SHARED_WORLD
+def test_reads_anonymously(case, world):
+    case.call_and_validate(checks=CHECKS)
+
