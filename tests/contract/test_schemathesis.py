@@ -78,7 +78,9 @@ def bad_amounts(minor_unit: int) -> st.SearchStrategy:
     )
     return st.one_of(
         over_precise,
-        st.sampled_from(["0", "0.00", "-5.00", "1e3", "1E+2", "NaN", "Infinity", "12,50", "", "١٢"]),
+        st.sampled_from(
+            ["0", "0.00", "-5.00", "1e3", "1E+2", "NaN", "Infinity", "12,50", "", "١٢"]
+        ),
         st.integers(-(10**20), 10**20).map(str),
         st.integers(),
         st.floats(allow_nan=False, allow_infinity=False),
@@ -244,4 +246,3 @@ def test_as_a_donor_who_is_a_member(case, world):
 @SHARED_WORLD
 def test_reads_anonymously(case, world):
     case.call_and_validate(checks=CHECKS)
-

@@ -31,8 +31,6 @@ from hypothesis.stateful import (
 )
 
 from aidmatch.errors import DomainError
-from aidmatch.money import convert
-from apps.core.money import money_str
 from aidmatch.lifecycle import (
     ALLOCATION_COMMITTED,
     NEED_FUNDABLE,
@@ -43,6 +41,8 @@ from aidmatch.lifecycle import (
     need_funding_status,
     pledge_allocation_status,
 )
+from aidmatch.money import convert
+from apps.core.money import money_str
 from apps.ledger.reconcile import reconcile
 from apps.matching.models import Allocation
 from apps.matching.services import allocations as allocation_services
@@ -58,9 +58,7 @@ from tests.factories import NeedFactory, PledgeFactory, UserFactory, propose
 PROPERTY = settings(deadline=None, derandomize=True)
 MINOR_UNITS = {"USD": 2, "AFN": 2, "JPY": 0, "KWD": 3}
 JSON = st.recursive(
-    st.one_of(
-        st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30)
-    ),
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=30)),
     lambda children: st.one_of(
         st.lists(children, max_size=3), st.dictionaries(st.text(max_size=10), children, max_size=3)
     ),
@@ -170,7 +168,9 @@ def test_pledge_input_never_raises_on_any_json(data):
     ),
 )
 def test_pledge_amounts_have_the_currency_decimals(currency, amount, extra):
-    serializer = PledgeCreateSerializer(data=valid_pledge(currency=currency, amount=amount, **extra))
+    serializer = PledgeCreateSerializer(
+        data=valid_pledge(currency=currency, amount=amount, **extra)
+    )
     if not serializer.is_valid():
         assert serializer.errors
         return
@@ -221,9 +221,7 @@ class MoneyMachine(RuleBasedStateMachine):
     @rule(target=allocations, p=st.integers(0, 1), n=st.integers(0, 2), amount=CENTS)
     def propose(self, p, n, amount):
         pledge, need = self.pledges[p], self.needs[n]
-        live = Allocation.objects.filter(
-            pledge=pledge, need=need, status=AllocationStatus.PROPOSED
-        )
+        live = Allocation.objects.filter(pledge=pledge, need=need, status=AllocationStatus.PROPOSED)
         if live.exists():  # matching proposes once per pair; the database holds it to that
             return None
         need_amount = convert(amount, JPY_PER_USD, 0) if need.currency_id == "JPY" else amount
