@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.screening",
     "apps.public",
+    "apps.fx",  # exchange-rate snapshots
     "apps.demo",
 ]
 

@@ -1,0 +1,285 @@
+"""Exchange rates: choosing a dated snapshot, inverse and cross rates, and reading rates from text.
+
+A *snapshot* says "on ``date``, ``source`` quoted 1 ``base`` = ``rate`` ``quote``". Conversion on a
+day uses the latest snapshot dated on or before that day, by these rules (one place, no Django):
+
+1. The same currency converts at exactly 1 (source ``identity``, no date).
+2. Direct (base→quote) and inverse (quote→base) snapshots compete: the latest date wins; on the
+   same date a direct snapshot wins over an inverse one, and among several sources the one
+   recorded last (highest ``seq``) wins, since a correction is a new snapshot from another source.
+   An inverse rate is 1/rate rounded DOWN at 10 decimal places.
+3. With neither, a cross rate through USD (base→USD × USD→quote, each leg by rule 2), rounded
+   DOWN at 10 places; its date is the older leg's date and its source names both legs.
+4. Otherwise :class:`NoExchangeRate` (HTTP 422).
+
+Every rounding goes down, and amounts are then rounded down to the quote currency's minor unit
+(``aidmatch.money.convert``): the receiving side never gets more than was pledged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, Decimal, localcontext
+
+from aidmatch.errors import RuleViolation
+
+RATE_MAX_DIGITS = 24
+RATE_PLACES = 10
+RATE_INTEGER_DIGITS = RATE_MAX_DIGITS - RATE_PLACES
+RATE_QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
+PIVOT = "USD"
+IDENTITY_SOURCE = "identity"
+SOURCE_MAX_LENGTH = 100
+
+_PLAIN_RATE = re.compile(rf"^[0-9]{{1,{RATE_INTEGER_DIGITS}}}(\.[0-9]{{1,{RATE_PLACES}}})?$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+class NoExchangeRate(RuleViolation):
+    """No snapshot (direct, inverse or through USD) converts ``base`` to ``quote`` on the day."""
+
+    code = "no_exchange_rate"
+    title = "No exchange rate"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        base: str | None = None,
+        quote: str | None = None,
+        on: date | None = None,
+    ) -> None:
+        if detail is None:
+            day = f" on or before {on.isoformat()}" if on else ""
+            detail = (
+                f"There is no exchange rate from {base} to {quote}{day} "
+                f"(directly, inverted, or through {PIVOT})."
+            )
+        super().__init__(detail)
+        self.base, self.quote, self.on = base, quote, on
+
+
+class InvalidRate(RuleViolation):
+    code = "invalid_rate"
+    title = "Invalid exchange rate"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """The rate used for a conversion: 1 base = ``rate`` quote, from ``source`` dated ``date``."""
+
+    rate: Decimal
+    source: str
+    date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One stored rate. ``seq`` orders snapshots recorded on the same date (later wins)."""
+
+    base: str
+    quote: str
+    rate: Decimal
+    date: date
+    source: str
+    seq: int = 0
+
+
+Pair = tuple[str, str]
+
+
+def identity() -> Quote:
+    return Quote(Decimal(1), IDENTITY_SOURCE, None)
+
+
+def _round_down(value: Decimal) -> Decimal:
+    return value.quantize(RATE_QUANTUM, rounding=ROUND_DOWN)
+
+
+def invert(rate: Decimal) -> Decimal:
+    """1/``rate`` rounded down at 10 places (exactly: the division itself truncates)."""
+    if rate <= 0:
+        raise InvalidRate("An exchange rate must be greater than zero.")
+    with localcontext(prec=60, rounding=ROUND_DOWN):
+        inverse = Decimal(1) / rate
+        return _round_down(inverse)
+
+
+def multiply(first: Decimal, second: Decimal) -> Decimal:
+    """``first`` × ``second`` rounded down at 10 places."""
+    with localcontext(prec=60, rounding=ROUND_DOWN):
+        return _round_down(first * second)
+
+
+def latest_by_pair(snapshots: Iterable[Snapshot], on: date) -> dict[Pair, Snapshot]:
+    """The latest snapshot dated on or before ``on`` for each (base, quote) pair."""
+    best: dict[Pair, Snapshot] = {}
+    for snap in snapshots:
+        if snap.date > on:
+            continue
+        key = (snap.base, snap.quote)
+        current = best.get(key)
+        if current is None or (snap.date, snap.seq) > (current.date, current.seq):
+            best[key] = snap
+    return best
+
+
+def _pair_quote(base: str, quote: str, latest: Mapping[Pair, Snapshot]) -> Quote | None:
+    """Rule 2: the newer of the direct and the inverted snapshot (direct on a tie)."""
+    direct = latest.get((base, quote))
+    inverse = latest.get((quote, base))
+    if direct is not None and (inverse is None or direct.date >= inverse.date):
+        return Quote(direct.rate, direct.source, direct.date)
+    if inverse is not None:
+        rate = invert(inverse.rate)
+        if rate > 0:  # a rate so large its inverse rounds to 0 at 10 places converts nothing
+            return Quote(rate, inverse.source, inverse.date)
+    if direct is not None:
+        return Quote(direct.rate, direct.source, direct.date)
+    return None
+
+
+def _cross_source(first: Quote, second: Quote) -> str:
+    if first.source == second.source:
+        source = f"{first.source} (via {PIVOT})"
+    else:
+        source = f"{first.source} × {second.source} (via {PIVOT})"
+    return source[:SOURCE_MAX_LENGTH]
+
+
+def _older(first: date | None, second: date | None) -> date | None:
+    dates = [d for d in (first, second) if d is not None]
+    return min(dates) if dates else None
+
+
+def quote_from(base: str, quote: str, latest: Mapping[Pair, Snapshot]) -> Quote | None:
+    """Rules 1–3 over ``latest`` (from :func:`latest_by_pair`); None when nothing converts."""
+    if base == quote:
+        return identity()
+    found = _pair_quote(base, quote, latest)
+    if found is not None or PIVOT in (base, quote):
+        return found
+    to_pivot = _pair_quote(base, PIVOT, latest)
+    from_pivot = _pair_quote(PIVOT, quote, latest)
+    if to_pivot is None or from_pivot is None:
+        return None
+    rate = multiply(to_pivot.rate, from_pivot.rate)
+    if rate <= 0:
+        return None
+    return Quote(rate, _cross_source(to_pivot, from_pivot), _older(to_pivot.date, from_pivot.date))
+
+
+def resolve(base: str, quote: str, on: date, snapshots: Iterable[Snapshot]) -> Quote:
+    """The quote converting ``base`` to ``quote`` on ``on``, or NoExchangeRate."""
+    found = quote_from(base, quote, latest_by_pair(snapshots, on))
+    if found is None:
+        raise NoExchangeRate(base=base, quote=quote, on=on)
+    return found
+
+
+def rates_to(quote: str, on: date, snapshots: Iterable[Snapshot]) -> dict[str, Quote]:
+    """Every currency that converts to ``quote`` on ``on`` (``quote`` itself at 1), by code."""
+    latest = latest_by_pair(snapshots, on)
+    codes = {quote} | {c for pair in latest for c in pair}
+    result: dict[str, Quote] = {}
+    for code in sorted(codes):
+        found = quote_from(code, quote, latest)
+        if found is not None:
+            result[code] = found
+    return result
+
+
+# --- Reading rates from text (the CSV loader and the API share these rules) ---------------------
+
+
+def parse_rate(value: object) -> Decimal:
+    """A positive rate written as a plain decimal with at most 14 integer digits and 10 places.
+
+    Floats, exponents ("1e3"), signs, separators ("1,5", "1_000"), NaN/Infinity and the long
+    tails of binary floats ("0.30000000000000004") are refused rather than rounded.
+    """
+    if isinstance(value, float | bool):
+        raise InvalidRate('Send rates as strings (e.g. "72.5"), not floating-point numbers.')
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidRate("A rate is a plain decimal number.")
+    text = value.strip()
+    if re.match(r"^-[0-9]+(\.[0-9]+)?$", text):
+        raise InvalidRate("An exchange rate must be greater than zero.")
+    if not _PLAIN_RATE.match(text):
+        if re.match(r"^[0-9]+\.[0-9]+$", text) and len(text.split(".")[1]) > RATE_PLACES:
+            raise InvalidRate(f"At most {RATE_PLACES} decimal places are allowed in a rate.")
+        if re.match(r"^[0-9]+(\.[0-9]+)?$", text):
+            raise InvalidRate(f"At most {RATE_INTEGER_DIGITS} digits before the decimal point.")
+        raise InvalidRate(f"'{value}' is not a plain decimal number (e.g. 72.5).")
+    rate = Decimal(text)
+    if rate <= 0:
+        raise InvalidRate("An exchange rate must be greater than zero.")
+    return rate
+
+
+def parse_date(value: object) -> date:
+    """An ISO 8601 calendar date, YYYY-MM-DD."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not _ISO_DATE.match(text):
+        raise InvalidRate(f"'{value}' is not a date written as YYYY-MM-DD.")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidRate(f"'{value}' is not a real calendar date.") from None
+
+
+def parse_source(value: object) -> str:
+    text = " ".join(value.split()) if isinstance(value, str) else ""
+    if not text:
+        raise InvalidRate("A source is required (e.g. 'UN operational rates').")
+    if len(text) > SOURCE_MAX_LENGTH:
+        raise InvalidRate(f"A source has at most {SOURCE_MAX_LENGTH} characters.")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class RateRow:
+    base: str
+    quote: str
+    rate: Decimal
+    date: date
+    source: str
+
+    @property
+    def key(self) -> tuple[str, str, date, str]:
+        return (self.base, self.quote, self.date, self.source)
+
+
+def parse_row(fields: Mapping[str, object], known_currencies: set[str]) -> RateRow:
+    """One row of rates (base, quote, rate, date, source), or InvalidRate naming every problem."""
+    problems: list[str] = []
+    codes: dict[str, str] = {}
+    for name in ("base", "quote"):
+        raw = fields.get(name)
+        code = raw.strip().upper() if isinstance(raw, str) else ""
+        if not _CURRENCY.match(code) or code not in known_currencies:
+            problems.append(f"{name}: unknown currency '{raw}'")
+        codes[name] = code
+    if codes["base"] and codes["base"] == codes["quote"]:
+        problems.append("quote: must differ from base")
+    parsed: dict[str, object] = {}
+    for name, parse in (("rate", parse_rate), ("date", parse_date), ("source", parse_source)):
+        try:
+            parsed[name] = parse(fields.get(name))
+        except InvalidRate as exc:
+            problems.append(f"{name}: {exc.detail}")
+    if problems:
+        raise InvalidRate("; ".join(problems))
+    return RateRow(
+        base=codes["base"],
+        quote=codes["quote"],
+        rate=parsed["rate"],  # type: ignore[arg-type]
+        date=parsed["date"],  # type: ignore[arg-type]
+        source=parsed["source"],  # type: ignore[arg-type]
+    )

@@ -1,0 +1,60 @@
+"""Reads of exchange rates. Matching and disbursements convert through ``rate_on``/``convert``;
+a matching run converts a whole pool through ``rates_to`` (one query, whatever the pool's size).
+The arithmetic (which snapshot, inverse, cross through USD, rounding down) is in ``aidmatch.fx``.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from aidmatch import fx
+from aidmatch.fx import NoExchangeRate, Quote
+from aidmatch.money import convert as convert_amount
+from apps.fx.models import ExchangeRate
+from apps.reference.models import Currency
+
+
+def exchange_rates() -> QuerySet[ExchangeRate]:
+    """Every snapshot, newest first (base and quote are currency codes: no joins needed)."""
+    return ExchangeRate.objects.all()
+
+
+def _latest_snapshots(pairs_filter: Q, on: date) -> Iterable[fx.Snapshot]:
+    """The latest snapshot on or before ``on`` of each (base, quote) pair matching the filter."""
+    rows = (
+        ExchangeRate.objects.filter(pairs_filter, date__lte=on)
+        .order_by("base_id", "quote_id", "-date", "-id")
+        .distinct("base_id", "quote_id")
+        .values_list("base_id", "quote_id", "rate", "date", "source", "id")
+    )
+    return [fx.Snapshot(b, q, rate, day, source, seq) for b, q, rate, day, source, seq in rows]
+
+
+def rate_on(*, base: str, quote: str, on: date) -> Quote:
+    """1 ``base`` = ``rate`` ``quote`` on ``on`` (see ``aidmatch.fx`` for the rules), in one
+    query; raises NoExchangeRate (422) when no snapshot converts the pair."""
+    if base == quote:
+        return fx.identity()
+    codes = {base, quote, fx.PIVOT}
+    snapshots = _latest_snapshots(Q(base_id__in=codes, quote_id__in=codes), on)
+    return fx.resolve(base, quote, on, snapshots)
+
+
+def convert(*, amount: Decimal, base: str, quote: str, on: date) -> tuple[Decimal, Quote]:
+    """``amount`` of ``base`` in ``quote`` on ``on``, rounded DOWN to the quote currency's minor
+    unit (the receiver never gets more), with the quote used."""
+    used = rate_on(base=base, quote=quote, on=on)
+    minor_unit = Currency.objects.filter(code=quote).values_list("minor_unit", flat=True).first()
+    if minor_unit is None:
+        raise NoExchangeRate(f"Unknown currency '{quote}'.", base=base, quote=quote, on=on)
+    return convert_amount(amount, used.rate, minor_unit), used
+
+
+def rates_to(*, quote: str, on: date) -> dict[str, Quote]:
+    """Every currency code that converts to ``quote`` on ``on`` (``quote`` itself at 1), with its
+    quote, in one query: the latest snapshot of each pair touching ``quote`` or USD."""
+    touching = {quote, fx.PIVOT}
+    snapshots = _latest_snapshots(Q(base_id__in=touching) | Q(quote_id__in=touching), on)
+    return fx.rates_to(quote, on, snapshots)

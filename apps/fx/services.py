@@ -1,0 +1,135 @@
+"""Writes of exchange rates: record one snapshot, or load many from a file. Snapshots are never
+changed or deleted: a correction is a new snapshot with a later date or another source."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from aidmatch.errors import RuleViolation, StateConflict
+from aidmatch.fx import RATE_QUANTUM, RateRow
+from apps.fx.models import ExchangeRate
+from apps.reference.models import Currency
+
+LOAD_BATCH = 500
+
+
+class RateConflict(StateConflict):
+    code = "exchange_rate_exists"
+    title = "This exchange-rate snapshot already exists"
+
+
+def _conflict_message(row: RateRow, existing: Decimal) -> str:
+    return (
+        f"1 {row.base} = {existing} {row.quote} on {row.date} from '{row.source}' is already "
+        f"recorded (not {row.rate}); snapshots are never changed: record a correction with a "
+        "later date or another source."
+    )
+
+
+def _check_rate(*, base: str, quote: str, rate: Decimal) -> None:
+    errors: dict[str, list[str]] = {}
+    known = set(Currency.objects.filter(code__in=[base, quote]).values_list("code", flat=True))
+    for name, code in (("base", base), ("quote", quote)):
+        if code not in known:
+            errors[name] = [f"Unknown currency '{code}'."]
+    if base == quote:
+        errors["quote"] = ["The quote currency must differ from the base currency."]
+    if not rate.is_finite() or rate <= 0 or rate != rate.quantize(RATE_QUANTUM):
+        errors["rate"] = ["A rate is greater than zero, with at most 10 decimal places."]
+    if errors:
+        raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
+
+
+@transaction.atomic
+def exchange_rate_create(
+    *, base: str, quote: str, rate: Decimal, date: date, source: str, created_by=None
+) -> ExchangeRate:
+    """Record one snapshot; the same pair, date and source a second time is a 409."""
+    _check_rate(base=base, quote=quote, rate=rate)
+    existing = ExchangeRate.objects.filter(
+        base_id=base, quote_id=quote, date=date, source=source
+    ).first()
+    if existing is not None:
+        row = RateRow(base, quote, rate, date, source)
+        raise RateConflict(
+            _conflict_message(row, existing.rate)
+            if existing.rate != rate
+            else f"This snapshot (#{existing.pk}) is already recorded."
+        )
+    return ExchangeRate.objects.create(
+        base_id=base, quote_id=quote, rate=rate, date=date, source=source, created_by=created_by
+    )
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    created: int
+    unchanged: int
+
+
+@transaction.atomic
+def exchange_rates_load(
+    *,
+    rows: Sequence[RateRow],
+    created_by=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadResult:
+    """Upsert validated rows in one transaction: new snapshots are created, identical ones left
+    alone (so a re-run changes nothing); a row that would change a recorded rate is refused, with
+    every such row listed in ``errors`` by its index in ``rows``, and nothing is written.
+
+    Loads take a table lock that lets reads through but holds other writers back, so the
+    created/unchanged counts are exact and two loads never interleave."""
+    codes = {r.base for r in rows} | {r.quote for r in rows}
+    known = set(Currency.objects.filter(code__in=codes).values_list("code", flat=True))
+    invalid = {
+        str(i): [f"Unknown currency or invalid rate in {r.base}/{r.quote} = {r.rate}."]
+        for i, r in enumerate(rows)
+        if {r.base, r.quote} - known or r.base == r.quote or not r.rate > 0
+    }
+    if invalid:
+        raise RuleViolation(next(iter(invalid.values()))[0], errors=invalid)
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {ExchangeRate._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+    recorded: dict[tuple, Decimal] = {}
+    if rows:
+        candidates = ExchangeRate.objects.filter(
+            date__in={r.date for r in rows},
+            base_id__in={r.base for r in rows},
+            quote_id__in={r.quote for r in rows},
+        ).values_list("base_id", "quote_id", "date", "source", "rate")
+        recorded = {(b, q, d, s): rate for b, q, d, s, rate in candidates}
+    conflicts: dict[str, list[str]] = {}
+    new: dict[tuple, RateRow] = {}
+    unchanged = 0
+    for index, row in enumerate(rows):
+        previous = recorded.get(row.key, new[row.key].rate if row.key in new else None)
+        if previous is None:
+            new[row.key] = row
+        elif previous == row.rate:
+            unchanged += 1
+        else:
+            conflicts[str(index)] = [_conflict_message(row, previous)]
+    if conflicts:
+        first = next(iter(conflicts.values()))[0]
+        raise RateConflict(first, errors=conflicts)
+    pending = list(new.values())
+    for start in range(0, len(pending), LOAD_BATCH):
+        batch = pending[start : start + LOAD_BATCH]
+        ExchangeRate.objects.bulk_create(
+            ExchangeRate(
+                base_id=r.base,
+                quote_id=r.quote,
+                rate=r.rate,
+                date=r.date,
+                source=r.source,
+                created_by=created_by,
+            )
+            for r in batch
+        )
+        if progress is not None:
+            progress(start + len(batch), len(pending))
+    return LoadResult(created=len(pending), unchanged=unchanged)
