@@ -1,7 +1,7 @@
 import django_filters
 
 from aidmatch.lifecycle import AllocationStatus
-from apps.matching.models import Allocation
+from apps.matching.models import Allocation, MatchRun
 
 
 class AllocationFilterSet(django_filters.FilterSet):
@@ -14,3 +14,13 @@ class AllocationFilterSet(django_filters.FilterSet):
     class Meta:
         model = Allocation
         fields = ["status", "pledge", "need"]
+
+
+class MatchRunFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=MatchRun.Status.choices)
+    trigger = django_filters.ChoiceFilter(choices=MatchRun.Trigger.choices)
+    mode = django_filters.ChoiceFilter(choices=MatchRun.Mode.choices)
+
+    class Meta:
+        model = MatchRun
+        fields = ["status", "trigger", "mode"]

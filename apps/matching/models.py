@@ -37,6 +37,14 @@ class Allocation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     close_reason = models.CharField(max_length=200, blank=True)
+    match_run = models.ForeignKey(
+        "matching.MatchRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="allocations",
+        help_text="The run that proposed (or last resized) this allocation.",
+    )
     proposed_at = models.DateTimeField(auto_now_add=True)
     committed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -74,3 +82,75 @@ class Allocation(models.Model):
     @property
     def created_at(self):
         return self.proposed_at
+
+
+class MatchRun(models.Model):
+    """One run of the matching engine: what started it, what it saw, what it changed.
+
+    A Celery task redelivered after a worker died finds its run by ``task_id`` and takes it over
+    (``attempts`` counts the deliveries); a run writes only the difference between the solution
+    and the current proposals, so a repeat changes nothing twice.
+    """
+
+    class Trigger(models.TextChoices):
+        EVENT = "event"
+        PERIODIC = "periodic"
+        MANUAL = "manual"
+
+    class Mode(models.TextChoices):
+        FULL = "full", "full solve (exact min-cost flow)"
+        INCREMENTAL = "incremental", "greedy insert of new pledges or needs"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+        ABANDONED = "abandoned"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.FULL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    reason = models.CharField(max_length=200, blank=True)
+    task_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pool_currency = models.CharField(max_length=3, blank=True)
+    pledges_seen = models.PositiveIntegerField(default=0)
+    needs_seen = models.PositiveIntegerField(default=0)
+    proposals_before = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    resized = models.PositiveIntegerField(default=0)
+    released = models.PositiveIntegerField(default=0)
+    kept = models.PositiveIntegerField(default=0)
+    skipped_stale = models.PositiveIntegerField(default=0)
+    auto_committed = models.PositiveIntegerField(default=0)
+    objective = models.BigIntegerField(null=True, blank=True)
+    funded_minor = models.BigIntegerField(
+        null=True, blank=True, help_text="Minor units of the pool currency placed by the solution"
+    )
+    solver = models.CharField(max_length=40, blank=True)
+    solver_version = models.CharField(max_length=100, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["queued", "running", "succeeded", "failed", "skipped", "abandoned"]
+                ),
+                name="match_run_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mode} run {self.pk} ({self.status})"

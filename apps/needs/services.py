@@ -130,6 +130,8 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
     need.version = F("version") + 1
     need.save()
     need.refresh_from_db()
+    if need.status in NEED_FUNDABLE and "amount" in changes:
+        request_matching(reason="need amount changed", need_ids=[need.pk])
     return need
 
 
@@ -164,6 +166,7 @@ def need_approve(*, need_id, verifier) -> Need:
             f"{need.organization.status}."
         )
     _check_deadline(need.deadline)
+    request_matching(reason="need approved", need_ids=[need_id])
     return _transition(need_id, N.OPEN, approved_at=timezone.now(), approved_by=verifier)
 
 

@@ -12,6 +12,7 @@ from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, PledgeStatus, check_t
 from apps.ledger import services as ledger  # ledger: postings in the same transaction
 from apps.matching.locks import lock_pledge_with_needs
 from apps.matching.services.allocations import release_proposals, save_locked_totals
+from apps.matching.triggers import request_matching
 from apps.organizations.models import Organization, OrganizationStatus
 from apps.pledges.models import Pledge
 
@@ -75,6 +76,7 @@ def pledge_create(
     pledge.earmark_sectors.set(earmark_sectors)
     pledge.earmark_provinces.set(earmark_provinces)
     ledger.post_pledge_made(pledge=pledge)  # ledger: 13 incoming pledge
+    request_matching(reason="pledge made", pledge_ids=[pledge.pk])
     return pledge
 
 

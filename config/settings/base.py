@@ -148,6 +148,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = "aidmatch"
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TIMEZONE = "UTC"
+
+# --- Matching -----------------------------------------------------------------------------------
+# Pledges and needs in other currencies are converted into this one for the solver.
+MATCHING_POOL_CURRENCY = env("MATCHING_POOL_CURRENCY", default="USD")
+# Changes within this many seconds share one full run.
+MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=5.0)
+# Enqueue matching after pledge, need and allocation changes (the periodic sweep runs anyway).
+MATCHING_TRIGGER_ON_CHANGE = env.bool("MATCHING_TRIGGER_ON_CHANGE", default=True)
 # Periodic work, declared here and run by one `celery beat`. Every task is safe to repeat.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
@@ -169,6 +177,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-due-pledges": {
         "task": "apps.pledges.tasks.expire_due_pledges",
         "schedule": timedelta(minutes=15),
+    },
+    "sweep-matching": {
+        "task": "apps.matching.tasks.sweep_matching",
+        "schedule": timedelta(minutes=10),
     },
     # Ledger: recompute every balance from the legs and compare with the cached totals.
     "reconcile-ledger": {

@@ -6,6 +6,10 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aidmat
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 # Tasks run for real; the tests that need a worker process start one (tests/integration).
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+# Matching after every change is switched on by the tests about it (tests/apps/matching), so
+# that the other tests see exactly the proposals they make.
+os.environ.setdefault("MATCHING_TRIGGER_ON_CHANGE", "false")
+os.environ.setdefault("MATCHING_DEBOUNCE_SECONDS", "0.5")
 
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK

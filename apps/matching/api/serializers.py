@@ -3,7 +3,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.money import money_str
-from apps.matching.models import Allocation
+from apps.core.serializers import StrictSerializer
+from apps.matching.models import Allocation, MatchRun
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -64,3 +65,44 @@ class AllocationSerializer(serializers.ModelSerializer):
 
     def get_organization(self, obj) -> str:
         return obj.need.organization.public_name()
+
+
+class MatchRunSerializer(serializers.ModelSerializer):
+    requested_by = serializers.EmailField(source="requested_by.email", default=None)
+
+    class Meta:
+        model = MatchRun
+        fields = [
+            "id",
+            "trigger",
+            "mode",
+            "status",
+            "reason",
+            "requested_by",
+            "attempts",
+            "pool_currency",
+            "pledges_seen",
+            "needs_seen",
+            "proposals_before",
+            "created",
+            "resized",
+            "released",
+            "kept",
+            "skipped_stale",
+            "auto_committed",
+            "objective",
+            "funded_minor",
+            "solver",
+            "solver_version",
+            "stats",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class MatchRunRequestSerializer(StrictSerializer):
+    mode = serializers.ChoiceField(choices=MatchRun.Mode.choices, default=MatchRun.Mode.FULL)
+    reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)

@@ -1,15 +1,24 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from aidmatch.access import Scope
 from apps.core.idempotency import idempotent
-from apps.core.permissions import ScopedForApiKeys
+from apps.core.permissions import ScopedForApiKeys, UsersOnly
 from apps.matching import selectors
-from apps.matching.api.serializers import AllocationSerializer
-from apps.matching.filters import AllocationFilterSet
+from apps.matching.api.serializers import (
+    AllocationSerializer,
+    MatchRunRequestSerializer,
+    MatchRunSerializer,
+)
+from apps.matching.filters import AllocationFilterSet, MatchRunFilterSet
+from apps.matching.models import MatchRun
 from apps.matching.services import allocations as services
+from apps.matching.services.runs import match_run_request
+from apps.matching.tasks import run_matching
+from apps.organizations.access import is_verifier
 
 
 class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -54,3 +63,52 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return self._respond(
             services.allocation_decline(allocation_id=allocation.pk, actor=request.user)
         )
+
+
+class VerifiersOnly(UsersOnly):
+    message = "Only verifiers see and start matching runs."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and is_verifier(request)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Matching runs, newest first (verifiers)"),
+    retrieve=extend_schema(summary="One matching run (verifiers)"),
+    create=extend_schema(
+        summary="Start a matching run (verifiers)",
+        request=MatchRunRequestSerializer,
+        responses={202: MatchRunSerializer},
+    ),
+)
+class MatchRunViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """What each run of the matching engine saw and changed; a verifier may start one."""
+
+    serializer_class = MatchRunSerializer
+    permission_classes = [VerifiersOnly]
+    filterset_class = MatchRunFilterSet
+    ordering = "-created_at"
+    ordering_fields = ["created_at", "started_at"]
+
+    def get_queryset(self):
+        return MatchRun.objects.select_related("requested_by")
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        data = MatchRunRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = match_run_request(
+            trigger=MatchRun.Trigger.MANUAL,
+            mode=data.validated_data["mode"],
+            reason=data.validated_data["reason"],
+            by=request.user,
+        )
+        transaction.on_commit(
+            lambda: run_matching.delay(trigger="manual", mode=run.mode, run_id=str(run.pk))
+        )
+        return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)

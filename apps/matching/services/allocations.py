@@ -20,6 +20,7 @@ from aidmatch.lifecycle import (
 from apps.ledger import services as ledger  # ledger: postings in the same transaction
 from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
 from apps.matching.models import Allocation
+from apps.matching.triggers import request_matching
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
 
@@ -147,6 +148,7 @@ def allocation_decline(*, allocation_id, actor=None, reason: str = "declined by 
         check_transition("allocation", allocation.status, A.DECLINED)
     _close(allocation, pledge, need, A.DECLINED, reason)
     _save_totals(pledge, need)
+    request_matching(reason="a proposal was declined")
     return allocation
 
 

@@ -1,0 +1,216 @@
+"""The world as the solver sees it: live pledges and fundable needs, in minor units of one pool
+currency, with the current proposals. Read without locks (the write re-checks under locks), in a
+constant number of queries whatever the size of the world.
+
+Conversion into the pool rounds down (a capacity is never overstated); out of the pool, the
+same rate is used back, again rounding down, so a need never receives more than was pledged.
+Pledges or needs in a currency with no rate to the pool currency are left out of the run (and
+counted in its stats) until a verifier records a rate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
+from aidmatch.matching.types import NeedIn, PledgeIn, Proposal
+from aidmatch.money import minor_quantum
+from apps.matching.models import Allocation
+from apps.needs.models import Need
+from apps.pledges.models import Pledge
+from apps.reference.models import Currency
+
+RATE_PLACES = Decimal("1e-10")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The pool currency, the rate of every convertible currency to it, and minor units."""
+
+    currency: str
+    rates: dict[str, Decimal]  # currency code → units of the pool currency per unit
+    sources: dict[str, tuple[str, date | None]]
+    minor_units: dict[str, int]
+
+    def to_pool(self, amount: Decimal, currency: str) -> int:
+        """Minor units of the pool currency, rounded down."""
+        pooled = amount * self.rates[currency]
+        return int(pooled.scaleb(self.minor_units[self.currency]).to_integral_value(ROUND_DOWN))
+
+    def from_pool(self, units: int, currency: str) -> Decimal:
+        """An amount in ``currency`` worth at most ``units`` of the pool, rounded down."""
+        pooled = Decimal(units).scaleb(-self.minor_units[self.currency])
+        return (pooled / self.rates[currency]).quantize(
+            minor_quantum(self.minor_units[currency]), rounding=ROUND_DOWN
+        )
+
+    def cross_rate(self, base: str, quote: str) -> Decimal:
+        """Units of ``quote`` per unit of ``base``, through the pool, rounded down."""
+        if base == quote:
+            return Decimal(1)
+        return (self.rates[base] / self.rates[quote]).quantize(RATE_PLACES, rounding=ROUND_DOWN)
+
+    def convert(self, amount: Decimal, base: str, quote: str) -> Decimal:
+        return (amount * self.cross_rate(base, quote)).quantize(
+            minor_quantum(self.minor_units[quote]), rounding=ROUND_DOWN
+        )
+
+
+@dataclass
+class World:
+    pool: Pool
+    today: date
+    pledges: list[PledgeIn]
+    needs: list[NeedIn]
+    proposals: list[Proposal]
+    # what the write needs to turn rows back into money
+    pledge_currency: dict[str, str]
+    need_currency: dict[str, str]
+    current: dict[tuple[str, str], Allocation]  # (pledge id, need id) → proposal
+    left_out: dict[str, int] = field(default_factory=dict)
+
+
+def load_pool(*, on: date, currencies: set[str]) -> Pool:
+    """Rates to the pool currency for ``currencies`` (those without a rate are left out)."""
+    pool_currency = settings.MATCHING_POOL_CURRENCY
+    minor_units = dict(Currency.objects.values_list("code", "minor_unit"))
+    rates: dict[str, Decimal] = {pool_currency: Decimal(1)}
+    sources: dict[str, tuple[str, date | None]] = {pool_currency: ("identity", None)}
+    if currencies - {pool_currency}:
+        from apps.fx.selectors import rates_to
+
+        for code, quote in rates_to(quote=pool_currency, on=on).items():
+            rates[code] = quote.rate
+            sources[code] = (quote.source, quote.date)
+    return Pool(pool_currency, rates, sources, minor_units)
+
+
+def _str_ids(rows) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for owner, value in rows:
+        out[str(owner)].add(str(value))
+    return out
+
+
+def load_world(*, now=None) -> World:
+    now = now or timezone.now()
+    today = now.date()
+    pledge_rows = list(
+        Pledge.objects.filter(status__in=PLEDGE_LIVE)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .values(
+            "id",
+            "amount",
+            "committed_amount",
+            "currency_id",
+            "earmark_organization_id",
+            "earmark_need_id",
+            "expires_at",
+        )
+    )
+    need_rows = list(
+        Need.objects.filter(
+            status__in=NEED_FUNDABLE,
+            deadline__gte=today,
+            organization__status=OrganizationStatus.VERIFIED,
+        ).values(
+            "id",
+            "amount",
+            "committed_amount",
+            "currency_id",
+            "sector_id",
+            "province_id",
+            "organization_id",
+            "urgency",
+            "deadline",
+        )
+    )
+    currencies = {r["currency_id"] for r in pledge_rows} | {r["currency_id"] for r in need_rows}
+    pool = load_pool(on=today, currencies=currencies)
+    left_out = {"pledges_no_rate": 0, "needs_no_rate": 0}
+
+    pledge_ids = [r["id"] for r in pledge_rows]
+    sectors = _str_ids(
+        Pledge.earmark_sectors.through.objects.filter(pledge_id__in=pledge_ids).values_list(
+            "pledge_id", "sector_id"
+        )
+    )
+    provinces = _str_ids(
+        Pledge.earmark_provinces.through.objects.filter(pledge_id__in=pledge_ids).values_list(
+            "pledge_id", "province_id"
+        )
+    )
+    pledges, pledge_currency = [], {}
+    for r in pledge_rows:
+        if r["currency_id"] not in pool.rates:
+            left_out["pledges_no_rate"] += 1
+            continue
+        pid = str(r["id"])
+        capacity = pool.to_pool(r["amount"] - r["committed_amount"], r["currency_id"])
+        if capacity <= 0:
+            continue
+        pledge_currency[pid] = r["currency_id"]
+        pledges.append(
+            PledgeIn(
+                id=pid,
+                capacity=capacity,
+                sectors=frozenset(sectors.get(pid, ())),
+                provinces=frozenset(provinces.get(pid, ())),
+                organization=str(r["earmark_organization_id"])
+                if r["earmark_organization_id"]
+                else None,
+                need=str(r["earmark_need_id"]) if r["earmark_need_id"] else None,
+                expires_at=r["expires_at"],
+            )
+        )
+    needs, need_currency = [], {}
+    for r in need_rows:
+        if r["currency_id"] not in pool.rates:
+            left_out["needs_no_rate"] += 1
+            continue
+        nid = str(r["id"])
+        capacity = pool.to_pool(r["amount"] - r["committed_amount"], r["currency_id"])
+        if capacity <= 0:
+            continue
+        need_currency[nid] = r["currency_id"]
+        needs.append(
+            NeedIn(
+                id=nid,
+                capacity=capacity,
+                sector=r["sector_id"],
+                province=r["province_id"],
+                organization=str(r["organization_id"]),
+                urgency=r["urgency"],
+                deadline=r["deadline"],
+            )
+        )
+
+    current = {
+        (str(a.pledge_id), str(a.need_id)): a
+        for a in Allocation.objects.filter(status=AllocationStatus.PROPOSED).only(
+            "id", "pledge_id", "need_id", "amount", "need_amount"
+        )
+    }
+    proposals = [
+        Proposal(pledge=p, need=n, amount=pool.to_pool(a.amount, pledge_currency[p]))
+        for (p, n), a in current.items()
+        if p in pledge_currency and n in need_currency
+    ]
+    return World(
+        pool=pool,
+        today=today,
+        pledges=pledges,
+        needs=needs,
+        proposals=[p for p in proposals if p.amount > 0],
+        pledge_currency=pledge_currency,
+        need_currency=need_currency,
+        current=current,
+        left_out=left_out,
+    )

@@ -1,0 +1,31 @@
+"""What services call when a change may open new matches: enqueue after the commit.
+
+A new pledge or need gets a greedy proposal at once (the incremental path, seconds), and a
+debounced full run then improves it. With tasks in-process (the embedded default), the full
+run alone runs, in the request.
+"""
+
+from django.conf import settings
+from django.db import transaction
+
+
+def request_matching(*, reason: str, pledge_ids=(), need_ids=()) -> None:
+    if not settings.MATCHING_TRIGGER_ON_CHANGE:
+        return
+    pledge_ids = [str(p) for p in pledge_ids]
+    need_ids = [str(n) for n in need_ids]
+
+    def enqueue() -> None:
+        from apps.matching.tasks import run_matching, schedule_full_run
+
+        if (pledge_ids or need_ids) and not settings.CELERY_TASK_ALWAYS_EAGER:
+            run_matching.delay(
+                trigger="event",
+                mode="incremental",
+                reason=reason[:200],
+                pledge_ids=pledge_ids,
+                need_ids=need_ids,
+            )
+        schedule_full_run(reason=reason)
+
+    transaction.on_commit(enqueue)
