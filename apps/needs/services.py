@@ -15,6 +15,7 @@ from apps.matching.services.allocations import (
     release_proposals,
     save_locked_totals,
 )
+from apps.matching.triggers import request_matching
 from apps.needs.models import Need, NeedLineItem
 from apps.organizations.models import OrganizationStatus
 
