@@ -20,6 +20,7 @@ class PledgeIn:
     organization: str | None = None  # earmarked to one organization's needs
     need: str | None = None  # earmarked to one need
     expires_at: datetime | None = None  # soonest-expiring pledges are placed first
+    declined: frozenset[str] = frozenset()  # need ids the donor declined: never proposed again
 
 
 @dataclass(frozen=True, slots=True)

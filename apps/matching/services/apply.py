@@ -53,7 +53,10 @@ class Target:
 def _targets(world: World, rows: list[Row], run: MatchRun) -> dict[tuple[str, str], Target]:
     """Rows (pool minor units) as money in the pledge's and the need's currency."""
     pool, targets = world.pool, {}
+    declined = {p.id: p.declined for p in world.pledges if p.declined}
     for row in rows:
+        if row.need in declined.get(row.pledge, ()):
+            continue  # the donor said no to this need (the solver knows; this holds regardless)
         pc, nc = world.pledge_currency[row.pledge], world.need_currency[row.need]
         explanation = {**row.explanation, "run": str(run.pk), "pool_currency": pool.currency}
         current = world.current.get((row.pledge, row.need))

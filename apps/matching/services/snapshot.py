@@ -147,6 +147,11 @@ def load_world(*, now=None) -> World:
             "pledge_id", "province_id"
         )
     )
+    declined = _str_ids(
+        Allocation.objects.filter(
+            status=AllocationStatus.DECLINED, pledge_id__in=pledge_ids
+        ).values_list("pledge_id", "need_id")
+    )
     pledges, pledge_currency = [], {}
     for r in pledge_rows:
         if r["currency_id"] not in pool.rates:
@@ -168,6 +173,7 @@ def load_world(*, now=None) -> World:
                 else None,
                 need=str(r["earmark_need_id"]) if r["earmark_need_id"] else None,
                 expires_at=r["expires_at"],
+                declined=frozenset(declined.get(pid, ())),
             )
         )
     needs, need_currency = [], {}

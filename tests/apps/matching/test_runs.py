@@ -1,0 +1,207 @@
+"""Matching runs on PostgreSQL: what a run proposes, that it writes only differences, and that
+it re-checks under row locks what the solver saw without them."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from aidmatch import matching
+from aidmatch.lifecycle import AllocationStatus, NeedStatus, OrganizationStatus
+from apps.fx.models import ExchangeRate
+from apps.matching.models import Allocation, MatchRun
+from apps.matching.services.allocations import allocation_decline
+from apps.matching.services.apply import apply_solution
+from apps.matching.services.runs import match_run_execute
+from apps.matching.services.snapshot import load_world
+from apps.matching.tasks import run_matching
+from apps.needs.models import Need
+from apps.needs.services import need_cancel, need_update
+from apps.pledges.models import Pledge
+from tests.factories import NeedFactory, OrganizationFactory, PledgeFactory
+
+pytestmark = pytest.mark.django_db
+P = AllocationStatus.PROPOSED
+
+
+def full_run(**kwargs) -> MatchRun:
+    return match_run_execute(trigger="manual", mode="full", **kwargs)
+
+
+def proposals(**filters):
+    return Allocation.objects.filter(status=P, **filters)
+
+
+def test_a_run_places_money_on_the_most_urgent_needs_first_and_explains_why():
+    pledge = PledgeFactory(amount=Decimal("1000.00"))
+    urgent = NeedFactory(amount=Decimal("600.00"), urgency=5)
+    less = NeedFactory(amount=Decimal("600.00"), urgency=2)
+
+    run = full_run()
+
+    assert run.status == "succeeded" and run.created == 2
+    assert run.solver and run.solver_version and run.objective > 0
+    rows = {a.need_id: a for a in proposals(pledge=pledge)}
+    assert rows[urgent.pk].amount == Decimal("600.00")
+    assert rows[less.pk].amount == Decimal("400.00")
+    assert rows[urgent.pk].explanation["admitted_by"] == "unrestricted"
+    assert rows[urgent.pk].explanation["urgency"] == 5
+    assert rows[urgent.pk].match_run_id == run.pk
+    pledge.refresh_from_db()
+    assert (pledge.proposed_amount, pledge.status) == (Decimal("1000.00"), "fully_allocated")
+    assert Need.objects.get(pk=less.pk).proposed_amount == Decimal("400.00")
+
+
+def test_a_second_run_with_nothing_new_changes_nothing():
+    for _ in range(3):
+        PledgeFactory(amount=Decimal("777.77"))
+    for urgency in (1, 3, 5, 5):
+        NeedFactory(amount=Decimal("500.00"), urgency=urgency)
+    first = full_run()
+    before = sorted(proposals().values_list("pk", "amount", "need_amount", "updated_at"))
+
+    second = full_run()
+
+    assert first.created > 0
+    assert (second.created, second.resized, second.released) == (0, 0, 0)
+    assert second.kept == first.created
+    assert sorted(proposals().values_list("pk", "amount", "need_amount", "updated_at")) == before
+
+
+def test_earmarks_are_respected():
+    pledge = PledgeFactory(amount=Decimal("900.00"), sectors=["education"], provinces=["AF32"])
+    food_kabul = NeedFactory(urgency=5)  # food_security, AF01: not admitted
+    school = NeedFactory(sector_id="education", province_id="AF32", district_id=None, urgency=1)
+
+    full_run()
+
+    assert list(proposals(pledge=pledge).values_list("need_id", flat=True)) == [school.pk]
+    assert not proposals(need=food_kabul).exists()
+    assert proposals(pledge=pledge).get().explanation["admitted_by"] != "unrestricted"
+
+
+def test_needs_of_organizations_that_are_not_verified_are_not_matched():
+    PledgeFactory(amount=Decimal("500.00"))
+    frozen = OrganizationFactory(status=OrganizationStatus.SCREENING)
+    NeedFactory(organization=frozen, urgency=5)
+
+    run = full_run()
+
+    assert run.needs_seen == 0 and not proposals().exists()
+
+
+def test_pledges_and_needs_in_other_currencies_meet_through_dated_rates():
+    today = timezone.now().date()
+    ExchangeRate.objects.create(base_id="EUR", quote_id="USD", rate=Decimal("1.08"), date=today)
+    ExchangeRate.objects.create(base_id="USD", quote_id="AFN", rate=Decimal("70.5"), date=today)
+    pledge = PledgeFactory(amount=Decimal("100.00"), currency_id="EUR")
+    need = NeedFactory(amount=Decimal("1000000.00"), currency_id="AFN")
+
+    full_run()
+
+    allocation = proposals(pledge=pledge).get()
+    assert allocation.amount == Decimal("100.00")  # EUR
+    assert allocation.need_id == need.pk
+    assert allocation.rate == Decimal("76.14")  # 1.08 × 70.5 AFN per EUR
+    assert allocation.need_amount == Decimal("7614.00")
+    assert "USD" in allocation.rate_source
+    need.refresh_from_db()
+    assert need.proposed_amount == Decimal("7614.00")
+
+
+def test_a_currency_without_a_rate_is_left_out_until_one_is_recorded():
+    PledgeFactory(amount=Decimal("100.00"), currency_id="GBP")
+    NeedFactory()
+
+    run = full_run()
+
+    assert run.stats["pledges_no_rate"] == 1 and not proposals().exists()
+
+
+def test_auto_commit_pledges_commit_what_they_are_given_with_the_ledger():
+    pledge = PledgeFactory(amount=Decimal("300.00"), auto_commit=True)
+    need = NeedFactory(amount=Decimal("1000.00"))
+
+    run = full_run()
+
+    assert run.auto_committed == 1
+    allocation = Allocation.objects.get(pledge=pledge)
+    assert allocation.status == AllocationStatus.COMMITTED
+    need.refresh_from_db()
+    assert (need.committed_amount, need.status) == (Decimal("300.00"), "partially_funded")
+    # the autouse fixture then reconciles the ledger with these totals
+
+
+def test_a_declined_proposal_is_not_proposed_again_to_the_same_need():
+    pledge = PledgeFactory(amount=Decimal("500.00"))
+    first = NeedFactory(amount=Decimal("500.00"), urgency=5)
+    second = NeedFactory(amount=Decimal("500.00"), urgency=3)
+    full_run()
+    proposal = proposals(pledge=pledge).get()
+    assert proposal.need_id == first.pk
+
+    allocation_decline(allocation_id=proposal.pk, actor=pledge.donor)
+    full_run()
+
+    assert list(proposals(pledge=pledge).values_list("need_id", flat=True)) == [second.pk]
+
+
+def test_the_write_rechecks_under_locks_what_the_solver_saw_without_them():
+    PledgeFactory(amount=Decimal("800.00"))
+    need = NeedFactory(amount=Decimal("500.00"), urgency=5)
+    other = NeedFactory(amount=Decimal("500.00"), urgency=1)
+    world = load_world()
+    solution = matching.solve(world.pledges, world.needs, world.proposals, today=world.today)
+    need_cancel(need_id=need.pk)  # between the read and the write
+    run = MatchRun.objects.create(trigger="manual")
+
+    outcome = apply_solution(world=world, rows=list(solution.rows), run=run)
+
+    assert outcome.skipped_stale == 1
+    assert list(proposals().values_list("need_id", flat=True)) == [other.pk]
+    assert Need.objects.get(pk=need.pk).proposed_amount == 0
+
+
+def test_money_freed_by_a_smaller_need_moves_and_totals_stay_exact():
+    pledges = [PledgeFactory(amount=Decimal("250.00")) for _ in range(4)]
+    needs = [NeedFactory(amount=Decimal("400.00"), urgency=u) for u in (5, 4, 3)]
+    full_run()
+    need_update(need_id=needs[0].pk, amount=Decimal("100.00"))  # releases what no longer fits
+
+    full_run()
+
+    for p in Pledge.objects.filter(pk__in=[p.pk for p in pledges]):
+        live = Allocation.objects.filter(pledge=p, status=P).aggregate(s=Sum("amount"))["s"]
+        assert p.proposed_amount == (live or 0) == p.amount
+    for n in Need.objects.filter(pk__in=[n.pk for n in needs]):
+        live = Allocation.objects.filter(need=n, status=P).aggregate(s=Sum("need_amount"))["s"]
+        assert n.proposed_amount == (live or 0) <= n.amount
+    assert [Need.objects.get(pk=n.pk).proposed_amount for n in needs] == [
+        Decimal("100.00"),
+        Decimal("400.00"),
+        Decimal("400.00"),
+    ]
+
+
+def test_expired_pledges_and_needs_past_their_deadline_are_not_matched():
+    PledgeFactory(expires_at=timezone.now() - timedelta(minutes=1))
+    NeedFactory(deadline=date(2020, 1, 1))
+    PledgeFactory()
+    NeedFactory(status=NeedStatus.SUBMITTED)
+
+    run = full_run()
+
+    assert (run.pledges_seen, run.needs_seen, run.created) == (1, 0, 0)
+
+
+def test_the_task_records_its_run_and_a_repeat_changes_nothing():
+    PledgeFactory(amount=Decimal("100.00"))
+    NeedFactory()
+
+    first = MatchRun.objects.get(pk=run_matching.delay(trigger="manual").get())
+    second = MatchRun.objects.get(pk=run_matching.delay(trigger="manual").get())
+
+    assert (first.created, second.created, second.kept) == (1, 0, 1)
+    assert MatchRun.objects.filter(status="succeeded").count() == 2
