@@ -13,6 +13,18 @@ def test_the_34_provinces_with_their_p_codes(anon):
     assert body[-1] == {"pcode": "AF34", "name": "Nimroz"}
 
 
+def test_the_401_districts_with_their_p_codes(anon):
+    districts = anon.get("/api/v1/reference/districts/").json()
+
+    assert len(districts) == 401
+    assert len({d["pcode"] for d in districts}) == 401
+    names = {d["pcode"]: d["name"] for d in districts}
+    assert (names["AF0101"], names["AF0102"], names["AF1701"]) == ("Kabul", "Paghman", "Fayzabad")
+    assert (names["AF3201"], names["AF3405"]) == ("Hirat", "Khashrod")
+    # every province has districts, and nothing else does
+    assert {d["province"] for d in districts} == {f"AF{n:02d}" for n in range(1, 35)}
+
+
 def test_every_district_sits_in_its_province(anon):
     districts = anon.get("/api/v1/reference/districts/").json()
 
