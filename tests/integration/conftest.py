@@ -24,9 +24,10 @@ def process_env(**overrides: str) -> dict[str, str]:
 class WorkerProcess:
     """A ``celery worker`` subprocess using the test database; can be killed and restarted."""
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
         self.database_url = database_url
         self.log_path = log_path
+        self.env = env
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
@@ -35,6 +36,7 @@ class WorkerProcess:
             DJANGO_SETTINGS_MODULE="config.settings.test",
             CELERY_TASK_ALWAYS_EAGER="false",
             DATABASE_CONN_MAX_AGE="0",
+            **self.env,
         )
         log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
         self.proc = subprocess.Popen(

@@ -1,0 +1,212 @@
+"""Matching with a real Celery worker process on Redis and PostgreSQL: a pledge posted through
+the API is proposed within seconds; a worker killed in the middle of a run loses nothing and
+applies nothing twice; concurrent pledges, edits, withdrawals and runs never over-allocate."""
+
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import psycopg2
+import pytest
+from django.core.cache import cache
+from django.db import connection, connections
+from django.db.models import Count, Q, Sum
+
+from aidmatch.lifecycle import ALLOCATION_LIVE, AllocationStatus, MemberRole
+from apps.ledger.reconcile import reconcile
+from apps.matching.models import Allocation, MatchRun
+from apps.matching.services.runs import match_run_execute
+from apps.matching.tasks import FULL_RUN_PENDING, run_matching
+from apps.needs.models import Need
+from apps.pledges.models import Pledge
+from tests.conftest import client_for
+from tests.factories import MembershipFactory, NeedFactory, PledgeFactory, UserFactory
+from tests.integration.conftest import WorkerProcess, _test_database_url
+
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture
+def matching_on(settings):
+    settings.MATCHING_TRIGGER_ON_CHANGE = True
+    cache.delete(FULL_RUN_PENDING)
+    yield
+    cache.delete(FULL_RUN_PENDING)
+
+
+def wait_for(predicate, timeout=45.0, step=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout}s")
+
+
+def assert_money_holds():
+    """Sums of live allocations equal the cached totals and never exceed the amounts."""
+    live = [s.value for s in ALLOCATION_LIVE]
+    for pledge in Pledge.objects.annotate(
+        proposed=Sum("allocations__amount", filter=Q(allocations__status="proposed")),
+        live=Sum("allocations__amount", filter=Q(allocations__status__in=live)),
+    ):
+        assert pledge.proposed_amount == (pledge.proposed or 0), pledge.pk
+        assert (pledge.live or 0) <= pledge.amount, pledge.pk
+    for need in Need.objects.annotate(
+        proposed=Sum("allocations__need_amount", filter=Q(allocations__status="proposed")),
+        live=Sum("allocations__need_amount", filter=Q(allocations__status__in=live)),
+    ):
+        assert need.proposed_amount == (need.proposed or 0), need.pk
+        assert (need.live or 0) <= need.amount, need.pk
+    duplicates = (
+        Allocation.objects.filter(status=AllocationStatus.PROPOSED)
+        .values("pledge_id", "need_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+    assert not duplicates.exists()
+    report = reconcile()
+    assert report.ok, report.render()
+
+
+def test_a_pledge_posted_through_the_api_is_proposed_by_the_worker_within_seconds(
+    worker, matching_on
+):
+    need = NeedFactory(amount=Decimal("800.00"), urgency=5, sector_id="education")
+    donor = UserFactory()
+    client = client_for(donor)
+
+    started = time.monotonic()
+    response = client.post(
+        "/api/v1/pledges/",
+        {"amount": "500.00", "currency": "USD", "earmark_sectors": ["education"]},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    pledge_id = response.json()["id"]
+    allocation = wait_for(lambda: Allocation.objects.filter(pledge_id=pledge_id).first())
+    seconds = time.monotonic() - started
+    print(f"\n[matching] pledge → proposal by the worker in {seconds:.2f}s")
+
+    assert allocation.need_id == need.pk and allocation.amount == Decimal("500.00")
+    listed = client.get(f"/api/v1/allocations/?pledge={pledge_id}").json()["results"]
+    assert listed[0]["explanation"]["admitted_by"].endswith("earmark")
+    committed = client.post(f"/api/v1/allocations/{allocation.pk}/commit")
+    assert committed.status_code == 200, committed.json()
+    assert committed.json()["status"] == "committed"
+    # the debounced full run comes after the incremental one and keeps what was committed
+    wait_for(lambda: MatchRun.objects.filter(mode="full", status="succeeded").exists())
+    assert_money_holds()
+
+
+def test_a_worker_killed_in_the_middle_of_a_run_loses_nothing_and_applies_nothing_twice(
+    django_db_serialized_rollback, transactional_db, broker_tasks, tmp_path
+):
+    for i in range(30):
+        PledgeFactory(amount=Decimal("100.00") + i)
+    needs = [NeedFactory(amount=Decimal("250.00"), urgency=1 + i % 5) for i in range(20)]
+    env = {
+        "CELERY_VISIBILITY_TIMEOUT": "3",
+        "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+        "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+    }
+    first = WorkerProcess(_test_database_url(), tmp_path / "first.log", **env).start()
+    # Hold one need's row lock, so the run stops inside its write transaction.
+    blocker = psycopg2.connect(_test_database_url())
+    blocker.autocommit = False
+    with blocker.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM needs_need WHERE id = %s FOR UPDATE", [str(needs[0].pk)])
+    try:
+        result = run_matching.delay(trigger="manual", mode="full")
+        run = wait_for(lambda: MatchRun.objects.filter(task_id=result.id, status="running").first())
+        wait_for(_a_backend_waits_on_a_lock)
+        first.kill()  # SIGKILL, mid-write: its transaction is rolled back by PostgreSQL
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert not Allocation.objects.exists()  # nothing of the killed run was written
+    run.refresh_from_db()
+    assert run.status == "running" and run.attempts == 1
+
+    second = WorkerProcess(_test_database_url(), tmp_path / "second.log", **env).start()
+    try:
+        wait_for(lambda: MatchRun.objects.filter(pk=run.pk, status="succeeded").exists())
+    finally:
+        second.stop()
+
+    run.refresh_from_db()
+    assert run.attempts == 2 and run.created > 0  # the same run, redelivered and finished
+    assert Allocation.objects.filter(match_run=run).count() == run.created
+    assert_money_holds()
+    again = match_run_execute(trigger="manual")
+    assert (again.created, again.resized, again.released) == (0, 0, 0)
+
+
+def _a_backend_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_concurrent_pledges_edits_withdrawals_and_runs_never_over_allocate(worker, matching_on):
+    rng = random.Random(20261124)
+    needs = [NeedFactory(amount=Decimal("400.00"), urgency=rng.randint(1, 5)) for _ in range(8)]
+    staff = MembershipFactory(organization=needs[0].organization, role=MemberRole.STAFF).user
+    donors = [UserFactory() for _ in range(5)]
+    clients = {d.pk: client_for(d) for d in donors}
+    staff_client = client_for(staff)
+    pledge_ids: list[str] = []
+
+    def act(i: int) -> int:
+        try:
+            kind = i % 4
+            if kind == 0 or not pledge_ids:
+                donor = donors[i % len(donors)]
+                r = clients[donor.pk].post(
+                    "/api/v1/pledges/",
+                    {"amount": f"{rng.randint(50, 300)}.00", "currency": "USD"},
+                    format="json",
+                )
+                if r.status_code == 201:
+                    pledge_ids.append(r.json()["id"])
+                return r.status_code
+            if kind == 1:
+                need = needs[0]
+                r = staff_client.patch(
+                    f"/api/v1/needs/{need.pk}/",
+                    {"amount": f"{rng.randint(100, 600)}.00"},
+                    format="json",
+                )
+                return r.status_code
+            if kind == 2:
+                pledge = Pledge.objects.get(pk=rng.choice(pledge_ids))
+                return (
+                    clients[pledge.donor_id]
+                    .post(f"/api/v1/pledges/{pledge.pk}/withdraw")
+                    .status_code
+                )
+            run_matching.delay(trigger="manual", mode="full")
+            return 202
+        finally:
+            connections.close_all()
+
+    statuses = []
+    for _round in range(3):
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            statuses += list(pool.map(act, range(20)))
+        assert all(s < 500 for s in statuses), statuses
+    # stop the worker (it finishes the run it is in), then one more run, and check
+    worker.stop()
+    match_run_execute(trigger="manual")
+    print(
+        f"\n[matching concurrency] statuses {sorted(set(statuses))}; "
+        f"{Allocation.objects.count()} allocations; runs "
+        f"{MatchRun.objects.filter(status='succeeded').count()}"
+    )
+    assert Allocation.objects.filter(status=AllocationStatus.PROPOSED).exists()
+    assert_money_holds()
