@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.disbursements.api.urls")),
     path("", include("apps.reports.api.urls")),
     path("", include("apps.public.api.urls")),
+    path("", include("apps.audit.api.urls")),
 ]
 
 urlpatterns = [

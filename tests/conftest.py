@@ -19,6 +19,20 @@ def client_for(user=None, *, api_key: str | None = None) -> APIClient:
     return client
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The audit trail refuses TRUNCATE (apps/audit/migrations/0002) except where the database
+    allows it: allow it on the throwaway test database, whose flush truncates every table."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER DATABASE {name} SET aidmatch.audit_allow_truncate = on")
+                cursor.execute("SET aidmatch.audit_allow_truncate = on")
+
+
 @pytest.fixture
 def anon():
     return APIClient()

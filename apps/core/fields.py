@@ -75,3 +75,16 @@ class EncryptedJSONField(EncryptedTextField):
 
     def value_to_string(self, obj):
         return json.dumps(self.value_from_object(obj))
+
+
+class FernetBlobField(models.BinaryField):
+    """Bytes stored as a Fernet token (a confidential file's content): encrypted and decrypted
+    by ``apps.core.files``, not on every load, so listing files never decrypts them. Declared as
+    its own type so that key rotation and the audit trail know it holds ciphertext."""
+
+    description = "Fernet-encrypted bytes"
+
+
+def is_confidential_field(field) -> bool:
+    """Encrypted at rest, hence confidential: never logged, exported or audited by value."""
+    return isinstance(field, EncryptedTextField | FernetBlobField)

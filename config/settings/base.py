@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.screening",
     "apps.public",
+    "apps.audit",  # append-only, hash-chained audit trail
     "apps.fx",  # exchange-rate snapshots
     "apps.demo",
 ]
@@ -55,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.audit.middleware.AuditMiddleware",  # actor, request id, confidential reads
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
