@@ -18,6 +18,7 @@ from apps.ledger import services as ledger
 from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
 from apps.matching.models import Allocation
 from apps.matching.services.allocations import refresh_need_status, refresh_pledge_status
+from apps.matching.triggers import request_matching
 from apps.organizations.models import OrganizationStatus
 from apps.reports.services import need_complete_if_done
 
@@ -264,6 +265,7 @@ def _give_back(disbursement_id, actor, target: D, reason: str) -> Disbursement:
     if was_out:
         _move_out(lines, pledges, needs, allocations, -1)
         ledger.post_disbursement_given_back(disbursement=disbursement, reason=reason)
+    request_matching(reason=f"tranche {target}")
     return disbursement
 
 
