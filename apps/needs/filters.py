@@ -3,13 +3,15 @@ from rest_framework.exceptions import ValidationError
 
 from aidmatch.lifecycle import NeedStatus
 from apps.needs.models import Need
+from apps.reference.models import Currency, Province, Sector
 
 
 class NeedFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=[(s.value, s.value) for s in NeedStatus])
-    sector = django_filters.CharFilter(field_name="sector_id")
-    province = django_filters.CharFilter(field_name="province_id")
-    currency = django_filters.CharFilter(field_name="currency_id")
+    # Unknown codes (a bad P-code, sector or currency) are a 400, not an empty list.
+    sector = django_filters.ModelChoiceFilter(queryset=Sector.objects.all())
+    province = django_filters.ModelChoiceFilter(queryset=Province.objects.all())
+    currency = django_filters.ModelChoiceFilter(queryset=Currency.objects.all())
     urgency = django_filters.NumberFilter(min_value=1, max_value=5)
     urgency_min = django_filters.NumberFilter(field_name="urgency", lookup_expr="gte")
     organization = django_filters.UUIDFilter(method="filter_organization")
