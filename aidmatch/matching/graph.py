@@ -1,0 +1,352 @@
+"""The aggregated flow network (never pledge × need arcs).
+
+Nodes, in this order: pledge classes (pledges with identical earmarks merged), (sector,
+province) cells, organization nodes, needs, provinces, the sink. Arcs, by kind:
+
+==================  =====================================================================
+``CLASS_CELL``      a class with sector/province earmarks (or none) → each cell it admits
+``CELL_NEED``       a cell → each of its needs
+``CLASS_ORG``       a class earmarked to an organization only → that organization's node
+``ORG_NEED``        an organization node → each of its needs
+``CLASS_NEED``      a class earmarked to one need, or to an organization *and* sectors or
+                    provinces → each need it admits (few)
+``KEPT``            a class → a need it currently has proposals to: capacity = the proposed
+                    amount, cost = −stability bonus (so proposals are kept exactly)
+``NEED_PROVINCE``   a need → its province: capacity = the need's remaining amount, cost = −weight
+``PROVINCE_SINK``   a province → the sink: one arc per fairness band (convex), or one free arc
+==================  =====================================================================
+
+Built with numpy; Python loops only run once per class or per organization-earmarked class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aidmatch.matching.model import STABILITY_BONUS, eligible, fairness_bands
+from aidmatch.matching.world import World, exclusive_cumsum_by_group
+
+CLASS_CELL, CELL_NEED, CLASS_ORG, ORG_NEED, CLASS_NEED, KEPT, NEED_PROVINCE, PROVINCE_SINK = range(
+    8
+)
+
+
+@dataclass(slots=True)
+class Graph:
+    n_classes: int
+    n_cells: int
+    n_orgs: int
+    n_nodes: int
+    pledge_class: np.ndarray  # int64 per pledge
+    class_supply: np.ndarray  # int64 per class
+    class_rep: list[int]  # one pledge index per class (they share earmarks)
+    tails: np.ndarray  # int32
+    heads: np.ndarray  # int32
+    caps: np.ndarray  # int64
+    costs: np.ndarray  # int64
+    kinds: np.ndarray  # int8
+    arc_class: np.ndarray  # int64: the class of an arc leaving a class, else -1
+    arc_need: np.ndarray  # int64: the need of an arc entering a need, else -1
+    need_node0: int
+    province_node0: int
+    sink: int
+    # current proposals, sorted by (KEPT arc, pledge rank): pledge idx, need idx, amount, arc
+    kept_pledge: np.ndarray
+    kept_need: np.ndarray
+    kept_amount: np.ndarray
+    kept_arc: np.ndarray
+
+
+def _class_key(p) -> tuple:
+    return (
+        tuple(sorted(p.sectors)),
+        tuple(sorted(p.provinces)),
+        p.organization is not None,
+        p.organization or "",
+        p.need is not None,
+        p.need or "",
+    )
+
+
+def build(
+    world: World,
+    proposals: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    fairness: bool,
+    stability: bool,
+) -> Graph:
+    ps, n_needs = world.pledges, len(world.needs)
+    n_sec, n_prov = len(world.sectors), len(world.provinces)
+
+    # Classes: pledges with identical earmarks, in the order of their sorted keys.
+    keys = [_class_key(p) for p in ps]
+    uniq = sorted(set(keys))
+    key_ix = {k: i for i, k in enumerate(uniq)}
+    pledge_class = np.fromiter((key_ix[k] for k in keys), dtype=np.int64, count=len(ps))
+    n_classes = len(uniq)
+    class_rep = [0] * n_classes
+    for i in range(len(ps) - 1, -1, -1):
+        class_rep[pledge_class[i]] = i
+    class_supply = np.zeros(n_classes, dtype=np.int64)
+    np.add.at(class_supply, pledge_class, world.pledge_cap)
+
+    # Cells that hold needs.
+    need_cell_code = world.need_sector.astype(np.int64) * n_prov + world.need_province
+    cell_codes, need_cell = np.unique(need_cell_code, return_inverse=True)
+    n_cells = len(cell_codes)
+    cell_of = np.full(max(n_sec * n_prov, 1), -1, dtype=np.int64)
+    cell_of[cell_codes] = np.arange(n_cells)
+    has_cell = (cell_of >= 0)[: n_sec * n_prov].reshape(n_sec, n_prov)
+
+    s_ix = {s: i for i, s in enumerate(world.sectors)}
+    p_ix = {p: i for i, p in enumerate(world.provinces)}
+    o_ix = {o: i for i, o in enumerate(world.organizations)}
+    needs_of_org_order = np.argsort(world.need_org, kind="stable")
+    org_bounds = np.searchsorted(world.need_org[needs_of_org_order], np.arange(len(o_ix) + 1))
+
+    plain: list[int] = []  # classes routed through cells
+    sec_rows: list[int] = []
+    sec_cols: list[int] = []
+    prov_rows: list[int] = []
+    prov_cols: list[int] = []
+    org_classes: list[int] = []  # class → organization node
+    org_of_class: list[int] = []
+    direct_c: list[int] = []  # class → need
+    direct_n: list[int] = []
+    for c, key in enumerate(uniq):
+        sectors, provinces, has_org, org, has_need, need_id = key
+        rep = ps[class_rep[c]]
+        if has_need:
+            n = world.need_index.get(need_id)
+            if n is not None and eligible(rep, world.needs[n]):
+                direct_c.append(c)
+                direct_n.append(n)
+        elif has_org:
+            o = o_ix.get(org)
+            if o is None:
+                continue
+            if not sectors and not provinces:
+                org_classes.append(c)
+                org_of_class.append(o)
+            else:
+                for n in needs_of_org_order[org_bounds[o] : org_bounds[o + 1]]:
+                    if eligible(rep, world.needs[n]):
+                        direct_c.append(c)
+                        direct_n.append(int(n))
+        else:
+            row = len(plain)
+            plain.append(c)
+            si = range(n_sec) if not sectors else [s_ix[s] for s in sectors if s in s_ix]
+            pi = range(n_prov) if not provinces else [p_ix[p] for p in provinces if p in p_ix]
+            sec_rows.extend([row] * len(si))
+            sec_cols.extend(si)
+            prov_rows.extend([row] * len(pi))
+            prov_cols.extend(pi)
+
+    # CLASS_CELL arcs: (class, sector) pairs × provinces the class admits that have a cell.
+    prov_mat = np.zeros((len(plain), n_prov), dtype=bool)
+    prov_mat[np.asarray(prov_rows, dtype=np.int64), np.asarray(prov_cols, dtype=np.int64)] = True
+    pair_row = np.asarray(sec_rows, dtype=np.int64)
+    pair_sec = np.asarray(sec_cols, dtype=np.int64)
+    pair_order = np.lexsort((pair_sec, pair_row))
+    pair_row, pair_sec = pair_row[pair_order], pair_sec[pair_order]
+    hit_pair, hit_prov = np.nonzero(prov_mat[pair_row] & has_cell[pair_sec])
+    cc_class = np.asarray(plain, dtype=np.int64)[pair_row[hit_pair]]
+    cc_cell = cell_of[pair_sec[hit_pair] * n_prov + hit_prov]
+
+    orgs_used = np.unique(np.asarray(org_of_class, dtype=np.int64))
+    n_orgs = len(orgs_used)
+    org_node_of = np.full(len(o_ix), -1, dtype=np.int64)
+    org_node_of[orgs_used] = np.arange(n_orgs)
+
+    cell0 = n_classes
+    org0 = cell0 + n_cells
+    need0 = org0 + n_orgs
+    prov0 = need0 + n_needs
+    sink = prov0 + n_prov
+    n_nodes = sink + 1
+
+    t_parts, h_parts, cap_parts, cost_parts, kind_parts, ac_parts, an_parts = ([] for _ in range(7))
+
+    def add(tails, heads, caps, costs, kind, arc_class, arc_need):
+        t_parts.append(np.asarray(tails, dtype=np.int64))
+        h_parts.append(np.asarray(heads, dtype=np.int64))
+        cap_parts.append(np.asarray(caps, dtype=np.int64))
+        cost_parts.append(np.broadcast_to(np.asarray(costs, dtype=np.int64), len(t_parts[-1])))
+        kind_parts.append(np.full(len(t_parts[-1]), kind, dtype=np.int8))
+        ac_parts.append(np.broadcast_to(np.asarray(arc_class, dtype=np.int64), len(t_parts[-1])))
+        an_parts.append(np.broadcast_to(np.asarray(arc_need, dtype=np.int64), len(t_parts[-1])))
+
+    need_ix = np.arange(n_needs, dtype=np.int64)
+    add(cc_class, cell0 + cc_cell, class_supply[cc_class], 0, CLASS_CELL, cc_class, -1)
+    add(cell0 + need_cell, need0 + need_ix, world.need_cap, 0, CELL_NEED, -1, need_ix)
+    oc = np.asarray(org_classes, dtype=np.int64)
+    oo = np.asarray(org_of_class, dtype=np.int64)
+    add(oc, org0 + org_node_of[oo], class_supply[oc], 0, CLASS_ORG, oc, -1)
+    on = need_ix[org_node_of[world.need_org] >= 0]
+    add(org0 + org_node_of[world.need_org[on]], need0 + on, world.need_cap[on], 0, ORG_NEED, -1, on)
+    dc = np.asarray(direct_c, dtype=np.int64)
+    dn = np.asarray(direct_n, dtype=np.int64)
+    add(dc, need0 + dn, np.minimum(class_supply[dc], world.need_cap[dn]), 0, CLASS_NEED, dc, dn)
+
+    # KEPT arcs: one per (class, need) with current proposals.
+    kp, kn, ka = proposals
+    if stability and len(ka):
+        kc = pledge_class[kp]
+        pair = kc * n_needs + kn
+        order = np.lexsort((world.pledge_rank[kp], pair))
+        kp, kn, ka, kc, pair = kp[order], kn[order], ka[order], kc[order], pair[order]
+        _, first, kept_arc_local = np.unique(pair, return_index=True, return_inverse=True)
+        pair_cap = np.add.reduceat(ka, first)
+        base = sum(len(x) for x in t_parts)
+        add(kc[first], need0 + kn[first], pair_cap, -STABILITY_BONUS, KEPT, kc[first], kn[first])
+        kept_arc = base + kept_arc_local
+    else:
+        kp = kn = ka = kept_arc = np.zeros(0, dtype=np.int64)
+
+    add(need0 + need_ix, prov0 + world.need_province, world.need_cap, -world.need_weight,
+        NEED_PROVINCE, -1, -1)  # fmt: skip
+
+    prov_need = np.zeros(n_prov, dtype=np.int64)
+    np.add.at(prov_need, world.need_province, world.need_cap)
+    total_supply, total_need = int(class_supply.sum()), int(prov_need.sum())
+    pt, pc, pk = [], [], []
+    for p in range(n_prov):
+        bands = (
+            fairness_bands(int(prov_need[p]), total_supply, total_need)
+            if fairness
+            else [(int(prov_need[p]), 0)]
+        )
+        for cap, cost in bands:
+            pt.append(prov0 + p)
+            pc.append(cap)
+            pk.append(cost)
+    add(pt, np.full(len(pt), sink), pc, pk, PROVINCE_SINK, -1, -1)
+
+    tails = np.concatenate(t_parts)
+    return Graph(
+        n_classes=n_classes,
+        n_cells=n_cells,
+        n_orgs=n_orgs,
+        n_nodes=n_nodes,
+        pledge_class=pledge_class,
+        class_supply=class_supply,
+        class_rep=class_rep,
+        tails=tails.astype(np.int32),
+        heads=np.concatenate(h_parts).astype(np.int32),
+        caps=np.concatenate(cap_parts),
+        costs=np.concatenate(cost_parts),
+        kinds=np.concatenate(kind_parts),
+        arc_class=np.concatenate(ac_parts),
+        arc_need=np.concatenate(an_parts),
+        need_node0=need0,
+        province_node0=prov0,
+        sink=sink,
+        kept_pledge=kp,
+        kept_need=kn,
+        kept_amount=ka,
+        kept_arc=kept_arc,
+    )
+
+
+def decompose_through(graph: Graph, flows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split the flow through cell and organization nodes into (class, need, amount) triples.
+
+    Vectorised north-west corner rule: in every node, inflows (by class) and outflows (by
+    need) are laid end to end; since each node conserves flow, the global running sums of
+    both meet at every node boundary, so one merge of the two running sums pairs them all.
+    """
+    kinds = graph.kinds
+    flowing = flows > 0
+    in_sel = np.flatnonzero(flowing & ((kinds == CLASS_CELL) | (kinds == CLASS_ORG)))
+    out_sel = np.flatnonzero(flowing & ((kinds == CELL_NEED) | (kinds == ORG_NEED)))
+    in_sel = in_sel[np.lexsort((graph.arc_class[in_sel], graph.heads[in_sel]))]
+    out_sel = out_sel[np.lexsort((graph.arc_need[out_sel], graph.tails[out_sel]))]
+    cum_in = np.cumsum(flows[in_sel])
+    cum_out = np.cumsum(flows[out_sel])
+    if len(cum_in) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy()
+    if cum_in[-1] != cum_out[-1]:
+        raise AssertionError("flow is not conserved through cells and organizations")
+    ends = np.union1d(cum_in, cum_out)
+    starts = np.r_[0, ends[:-1]]
+    ci = np.searchsorted(cum_in, starts, side="right")
+    co = np.searchsorted(cum_out, starts, side="right")
+    return graph.arc_class[in_sel[ci]], graph.arc_need[out_sel[co]], ends - starts
+
+
+def split_to_pledges(
+    world: World,
+    graph: Graph,
+    generic: tuple[np.ndarray, np.ndarray, np.ndarray],
+    kept_flow: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Class flows → pledge rows: (pledge idx, need idx, amount, kept amount), sorted.
+
+    Kept flow on a KEPT arc goes back to the pledges that proposed it (soonest-expiring
+    first). The rest of a class's flow is laid over its pledges' remaining capacity,
+    soonest-expiring pledge first (then id), the class's needs in order of weight, then id.
+    """
+    n_needs = len(world.needs)
+    # 1. kept amounts to the proposing pledges (kept_* is sorted by arc, then pledge rank).
+    if len(graph.kept_amount):
+        arc_flow = kept_flow[graph.kept_arc]
+        before = exclusive_cumsum_by_group(graph.kept_arc, graph.kept_amount)
+        kept = np.clip(arc_flow - before, 0, graph.kept_amount)
+        sel = kept > 0
+        k_p, k_n, k_a = graph.kept_pledge[sel], graph.kept_need[sel], kept[sel]
+    else:
+        k_p = k_n = k_a = np.zeros(0, dtype=np.int64)
+    remaining = world.pledge_cap.copy()
+    np.subtract.at(remaining, k_p, k_a)
+
+    # 2. generic flow, class by class, over the pledges' remaining capacity.
+    g_c, g_n, g_a = generic
+    n_classes = graph.n_classes
+    class_rem = np.zeros(n_classes, dtype=np.int64)
+    np.add.at(class_rem, graph.pledge_class, remaining)
+    class_used = np.zeros(n_classes, dtype=np.int64)
+    np.add.at(class_used, g_c, g_a)
+    slack = class_rem - class_used
+    if (slack < 0).any():
+        raise AssertionError("a class sends more than its pledges hold")
+    d_c = np.r_[g_c, np.arange(n_classes)]
+    d_n = np.r_[g_n, np.full(n_classes, -1)]  # -1: the class's unused capacity, laid last
+    d_a = np.r_[g_a, slack]
+    d_w = np.r_[world.need_weight[g_n], np.zeros(n_classes, dtype=np.int64)]
+    d_last = np.r_[np.zeros(len(g_c), dtype=np.int64), np.ones(n_classes, dtype=np.int64)]
+    d_order = np.lexsort((d_n, -d_w, d_last, d_c))
+    d_n, d_a = d_n[d_order], d_a[d_order]
+    p_order = np.lexsort((world.pledge_rank, graph.pledge_class))
+    cum_p = np.cumsum(remaining[p_order])
+    cum_d = np.cumsum(d_a)
+    if len(cum_p) and len(cum_d) and cum_p[-1] > 0:
+        ends = np.union1d(cum_p, cum_d)
+        ends = ends[ends > 0]
+        starts = np.r_[0, ends[:-1]]
+        seg_p = p_order[np.searchsorted(cum_p, starts, side="right")]
+        seg_n = d_n[np.searchsorted(cum_d, starts, side="right")]
+        seg_a = ends - starts
+        real = (seg_n >= 0) & (seg_a > 0)
+        seg_p, seg_n, seg_a = seg_p[real], seg_n[real], seg_a[real]
+    else:
+        seg_p = seg_n = seg_a = np.zeros(0, dtype=np.int64)
+
+    # 3. rows: kept + generic per (pledge, need), sorted by (pledge id, need id).
+    all_p = np.r_[k_p, seg_p]
+    all_n = np.r_[k_n, seg_n]
+    all_a = np.r_[k_a, seg_a]
+    all_k = np.r_[k_a, np.zeros(len(seg_a), dtype=np.int64)]
+    if not len(all_a):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy(), empty.copy()
+    key = all_p * n_needs + all_n
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.r_[0, np.flatnonzero(key[1:] != key[:-1]) + 1]
+    amounts = np.add.reduceat(all_a[order], first)
+    kept_amounts = np.add.reduceat(all_k[order], first)
+    return key[first] // n_needs, key[first] % n_needs, amounts, kept_amounts

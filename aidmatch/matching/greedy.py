@@ -1,0 +1,268 @@
+"""Greedy paths: the fast incremental insert, and a from-scratch greedy fill (a baseline).
+
+``insert_greedy`` keeps every current proposal and places only the new pledges' capacity
+(most urgent need first, then the nearest deadline, then id), or fills only the new needs
+(most urgent first) from the pledges' unused capacity (soonest-expiring pledge first). Each
+new item costs a few vectorised passes over the needs or the pledges.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import date
+
+import numpy as np
+
+from aidmatch.matching import graph as g
+from aidmatch.matching.model import STABILITY_BONUS, fairness_bands, rule_text
+from aidmatch.matching.solver import _rows
+from aidmatch.matching.types import NeedIn, PledgeIn, Proposal, Solution
+from aidmatch.matching.world import World, current_proposals, prepare
+
+GREEDY_VERSION = "aidmatch-greedy/1"
+
+
+def _fill(candidates: np.ndarray, room: np.ndarray, amount: int) -> np.ndarray:
+    """Take from ``room[candidates]`` in order until ``amount`` is placed; the takes."""
+    avail = room[candidates]
+    before = np.cumsum(avail) - avail
+    return np.clip(amount - before, 0, avail)
+
+
+def _admits_matrix(world: World, attr: str, vocab: list[str]) -> np.ndarray:
+    """pledges × vocab: whether each pledge's sectors (or provinces) admit each entry."""
+    ix = {v: i for i, v in enumerate(vocab)}
+    mat = np.zeros((len(world.pledges), len(vocab)), dtype=bool)
+    rows, cols = [], []
+    for p, pledge in enumerate(world.pledges):
+        values = getattr(pledge, attr)
+        if not values:
+            mat[p] = True
+        else:
+            for v in values:
+                if v in ix:
+                    rows.append(p)
+                    cols.append(ix[v])
+    mat[np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)] = True
+    return mat
+
+
+def insert_greedy(
+    pledges: Iterable[PledgeIn],
+    needs: Iterable[NeedIn],
+    proposals: Iterable[Proposal],
+    *,
+    new_pledges: Iterable[str] = (),
+    new_needs: Iterable[str] = (),
+    today: date,
+) -> Solution:
+    """Current proposals plus greedy rows for the new pledges and needs (the complete set)."""
+    t0 = time.perf_counter()
+    world = prepare(pledges, needs, today)
+    kp, kn, ka, dropped = current_proposals(world, proposals)
+    pledge_room = world.pledge_cap.copy()
+    need_room = world.need_cap.copy()
+    np.subtract.at(pledge_room, kp, ka)
+    np.subtract.at(need_room, kn, ka)
+    new_p: list[np.ndarray] = [kp]
+    new_n: list[np.ndarray] = [kn]
+    new_a: list[np.ndarray] = [ka]
+
+    n_ids = sorted({world.pledge_index[i] for i in new_pledges if i in world.pledge_index})
+    need_order_key = (-world.need_weight, np.arange(len(world.needs)))
+    s_ix = {s: i for i, s in enumerate(world.sectors)}
+    p_ix = {p: i for i, p in enumerate(world.provinces)}
+    o_ix = {o: i for i, o in enumerate(world.organizations)}
+    for p in sorted(n_ids, key=lambda i: world.pledge_rank[i]):
+        pledge = world.pledges[p]
+        mask = need_room > 0
+        if pledge.sectors:
+            ok = np.zeros(len(world.sectors), dtype=bool)
+            ok[[s_ix[s] for s in pledge.sectors if s in s_ix]] = True
+            mask &= ok[world.need_sector]
+        if pledge.provinces:
+            ok = np.zeros(len(world.provinces), dtype=bool)
+            ok[[p_ix[v] for v in pledge.provinces if v in p_ix]] = True
+            mask &= ok[world.need_province]
+        if pledge.organization is not None:
+            mask &= world.need_org == o_ix.get(pledge.organization, -1)
+        if pledge.need is not None:
+            only = np.zeros(len(world.needs), dtype=bool)
+            if pledge.need in world.need_index:
+                only[world.need_index[pledge.need]] = True
+            mask &= only
+        cand = np.flatnonzero(mask)
+        cand = cand[np.lexsort((need_order_key[1][cand], need_order_key[0][cand]))]
+        take = _fill(cand, need_room, int(pledge_room[p]))
+        sel = take > 0
+        need_room[cand[sel]] -= take[sel]
+        pledge_room[p] -= int(take.sum())
+        new_p.append(np.full(int(sel.sum()), p, dtype=np.int64))
+        new_n.append(cand[sel])
+        new_a.append(take[sel])
+
+    m_ids = [world.need_index[i] for i in set(new_needs) if i in world.need_index]
+    if m_ids:
+        sec_ok = _admits_matrix(world, "sectors", world.sectors)
+        prov_ok = _admits_matrix(world, "provinces", world.provinces)
+        p_org = np.fromiter(
+            (-1 if p.organization is None else o_ix.get(p.organization, -2) for p in world.pledges),
+            dtype=np.int64,
+            count=len(world.pledges),
+        )
+        p_need = np.fromiter(
+            (-1 if p.need is None else world.need_index.get(p.need, -2) for p in world.pledges),
+            dtype=np.int64,
+            count=len(world.pledges),
+        )
+        by_rank = np.argsort(world.pledge_rank)
+        for n in sorted(m_ids, key=lambda i: (-world.need_weight[i], i)):
+            o = world.need_org[n]
+            mask = (
+                (pledge_room > 0)
+                & sec_ok[:, world.need_sector[n]]
+                & prov_ok[:, world.need_province[n]]
+                & ((p_org == -1) | (p_org == o))
+                & ((p_need == -1) | (p_need == n))
+            )
+            cand = by_rank[mask[by_rank]]
+            take = _fill(cand, pledge_room, int(need_room[n]))
+            sel = take > 0
+            pledge_room[cand[sel]] -= take[sel]
+            need_room[n] -= int(take.sum())
+            new_p.append(cand[sel])
+            new_n.append(np.full(int(sel.sum()), n, dtype=np.int64))
+            new_a.append(take[sel])
+
+    kept_key = kp * len(world.needs) + kn
+    rule = rule_text(fairness=False, stability=True, greedy=True)
+    solution = _finish(world, new_p, new_n, new_a, kept_key, ka, "greedy-insert", rule, t0)
+    solution.stats.update(proposals_dropped=dropped, new_pledges=len(n_ids), new_needs=len(m_ids))
+    return solution
+
+
+def greedy_fill(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], *, today: date) -> Solution:
+    """A from-scratch greedy baseline: needs by weight (then id), each filled from the pledge
+    classes that admit it, soonest-expiring class first; no fairness, no stability."""
+    t0 = time.perf_counter()
+    world = prepare(pledges, needs, today)
+    empty = (np.zeros(0, dtype=np.int64),) * 3
+    graph = g.build(world, empty, fairness=False, stability=False)
+    class_room = graph.class_supply.copy()
+    class_first = np.full(graph.n_classes, np.iinfo(np.int64).max)
+    np.minimum.at(class_first, graph.pledge_class, world.pledge_rank)
+
+    # Candidate class lists per need: through its cell, its organization node, direct arcs.
+    into = {}  # node → classes sending to it, soonest-expiring class first
+    sel = np.flatnonzero(
+        (graph.kinds == g.CLASS_CELL) | (graph.kinds == g.CLASS_ORG) | (graph.kinds == g.CLASS_NEED)
+    )
+    order = sel[
+        np.lexsort((graph.arc_class[sel], class_first[graph.arc_class[sel]], graph.heads[sel]))
+    ]
+    heads = graph.heads[order]
+    bounds = np.r_[0, np.flatnonzero(heads[1:] != heads[:-1]) + 1, len(heads)]
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        into[int(heads[a])] = [graph.arc_class[order[a:b]].tolist(), 0]
+    need_parents: dict[int, list[int]] = {}
+    sel = np.flatnonzero((graph.kinds == g.CELL_NEED) | (graph.kinds == g.ORG_NEED))
+    for t, h in zip(graph.tails[sel].tolist(), graph.heads[sel].tolist(), strict=True):
+        need_parents.setdefault(h, []).append(t)
+
+    out_c, out_n, out_a = [], [], []
+    room = class_room.tolist()
+    for n in sorted(range(len(world.needs)), key=lambda i: (-world.need_weight[i], i)):
+        left = int(world.need_cap[n])
+        node = graph.need_node0 + n
+        for src in [*need_parents.get(node, []), node]:
+            entry = into.get(src)
+            if entry is None:
+                continue
+            classes, ptr = entry
+            i = ptr
+            while left and i < len(classes):
+                c = classes[i]
+                if room[c] == 0:
+                    if i == entry[1]:
+                        entry[1] += 1  # exhausted classes stay exhausted: skip them for good
+                    i += 1
+                    continue
+                take = min(room[c], left)
+                room[c] -= take
+                left -= take
+                out_c.append(c)
+                out_n.append(n)
+                out_a.append(take)
+                if room[c]:
+                    break
+                i += 1
+            if not left:
+                break
+    generic = (
+        np.asarray(out_c, dtype=np.int64),
+        np.asarray(out_n, dtype=np.int64),
+        np.asarray(out_a, dtype=np.int64),
+    )
+    p_idx, n_idx, amounts, _ = g.split_to_pledges(world, graph, generic, np.zeros(0, np.int64))
+    none = np.zeros(0, dtype=np.int64)
+    rule = "greedy fill: urgency first, then deadline nearness"
+    return _finish(world, [p_idx], [n_idx], [amounts], none, none, "greedy-fill", rule, t0)
+
+
+def _finish(
+    world: World,
+    ps: list[np.ndarray],
+    ns: list[np.ndarray],
+    amounts: list[np.ndarray],
+    kept_key: np.ndarray,
+    kept_amount: np.ndarray,
+    solver: str,
+    rule: str,
+    t0: float,
+) -> Solution:
+    n_needs = max(len(world.needs), 1)
+    p, n, a = np.concatenate(ps), np.concatenate(ns), np.concatenate(amounts)
+    key = p * n_needs + n
+    order = np.argsort(key, kind="stable")
+    key, a = key[order], a[order]
+    if len(key):
+        first = np.r_[0, np.flatnonzero(key[1:] != key[:-1]) + 1]
+        key, a = key[first], np.add.reduceat(a, first)
+    kept = np.zeros(len(key), dtype=np.int64)
+    if len(kept_key):
+        pos = np.searchsorted(key, kept_key)
+        kept[pos] = np.minimum(kept_amount, a[pos])
+    p, n = key // n_needs, key % n_needs
+    rows = _rows(world, p, n, a, kept, rule)
+    weighted = int(np.dot(world.need_weight[n], a)) if len(a) else 0
+    # The solver's objective for the same rows (fairness and stability on), for comparison.
+    funded_by_prov = np.zeros(len(world.provinces), dtype=np.int64)
+    np.add.at(funded_by_prov, world.need_province[n], a)
+    prov_need = np.zeros(len(world.provinces), dtype=np.int64)
+    np.add.at(prov_need, world.need_province, world.need_cap)
+    total_supply, total_need = int(world.pledge_cap.sum()), int(prov_need.sum())
+    penalty = 0
+    for i in range(len(world.provinces)):
+        rest = int(funded_by_prov[i])
+        for cap, cost in fairness_bands(int(prov_need[i]), total_supply, total_need):
+            take = min(rest, cap)
+            penalty += take * cost
+            rest -= take
+    objective = weighted + STABILITY_BONUS * int(kept.sum()) - penalty
+    seconds = time.perf_counter() - t0
+    return Solution(
+        rows=rows,
+        objective=objective,
+        funded=int(a.sum()),
+        solver=solver,
+        version=GREEDY_VERSION,
+        stats={
+            "pledges": len(world.pledges),
+            "needs": len(world.needs),
+            "weighted": weighted,
+            "kept_amount": int(kept.sum()),
+            "rows": len(rows),
+            "seconds": round(seconds, 4),
+        },
+    )
