@@ -18,6 +18,7 @@ Every rounding goes down, and amounts are then rounded down to the quote currenc
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -283,3 +284,75 @@ def parse_row(fields: Mapping[str, object], known_currencies: set[str]) -> RateR
         date=parsed["date"],  # type: ignore[arg-type]
         source=parsed["source"],  # type: ignore[arg-type]
     )
+
+
+CSV_COLUMNS = ("base", "quote", "rate", "date", "source")
+
+
+class InvalidRateFile(RuleViolation):
+    """A file of rates with problems; ``problems`` lists each as "line N: …"."""
+
+    code = "invalid_rate_file"
+    title = "Invalid file of exchange rates"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s): " + "; ".join(problems[:3]))
+        self.problems = problems
+
+
+def parse_csv(lines: Iterable[str], known_currencies: set[str]) -> list[tuple[int, RateRow]]:
+    """Every row of a CSV of rates with its line number, or InvalidRateFile listing every problem.
+
+    The header is required and names exactly the columns base, quote, rate, date, source (in any
+    order); blank lines are skipped.
+    """
+
+    reader = csv.reader(lines)
+    problems: list[str] = []
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise InvalidRateFile([f"line 1: {exc}"]) from None
+    names = [h.strip().lower() for h in header] if header else []
+    missing = [c for c in CSV_COLUMNS if c not in names]
+    unknown = [n for n in names if n not in CSV_COLUMNS]
+    if not names or missing or unknown or len(set(names)) != len(names):
+        problems.append(
+            "line 1: the header must name the columns "
+            + ",".join(CSV_COLUMNS)
+            + (f" (missing: {', '.join(missing)})" if missing else "")
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+        )
+        raise InvalidRateFile(problems)
+    rows: list[tuple[int, RateRow]] = []
+    first_seen: dict[tuple, tuple[int, Decimal]] = {}
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(f"line {reader.line_num}: {exc}")
+            break
+        line = reader.line_num
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != len(names):
+            problems.append(f"line {line}: expected {len(names)} fields, found {len(fields)}")
+            continue
+        try:
+            row = parse_row(dict(zip(names, fields, strict=True)), known_currencies)
+        except InvalidRate as exc:
+            problems.append(f"line {line}: {exc.detail}")
+            continue
+        earlier = first_seen.setdefault(row.key, (line, row.rate))
+        if earlier[1] != row.rate:
+            problems.append(
+                f"line {line}: repeats {row.base}/{row.quote} on {row.date} from "
+                f"'{row.source}' (line {earlier[0]}) with another rate"
+            )
+            continue
+        rows.append((line, row))
+    if problems:
+        raise InvalidRateFile(problems)
+    return rows

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.reports.api.urls")),
     path("", include("apps.public.api.urls")),
     path("", include("apps.audit.api.urls")),
+    path("", include("apps.fx.api.urls")),
 ]
 
 urlpatterns = [

@@ -10,6 +10,7 @@ from django.utils import timezone
 from aidmatch.access import MemberRole, PlatformRole
 from apps.accounts import services as account_services
 from apps.accounts.models import User
+from apps.fx.services import SAMPLE_RATES, exchange_rates_load_file
 from apps.needs import services as need_services
 from apps.needs.models import Need
 from apps.organizations.models import Membership, Organization, OrganizationStatus
@@ -93,6 +94,8 @@ def build_world() -> DemoWorld:
             defaults={"role": role},
         )
     _needs(world)
+    # Sample 2026 rates (UN operational, Da Afghanistan Bank): EUR pledges meet AFN needs.
+    exchange_rates_load_file(path=SAMPLE_RATES, created_by=world.users["verifier"])
     for handle, user in world.users.items():
         _, text = account_services.token_create(user=user, expiry=timedelta(days=30))
         world.tokens[handle] = text

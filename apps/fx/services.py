@@ -5,15 +5,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import connection, transaction
 
-from aidmatch.errors import RuleViolation, StateConflict
-from aidmatch.fx import RATE_QUANTUM, RateRow
+from aidmatch.errors import DomainError, RuleViolation, StateConflict
+from aidmatch.fx import RATE_QUANTUM, InvalidRateFile, RateRow, parse_csv, parse_source
 from apps.fx.models import ExchangeRate
 from apps.reference.models import Currency
 
 LOAD_BATCH = 500
+SAMPLE_RATES = Path(__file__).resolve().parent / "data" / "sample_rates.csv"
 
 
 class RateConflict(StateConflict):
@@ -49,6 +51,7 @@ def exchange_rate_create(
 ) -> ExchangeRate:
     """Record one snapshot; the same pair, date and source a second time is a 409."""
     _check_rate(base=base, quote=quote, rate=rate)
+    source = parse_source(source)
     existing = ExchangeRate.objects.filter(
         base_id=base, quote_id=quote, date=date, source=source
     ).first()
@@ -133,3 +136,30 @@ def exchange_rates_load(
         if progress is not None:
             progress(start + len(batch), len(pending))
     return LoadResult(created=len(pending), unchanged=unchanged)
+
+
+def exchange_rates_load_file(
+    *,
+    path: Path,
+    created_by=None,
+    progress: Callable[[int, int], None] | None = None,
+    on_read: Callable[[int], None] | None = None,
+) -> LoadResult:
+    """Validate every row of a CSV of rates (base,quote,rate,date,source; header required), then
+    load them with :func:`exchange_rates_load`. Any problem, in the file or against recorded
+    snapshots, raises InvalidRateFile listing each by line number; nothing is written then."""
+    known = set(Currency.objects.values_list("code", flat=True))
+    try:
+        with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+            numbered = parse_csv(handle, known)
+    except UnicodeDecodeError as exc:
+        raise InvalidRateFile([f"the file is not UTF-8 text ({exc.reason})"]) from None
+    if on_read is not None:
+        on_read(len(numbered))
+    try:
+        return exchange_rates_load(
+            rows=[row for _, row in numbered], created_by=created_by, progress=progress
+        )
+    except DomainError as exc:
+        problems = [f"line {numbered[int(i)][0]}: {msgs[0]}" for i, msgs in exc.errors.items()]
+        raise InvalidRateFile(problems or [exc.detail]) from None

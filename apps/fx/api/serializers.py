@@ -1,0 +1,100 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from aidmatch.fx import SOURCE_MAX_LENGTH, InvalidRate, parse_rate, parse_source
+from apps.core.money import AmountField, validate_amount_for_currency
+from apps.core.serializers import StrictSerializer
+from apps.fx.models import ExchangeRate
+from apps.reference.models import Currency
+
+
+class ExchangeRateSerializer(serializers.ModelSerializer):
+    """One snapshot: on ``date``, ``source`` quoted 1 ``base`` = ``rate`` ``quote``."""
+
+    base = serializers.CharField(source="base_id", help_text="ISO 4217 code, e.g. USD.")
+    quote = serializers.CharField(source="quote_id", help_text="ISO 4217 code, e.g. AFN.")
+    rate = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=10,
+        coerce_to_string=True,
+        help_text="Units of the quote currency that one unit of the base currency buys.",
+    )
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["id", "base", "quote", "rate", "date", "source", "created_at"]
+        read_only_fields = fields
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class RateField(serializers.Field):
+    """A rate sent as a plain decimal string ("72.5"): no floats, exponents or over-precision."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_rate(data)
+        except InvalidRate as exc:
+            raise serializers.ValidationError(exc.detail) from None
+
+    def to_representation(self, value):
+        return str(value)
+
+
+class _SourceField(serializers.CharField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return parse_source(value)
+        except InvalidRate as exc:
+            raise serializers.ValidationError(exc.detail) from None
+
+
+def _currency_field(help_text: str) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(
+        slug_field="code", queryset=Currency.objects.all(), help_text=help_text
+    )
+
+
+class ExchangeRateCreateSerializer(StrictSerializer):
+    base = _currency_field("ISO 4217 code of the currency being priced, e.g. USD.")
+    quote = _currency_field("ISO 4217 code it is priced in, e.g. AFN.")
+    rate = RateField(help_text='1 base = rate quote, as a string with ≤ 10 decimals ("70.85").')
+    date = serializers.DateField(help_text="The day the rate applies from (YYYY-MM-DD).")
+    source = _SourceField(
+        max_length=SOURCE_MAX_LENGTH,
+        help_text="Who quoted it, e.g. 'UN operational rates' or 'Da Afghanistan Bank'.",
+    )
+
+    def validate(self, attrs):
+        if attrs["base"] == attrs["quote"]:
+            raise serializers.ValidationError({"quote": ["Must differ from the base currency."]})
+        return attrs
+
+
+class ConvertQuerySerializer(serializers.Serializer):
+    base = _currency_field("The currency of the amount.")
+    quote = _currency_field("The currency to convert into.")
+    amount = AmountField(help_text='The amount in the base currency, e.g. "250.00".')
+    on = serializers.DateField(
+        required=False, help_text="The day whose rate to use (default: today, UTC)."
+    )
+
+    def validate(self, attrs):
+        attrs["amount"] = validate_amount_for_currency(attrs["amount"], attrs["base"].minor_unit)
+        return attrs
+
+
+class ConversionSerializer(serializers.Serializer):
+    amount = serializers.CharField(help_text="The amount converted, in the base currency.")
+    base = serializers.CharField()
+    quote = serializers.CharField()
+    on = serializers.DateField()
+    converted_amount = serializers.CharField(
+        help_text="In the quote currency, rounded down to its minor unit."
+    )
+    rate = serializers.CharField(help_text="1 base = rate quote (10 decimals, rounded down).")
+    source = serializers.CharField(help_text="The snapshot's source; 'identity' for one currency.")
+    date = serializers.DateField(
+        allow_null=True, help_text="The snapshot's date (the older leg's for a cross rate)."
+    )
