@@ -38,6 +38,8 @@ class Pool:
     rates: dict[str, Decimal]  # currency code → units of the pool currency per unit
     sources: dict[str, tuple[str, date | None]]
     minor_units: dict[str, int]
+    on: date
+    pair_rates: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
     def to_pool(self, amount: Decimal, currency: str) -> int:
         """Minor units of the pool currency, rounded down."""
@@ -52,10 +54,15 @@ class Pool:
         )
 
     def cross_rate(self, base: str, quote: str) -> Decimal:
-        """Units of ``quote`` per unit of ``base``, through the pool, rounded down."""
+        """Units of ``quote`` per unit of ``base`` on the pool's date, as the exchange-rate
+        rules give it (direct, inverse or through USD, rounded down), once per pair."""
         if base == quote:
             return Decimal(1)
-        return (self.rates[base] / self.rates[quote]).quantize(RATE_PLACES, rounding=ROUND_DOWN)
+        if (base, quote) not in self.pair_rates:
+            from apps.fx.selectors import rate_on
+
+            self.pair_rates[base, quote] = rate_on(base=base, quote=quote, on=self.on).rate
+        return self.pair_rates[base, quote]
 
     def convert(self, amount: Decimal, base: str, quote: str) -> Decimal:
         return (amount * self.cross_rate(base, quote)).quantize(
@@ -89,7 +96,7 @@ def load_pool(*, on: date, currencies: set[str]) -> Pool:
         for code, quote in rates_to(quote=pool_currency, on=on).items():
             rates[code] = quote.rate
             sources[code] = (quote.source, quote.date)
-    return Pool(pool_currency, rates, sources, minor_units)
+    return Pool(pool_currency, rates, sources, minor_units, on)
 
 
 def _str_ids(rows) -> dict[str, set[str]]:
