@@ -10,6 +10,7 @@ from knox.models import AuthToken
 
 from aidmatch.errors import RuleViolation
 from apps.accounts.models import User
+from apps.audit.services import audit_record
 
 
 class InvalidCredentials(RuleViolation):
@@ -31,7 +32,9 @@ def user_register(*, email: str, password: str, full_name: str = "") -> User:
         validate_password(password, user=candidate)
     except DjangoValidationError as exc:
         raise RuleViolation("The password is too weak.", errors={"password": exc.messages}) from exc
-    return User.objects.create_user(email=email, password=password, full_name=full_name)
+    user = User.objects.create_user(email=email, password=password, full_name=full_name)
+    audit_record(action="user.register", obj=user, actor=user, after={"is_active": user.is_active})
+    return user
 
 
 def token_issue(*, email: str, password: str) -> tuple[AuthToken, str]:
@@ -42,18 +45,36 @@ def token_issue(*, email: str, password: str) -> tuple[AuthToken, str]:
     return token_create(user=user)
 
 
+@transaction.atomic
 def token_create(*, user: User, expiry=None) -> tuple[AuthToken, str]:
     if expiry is None:
-        return AuthToken.objects.create(user=user)
-    return AuthToken.objects.create(user=user, expiry=expiry)
+        token, text = AuthToken.objects.create(user=user)
+    else:
+        token, text = AuthToken.objects.create(user=user, expiry=expiry)
+    audit_record(
+        action="token.create",
+        obj=token,
+        actor=user,
+        after={"user": user.pk, "expiry": token.expiry},
+    )
+    return token, text
 
 
+@transaction.atomic
 def token_revoke(*, token: AuthToken) -> None:
+    audit_record(action="token.revoke", obj=token, before={"user": token.user_id})
     token.delete()
 
 
+@transaction.atomic
 def token_revoke_all(*, user: User) -> int:
+    digests = list(AuthToken.objects.filter(user=user).values_list("digest", flat=True))
     deleted, _ = AuthToken.objects.filter(user=user).delete()
+    audit_record(
+        action="token.revoke_all",
+        obj=user,
+        detail={"tokens": sorted(d[:16] for d in digests)},
+    )
     return deleted
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from aidmatch.disbursing import OUT, DisbursementStatus, check_disbursement_transition, spread
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import AllocationStatus, check_transition
+from apps.audit.services import audit_record, audit_snapshot
 from apps.disbursements.models import Disbursement, DisbursementLine
 from apps.ledger import services as ledger
 from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
@@ -125,7 +126,35 @@ def disbursement_create(
         check_transition("allocation", allocation.status, A.DISBURSING)
         allocation.status = A.DISBURSING
         allocation.save(update_fields=["disbursed_amount", "status", "updated_at"])
+    audit_record(
+        action="disbursement.create",
+        obj=disbursement,
+        after=audit_snapshot(disbursement),
+        detail={"allocations": [str(a) for a, _ in lines]},
+    )
     return disbursement
+
+
+def _record(action: str, disbursement: Disbursement, before_status: str, **detail) -> None:
+    audit_record(
+        action=action,
+        obj=disbursement,
+        before={"status": before_status},
+        after=audit_snapshot(
+            disbursement,
+            fields=[
+                "status",
+                "value_date",
+                "received_amount",
+                "received_currency",
+                "received_date",
+                "expected_received_amount",
+                "difference_reason",
+                "failure_reason",
+            ],
+        ),
+        detail=detail,
+    )
 
 
 def _locked_tranche(disbursement_id):
@@ -166,12 +195,14 @@ def disbursement_mark_sent(*, disbursement_id, actor, value_date=None) -> Disbur
     if not (is_donor or getattr(actor, "is_verifier", False)):
         raise NotPermitted("Only the donor or a verifier marks a tranche sent.")
     check_disbursement_transition(disbursement.status, D.SENT)
+    before_status = disbursement.status
     disbursement.status = D.SENT
     disbursement.sent_at = timezone.now()
     disbursement.value_date = value_date or timezone.now().date()
     disbursement.save(update_fields=["status", "sent_at", "value_date", "updated_at"])
     _move_out(lines, pledges, needs, allocations, +1)
     ledger.post_disbursement_sent(disbursement=disbursement)
+    _record("disbursement.mark_sent", disbursement, before_status)
     return disbursement
 
 
@@ -214,6 +245,7 @@ def disbursement_confirm_receipt(
             )
     if received_date and received_date > timezone.now().date():
         raise RuleViolation("The date is in the future.", errors={"received_date": ["Future."]})
+    before_status = disbursement.status
     disbursement.status = D.RECEIVED
     disbursement.received_amount = received_amount
     disbursement.received_currency = received_currency
@@ -229,6 +261,7 @@ def disbursement_confirm_receipt(
         if received >= allocation.amount and allocation.status == A.DISBURSING:
             allocation.status = A.DISBURSED
             allocation.save(update_fields=["status", "updated_at"])
+    _record("disbursement.confirm_receipt", disbursement, before_status)
     for need in needs.values():
         need_complete_if_done(need)
     return disbursement
@@ -251,6 +284,7 @@ def _give_back(disbursement_id, actor, target: D, reason: str) -> Disbursement:
         raise NotPermitted("Only the donor or a verifier records a failed or returned tranche.")
     was_out = disbursement.status in OUT
     check_disbursement_transition(disbursement.status, target)
+    before_status = disbursement.status
     disbursement.status = target
     disbursement.failure_reason = reason[:500]
     disbursement.closed_at = timezone.now()
@@ -266,6 +300,8 @@ def _give_back(disbursement_id, actor, target: D, reason: str) -> Disbursement:
         _move_out(lines, pledges, needs, allocations, -1)
         ledger.post_disbursement_given_back(disbursement=disbursement, reason=reason)
     request_matching(reason=f"tranche {target}")
+    action = "disbursement.mark_failed" if target == D.FAILED else "disbursement.mark_returned"
+    _record(action, disbursement, before_status)
     return disbursement
 
 
@@ -288,9 +324,16 @@ def disbursement_flag_unconfirmed(*, now=None) -> int:
     )
     flagged = 0
     for disbursement in due:
-        updated = Disbursement.objects.filter(
-            pk=disbursement.pk, flagged_unconfirmed_at__isnull=True
-        ).update(flagged_unconfirmed_at=now)
+        with transaction.atomic():
+            updated = Disbursement.objects.filter(
+                pk=disbursement.pk, flagged_unconfirmed_at__isnull=True
+            ).update(flagged_unconfirmed_at=now)
+            if updated:
+                audit_record(
+                    action="disbursement.flag_unconfirmed",
+                    obj=disbursement,
+                    after={"flagged_unconfirmed_at": now},
+                )
         if updated:
             flagged += 1
             logger.warning(

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from aidmatch.errors import InvalidTransition, NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import NEED_FUNDABLE, NeedStatus, check_transition
+from apps.audit.services import audit_changes, audit_record, audit_snapshot
 from apps.matching.locks import lock_need_with_pledges, lock_needs
 from apps.matching.services.allocations import (
     refresh_need_status,
@@ -81,7 +82,19 @@ def need_create(*, organization, created_by=None, api_key=None, line_items=(), *
     )
     if line_items:
         _replace_line_items(need, line_items)
+    audit_record(
+        action="need.create",
+        obj=need,
+        after=audit_snapshot(need),
+        detail={"line_items": len(line_items), **_confidential_named(fields)},
+    )
     return need
+
+
+def _confidential_named(fields) -> dict:
+    """The confidential fields among ``fields``, by name only (never their values)."""
+    names = sorted(n for n in fields if n == "location_detail")
+    return {"confidential_fields_set": names} if names else {}
 
 
 @transaction.atomic
@@ -89,6 +102,7 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
     """Edit a need. A draft changes freely; an approved need only in ``OPEN_EDITABLE``, and
     its amount never below what is committed (proposals above it are released)."""
     need, pledges, proposals = lock_need_with_pledges(need_id)
+    before = audit_snapshot(need)
     if if_match is not None and if_match != need.version:
         raise PreconditionFailed(
             f"The need is at version {need.version}, not {if_match}: read it again."
@@ -133,24 +147,35 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
     need.refresh_from_db()
     if need.status in NEED_FUNDABLE and "amount" in changes:
         request_matching(reason="need amount changed", need_ids=[need.pk])
+    changed_before, changed_after = audit_changes(before, audit_snapshot(need))
+    detail = {"line_items_replaced": line_items is not None}
+    if "location_detail" in changes:
+        detail["confidential_fields_changed"] = ["location_detail"]
+    audit_record(
+        action="need.update", obj=need, before=changed_before, after=changed_after, detail=detail
+    )
     return need
 
 
-def _transition(need_id, target: N, **fields) -> Need:
+def _transition(need_id, target: N, action: str, **fields) -> Need:
     need = lock_needs([need_id])[need_id]
     check_transition("need", need.status, target)
+    before = {"status": need.status}
     need.status = target
     for name, value in fields.items():
         setattr(need, name, value)
     need.version = F("version") + 1
     need.save()
     need.refresh_from_db()
+    audit_record(
+        action=action, obj=need, before=before, after=audit_snapshot(need, fields=["status"])
+    )
     return need
 
 
 @transaction.atomic
 def need_submit(*, need_id) -> Need:
-    return _transition(need_id, N.SUBMITTED, submitted_at=timezone.now())
+    return _transition(need_id, N.SUBMITTED, "need.submit", submitted_at=timezone.now())
 
 
 @transaction.atomic
@@ -168,12 +193,14 @@ def need_approve(*, need_id, verifier) -> Need:
         )
     _check_deadline(need.deadline)
     request_matching(reason="need approved", need_ids=[need_id])
-    return _transition(need_id, N.OPEN, approved_at=timezone.now(), approved_by=verifier)
+    return _transition(
+        need_id, N.OPEN, "need.approve", approved_at=timezone.now(), approved_by=verifier
+    )
 
 
 @transaction.atomic
 def need_return_to_draft(*, need_id) -> Need:
-    return _transition(need_id, N.DRAFT)
+    return _transition(need_id, N.DRAFT, "need.return_to_draft")
 
 
 def _close_need(need_id, target: N, reason: str) -> Need:
@@ -184,12 +211,20 @@ def _close_need(need_id, target: N, reason: str) -> Need:
             "Money is already committed to this need; it cannot be cancelled. "
             "Report on it, or ask a verifier to help return the money."
         )
-    release_proposals(proposals.values(), pledges, {need.pk: need}, reason=reason)
+    released = release_proposals(proposals.values(), pledges, {need.pk: need}, reason=reason)
     save_locked_totals(pledges, {})
+    before = {"status": need.status}
     need.status = target
     need.version = F("version") + 1
     need.save()
     need.refresh_from_db()
+    audit_record(
+        action="need.cancel" if target == N.CANCELLED else "need.expire",
+        obj=need,
+        before=before,
+        after={"status": need.status},
+        detail={"released_proposals": len(released or ())},
+    )
     return need
 
 

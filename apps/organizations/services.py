@@ -5,6 +5,12 @@ from django.db import transaction
 from aidmatch.access import MemberRole, unknown_scopes
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from apps.accounts.models import User
+from apps.audit.services import (
+    audit_changes,
+    audit_record,
+    audit_snapshot,
+    confidential_field_names,
+)
 from apps.organizations.models import ApiKey, Membership, Organization
 
 EDITABLE_FIELDS = frozenset(
@@ -41,8 +47,21 @@ def organization_register(*, creator: User, **fields) -> Organization:
     if unknown:
         raise RuleViolation(f"Unknown fields: {', '.join(sorted(unknown))}")
     organization = Organization.objects.create(created_by=creator, **fields)
-    Membership.objects.create(user=creator, organization=organization, role=MemberRole.ADMIN)
+    membership = Membership.objects.create(
+        user=creator, organization=organization, role=MemberRole.ADMIN
+    )
+    audit_record(
+        action="organization.register",
+        obj=organization,
+        after=audit_snapshot(organization),
+        detail={"confidential_fields_set": _confidential(fields), "admin": membership.user_id},
+    )
     return organization
+
+
+def _confidential(fields) -> list[str]:
+    """The names (never the values) of the confidential fields among ``fields``."""
+    return sorted(set(fields) & confidential_field_names(Organization))
 
 
 @transaction.atomic
@@ -52,9 +71,25 @@ def organization_update(*, actor: User, organization: Organization, **changes) -
     if unknown:
         raise RuleViolation(f"Unknown fields: {', '.join(sorted(unknown))}")
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    before = audit_snapshot(organization)
+    confidential_before = {n: getattr(organization, n) for n in _confidential(changes)}
     for name, value in changes.items():
         setattr(organization, name, value)
     organization.save()
+    changed_before, changed_after = audit_changes(before, audit_snapshot(organization))
+    changed_before.pop("updated_at", None)
+    changed_after.pop("updated_at", None)
+    audit_record(
+        action="organization.update",
+        obj=organization,
+        before=changed_before,
+        after=changed_after,
+        detail={
+            "confidential_fields_changed": [
+                n for n, v in confidential_before.items() if getattr(organization, n) != v
+            ]
+        },
+    )
     return organization
 
 
@@ -74,6 +109,7 @@ def membership_add(
     )
     if not created:
         raise StateConflict("This person is already a member of the organization.")
+    audit_record(action="membership.add", obj=membership, after=audit_snapshot(membership))
     return membership
 
 
@@ -84,8 +120,15 @@ def membership_change_role(*, actor: User, membership: Membership, role: MemberR
     membership = locked[membership.pk]
     if membership.role == MemberRole.ADMIN and role != MemberRole.ADMIN:
         _refuse_last_admin(locked.values(), membership)
+    before = audit_snapshot(membership, fields=["user", "organization", "role"])
     membership.role = role
     membership.save(update_fields=["role"])
+    audit_record(
+        action="membership.change_role",
+        obj=membership,
+        before=before,
+        after=audit_snapshot(membership, fields=["user", "organization", "role"]),
+    )
     return membership
 
 
@@ -97,6 +140,8 @@ def membership_remove(*, actor: User, membership: Membership) -> None:
     membership = locked[membership.pk]
     if membership.role == MemberRole.ADMIN:
         _refuse_last_admin(locked.values(), membership)
+    before = audit_snapshot(membership)
+    audit_record(action="membership.remove", obj=membership, before=before)
     membership.delete()
 
 
@@ -127,13 +172,15 @@ def api_key_create(
         raise RuleViolation(
             "Give at least one scope.", errors={"scopes": ["Give at least one scope."]}
         )
-    return ApiKey.objects.create_key(
+    api_key, key = ApiKey.objects.create_key(
         organization=organization,
         name=name,
         scopes=sorted(set(scopes)),
         created_by=actor,
         expiry_date=expiry_date,
     )
+    audit_record(action="api_key.create", obj=api_key, after=audit_snapshot(api_key))
+    return api_key, key
 
 
 @transaction.atomic
@@ -143,4 +190,10 @@ def api_key_revoke(*, actor: User, api_key: ApiKey) -> ApiKey:
     if not api_key.revoked:
         api_key.revoked = True
         api_key.save(update_fields=["revoked"])
+        audit_record(
+            action="api_key.revoke",
+            obj=api_key,
+            before={"revoked": False},
+            after={"revoked": True},
+        )
     return api_key

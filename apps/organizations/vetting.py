@@ -8,8 +8,10 @@ from django.db import transaction
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import NEED_FUNDABLE, OrganizationStatus, check_transition
+from apps.audit.services import audit_record
 from apps.matching.locks import lock_needs_with_pledges
 from apps.matching.services.allocations import release_proposals, save_locked_totals
+from apps.matching.triggers import request_matching
 from apps.needs.models import Need
 from apps.organizations.models import Organization, VettingDecision
 
@@ -55,7 +57,9 @@ def organization_vet(*, organization_id, action: str, verifier, reason: str) -> 
         save_locked_totals(pledges, needs)
     organization.status = target
     organization.save(update_fields=["status", "updated_at"])
-    VettingDecision.objects.create(
+    if target == OS.VERIFIED or released:
+        request_matching(reason=f"organization {action}")
+    decision = VettingDecision.objects.create(
         organization=organization,
         action=action,
         from_status=before,
@@ -63,5 +67,12 @@ def organization_vet(*, organization_id, action: str, verifier, reason: str) -> 
         reason=reason,
         decided_by=verifier,
         released_proposals=released,
+    )
+    audit_record(
+        action=f"organization.{action}",
+        obj=organization,
+        before={"status": before},
+        after={"status": target},
+        detail={"reason": reason, "decision": decision.pk, "released_proposals": released},
     )
     return organization

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, PledgeStatus, check_transition
+from apps.audit.services import audit_record, audit_snapshot
 from apps.ledger import services as ledger  # ledger: postings in the same transaction
 from apps.matching.locks import lock_pledge_with_needs
 from apps.matching.services.allocations import release_proposals, save_locked_totals
@@ -76,6 +77,15 @@ def pledge_create(
     pledge.earmark_sectors.set(earmark_sectors)
     pledge.earmark_provinces.set(earmark_provinces)
     ledger.post_pledge_made(pledge=pledge)  # ledger: 13 incoming pledge
+    audit_record(
+        action="pledge.create",
+        obj=pledge,
+        after=audit_snapshot(pledge),
+        detail={
+            "earmark_sectors": sorted(str(getattr(s, "pk", s)) for s in earmark_sectors),
+            "earmark_provinces": sorted(str(getattr(p, "pk", p)) for p in earmark_provinces),
+        },
+    )
     request_matching(reason="pledge made", pledge_ids=[pledge.pk])
     return pledge
 
@@ -128,6 +138,12 @@ def pledge_reduce(*, pledge_id, actor, amount: Decimal) -> Pledge:
     ledger.post_pledge_reduced(
         pledge=pledge, previous_amount=previous_amount, reason="reduced by the donor"
     )
+    audit_record(
+        action="pledge.reduce",
+        obj=pledge,
+        before={"amount": previous_amount},
+        after=audit_snapshot(pledge, fields=["amount", "status"]),
+    )
     return pledge
 
 
@@ -143,7 +159,7 @@ def pledge_withdraw(*, pledge_id, actor) -> Pledge:
 def _end(pledge: Pledge, needs, proposals, final: PledgeStatus, reason: str) -> Pledge:
     if pledge.status not in PLEDGE_LIVE:
         check_transition("pledge", pledge.status, final)
-    previous_amount = pledge.amount
+    previous_amount, previous_status = pledge.amount, pledge.status
     _shrink_to(pledge, needs, proposals, pledge.committed_amount, reason)
     save_locked_totals({pledge.pk: pledge}, needs)
     if pledge.committed_amount == 0:
@@ -153,6 +169,13 @@ def _end(pledge: Pledge, needs, proposals, final: PledgeStatus, reason: str) -> 
     pledge.save(update_fields=["amount", "status", "withdrawn_at", "updated_at"])
     # ledger: the uncommitted part goes back to the donor (reversal of the incoming pledge)
     ledger.post_pledge_reduced(pledge=pledge, previous_amount=previous_amount, reason=reason)
+    audit_record(
+        action="pledge.withdraw" if final == PledgeStatus.WITHDRAWN else "pledge.expire",
+        obj=pledge,
+        before={"amount": previous_amount, "status": previous_status},
+        after=audit_snapshot(pledge, fields=["amount", "status"]),
+        detail={"reason": reason},
+    )
     return pledge
 
 

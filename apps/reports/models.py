@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from apps.core.fields import FernetBlobField
 from apps.core.money import amount_field
 
 
@@ -75,7 +76,7 @@ class EvidenceFile(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
-    blob = models.BinaryField(help_text="Fernet-encrypted content")
+    blob = FernetBlobField(help_text="Fernet-encrypted content")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -1,7 +1,6 @@
 """Delivery reports: filed by the organization for its need; a final report on a need whose
 money has arrived completes it."""
 
-import hashlib
 from decimal import Decimal
 
 from django.db import transaction
@@ -11,7 +10,8 @@ from django.utils import timezone
 from aidmatch.disbursing import DisbursementStatus
 from aidmatch.errors import RuleViolation, StateConflict
 from aidmatch.lifecycle import NeedStatus, check_transition
-from apps.core.fields import fernet
+from apps.audit.services import audit_record, audit_snapshot
+from apps.core.files import check_upload, decrypt_checked
 from apps.disbursements.models import DisbursementLine
 from apps.ledger import services as ledger
 from apps.matching.locks import lock_needs
@@ -59,6 +59,12 @@ def report_file(*, need_id, created_by=None, items=(), **fields) -> DeliveryRepo
         for i in items
     )
     ledger.post_expenditure_reported(report=report)
+    audit_record(
+        action="report.file",
+        obj=report,
+        after=audit_snapshot(report, fields=[f for f in fields if f != "narrative"] + ["need"]),
+        detail={"items": len(items)},
+    )
     need_complete_if_done(need)
     return report
 
@@ -73,31 +79,33 @@ def need_complete_if_done(need) -> bool:
     if money_received(need) < need.committed_amount:
         return False
     check_transition("need", need.status, NeedStatus.COMPLETED)
+    before = {"status": need.status}
     need.status = NeedStatus.COMPLETED
     need.save(update_fields=["status", "updated_at"])
+    audit_record(action="need.complete", obj=need, before=before, after={"status": need.status})
     return True
 
 
 @transaction.atomic
 def evidence_attach(*, report: DeliveryReport, upload, uploaded_by=None) -> EvidenceFile:
-    content = upload.read(MAX_EVIDENCE_BYTES + 1)
-    if len(content) > MAX_EVIDENCE_BYTES:
-        raise RuleViolation("Evidence files are at most 10 MB.", errors={"file": ["Too large."]})
-    if not content:
-        raise RuleViolation("The file is empty.", errors={"file": ["Empty."]})
-    return EvidenceFile.objects.create(
+    """Evidence of any type (photos, receipts, lists), at most 10 MB, encrypted at rest."""
+    checked = check_upload(upload, max_bytes=MAX_EVIDENCE_BYTES)
+    evidence = EvidenceFile.objects.create(
         report=report,
-        filename=(upload.name or "evidence")[:255],
-        content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-        blob=fernet().encrypt(content),
+        filename=checked.filename,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        blob=checked.blob,
         uploaded_by=uploaded_by,
     )
+    audit_record(
+        action="report.evidence_attach",
+        obj=evidence,
+        after=audit_snapshot(evidence, fields=["report", "content_type", "size", "sha256"]),
+    )
+    return evidence
 
 
 def evidence_content(evidence: EvidenceFile) -> bytes:
-    content = fernet().decrypt(bytes(evidence.blob))
-    if hashlib.sha256(content).hexdigest() != evidence.sha256:
-        raise StateConflict("The stored file does not match its SHA-256.")
-    return content
+    return decrypt_checked(evidence.blob, evidence.sha256)
