@@ -10,7 +10,7 @@ from apps.reference.models import Currency
 
 
 class ExchangeRateSerializer(serializers.ModelSerializer):
-    """One snapshot: on ``date``, ``source`` quoted 1 ``base`` = ``rate`` ``quote``."""
+    """One snapshot: on `date`, `source` quoted 1 `base` = `rate` `quote`."""
 
     base = serializers.CharField(source="base_id", help_text="ISO 4217 code, e.g. USD.")
     quote = serializers.CharField(source="quote_id", help_text="ISO 4217 code, e.g. AFN.")
@@ -57,6 +57,8 @@ def _currency_field(help_text: str) -> serializers.SlugRelatedField:
 
 
 class ExchangeRateCreateSerializer(StrictSerializer):
+    """A new snapshot (verifiers). Unknown fields are refused."""
+
     base = _currency_field("ISO 4217 code of the currency being priced, e.g. USD.")
     quote = _currency_field("ISO 4217 code it is priced in, e.g. AFN.")
     rate = RateField(help_text='1 base = rate quote, as a string with ≤ 10 decimals ("70.85").')
@@ -86,6 +88,8 @@ class ConvertQuerySerializer(serializers.Serializer):
 
 
 class ConversionSerializer(serializers.Serializer):
+    """An amount converted on a day, with the rate used and where it came from."""
+
     amount = serializers.CharField(help_text="The amount converted, in the base currency.")
     base = serializers.CharField()
     quote = serializers.CharField()

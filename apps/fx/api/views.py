@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from aidmatch.fx import RATE_QUANTUM
 from apps.core.idempotency import idempotent
 from apps.core.money import money_str
+from apps.core.problems import PROBLEM_CONTENT_TYPE
 from apps.fx import selectors, services
 from apps.fx.api.serializers import (
     ConversionSerializer,
@@ -85,7 +86,10 @@ class ExchangeRateViewSet(
         parameters=[ConvertQuerySerializer],
         responses={
             200: ConversionSerializer,
-            422: OpenApiResponse(description="No exchange rate converts the pair on that day."),
+            (422, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+                response={"$ref": "#/components/schemas/Problem"},
+                description="No exchange rate converts the pair on that day.",
+            ),
         },
     )
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
