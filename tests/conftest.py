@@ -141,3 +141,30 @@ def _transaction_aborted(connection) -> bool:
     raw = connection.connection
     status = getattr(getattr(raw, "info", None), "transaction_status", None)
     return status == 3  # psycopg's TRANSACTION_STATUS_INERROR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ledger_reconciles_at_the_end_of_the_suite(request):
+    """And the whole suite ends with ``manage.py reconcile`` passing on the test database (what
+    transactional tests and worker processes left behind included)."""
+    uses_db = any(
+        item.get_closest_marker("django_db") or "_django_db_helper" in item.fixturenames
+        for item in request.session.items
+    )
+    if not uses_db:
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    yield
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = io.StringIO()
+    with blocker.unblock():
+        try:
+            call_command("reconcile", stdout=out, stderr=io.StringIO())
+        except CommandError as exc:
+            pytest.fail(f"manage.py reconcile at the end of the suite: {exc}\n{out.getvalue()}")
