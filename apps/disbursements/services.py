@@ -15,6 +15,7 @@ from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import AllocationStatus, check_transition
 from apps.audit.services import audit_record, audit_snapshot
 from apps.disbursements.models import Disbursement, DisbursementLine
+from apps.disbursements.notifications import notify_unconfirmed
 from apps.ledger import services as ledger
 from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
 from apps.matching.models import Allocation
@@ -323,7 +324,7 @@ def disbursement_flag_unconfirmed(*, now=None) -> int:
         status=D.SENT, sent_at__lt=cutoff, flagged_unconfirmed_at__isnull=True
     )
     flagged = 0
-    for disbursement in due:
+    for disbursement in due.select_related("organization", "donor"):
         with transaction.atomic():
             updated = Disbursement.objects.filter(
                 pk=disbursement.pk, flagged_unconfirmed_at__isnull=True
@@ -342,4 +343,5 @@ def disbursement_flag_unconfirmed(*, now=None) -> int:
                 disbursement.organization_id,
                 disbursement.sent_at.date(),
             )
+            notify_unconfirmed(disbursement)  # flagged once here, so notified once
     return flagged

@@ -292,6 +292,10 @@ HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
 SCREENING_THRESHOLD = env.float("SCREENING_THRESHOLD", default=88.0)
 # A tranche sent but not confirmed after this many days is flagged.
 DISBURSEMENT_CONFIRM_DAYS = env.int("DISBURSEMENT_CONFIRM_DAYS", default=14)
+# Notifications by email (e.g. a tranche left unconfirmed): SMTP from EMAIL_URL
+# (smtp+tls://user:password@host:587); without it they are printed to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="AidMatch <noreply@aidmatch.example>")
 # Public figures: a cell built from fewer organizations or people than this is not shown.
 PUBLIC_MIN_ORGANIZATIONS = env.int("PUBLIC_MIN_ORGANIZATIONS", default=3)
 PUBLIC_MIN_BENEFICIARIES = env.int("PUBLIC_MIN_BENEFICIARIES", default=10)
