@@ -1,7 +1,8 @@
 """Vetting: verifiers verify, reject, suspend and reinstate organizations, with a reason.
 
 Suspending releases the organization's uncommitted proposals (its needs stop being matched)
-and blocks new tranches to it; tranches already sent keep being tracked.
+and blocks new tranches to it; tranches already sent keep being tracked. A sanctions screening
+hit (apps/screening) freezes an organization the same way, through organization_transition.
 """
 
 from django.db import transaction
@@ -31,7 +32,26 @@ def organization_vet(*, organization_id, action: str, verifier, reason: str) -> 
         raise NotPermitted("Only verifiers vet organizations.")
     if not reason.strip():
         raise RuleViolation("Give a reason.", errors={"reason": ["Required."]})
-    target = ACTIONS[action]
+    return organization_transition(
+        organization_id=organization_id,
+        action=action,
+        target=ACTIONS[action],
+        actor=verifier,
+        reason=reason,
+        allowed_from=FROM.get(action),
+    )
+
+
+# Statuses in which an organization's needs are not matched: its uncommitted proposals go.
+FROZEN = frozenset({OS.SUSPENDED, OS.REJECTED, OS.SCREENING})
+
+
+def organization_transition(
+    *, organization_id, action: str, target: str, actor, reason: str, allowed_from=None
+) -> Organization:
+    """Move an organization to ``target`` and record the decision; entering a frozen status
+    (suspended, rejected, or screening after a sanctions hit) releases its uncommitted
+    proposals. Shared by vetting and sanctions screening. Call inside a transaction."""
     need_ids = list(
         Need.objects.filter(organization_id=organization_id, status__in=NEED_FUNDABLE).values_list(
             "pk", flat=True
@@ -40,7 +60,7 @@ def organization_vet(*, organization_id, action: str, verifier, reason: str) -> 
     needs, pledges, proposals = lock_needs_with_pledges(need_ids) if need_ids else ({}, {}, {})
     organization = Organization.objects.select_for_update().get(pk=organization_id)
     before = organization.status
-    if action in FROM and before not in FROM[action]:
+    if allowed_from and before not in allowed_from:
         raise StateConflict(f"A {before} organization cannot be {action}ed.")
     if target == OS.VERIFIED and organization.screening_hits.filter(resolution="").exists():
         raise StateConflict(
@@ -48,7 +68,7 @@ def organization_vet(*, organization_id, action: str, verifier, reason: str) -> 
         )
     check_transition("organization", before, target)
     released = 0
-    if target in (OS.SUSPENDED, OS.REJECTED) and proposals:
+    if target in FROZEN and proposals:
         released = len(
             release_proposals(
                 proposals.values(), pledges, needs, reason=f"organization {target}: {reason}"
@@ -65,7 +85,7 @@ def organization_vet(*, organization_id, action: str, verifier, reason: str) -> 
         from_status=before,
         to_status=target,
         reason=reason,
-        decided_by=verifier,
+        decided_by=actor,
         released_proposals=released,
     )
     audit_record(
