@@ -2,13 +2,25 @@
 
 Organization X is pending (not yet verified), so only its members, its API keys and
 verifiers may see it; Y is another organization whose admin must never reach X's data.
+X has a draft need (only insiders see it; a verifier's approve of a draft is a 409), and the
+donor has a pledge (only the donor and verifiers see it).
 """
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from aidmatch.access import MemberRole
 from tests.conftest import client_for
-from tests.factories import ApiKeyFactory, MembershipFactory, OrganizationFactory, UserFactory
+from tests.factories import (
+    ApiKeyFactory,
+    MembershipFactory,
+    NeedFactory,
+    OrganizationFactory,
+    PledgeFactory,
+    UserFactory,
+)
 
 ROLES = [
     "anonymous",
@@ -34,6 +46,22 @@ MATRIX = {
     ("GET", "/api/v1/auth/me"): [401, 200, 200, 200, 200, 200, 403, 403],
     ("GET", "/api/v1/reference/provinces/"): [200] * 8,
     ("GET", "/api/v1/reference/districts/AF0101"): [200] * 8,
+    # Needs: anyone reads open ones; X's draft only its members, its keys and verifiers. Writes
+    # take a member of X (a non-member naming X is a 400) or a key with needs:write.
+    ("GET", "/api/v1/needs/"): [200] * 8,
+    ("GET", "/api/v1/needs/{need}"): [404, 404, 200, 200, 404, 200, 200, 200],
+    ("POST", "/api/v1/needs/"): [401, 400, 201, 201, 400, 400, 403, 403],
+    ("PATCH", "/api/v1/needs/{need}"): [401, 404, 200, 200, 404, 403, 403, 403],
+    ("POST", "/api/v1/needs/{need}/submit"): [401, 404, 200, 200, 404, 403, 403, 403],
+    ("POST", "/api/v1/needs/{need}/approve"): [401, 404, 403, 403, 404, 409, 403, 403],
+    # Pledges: any signed-in person pledges and sees only its own; keys need pledges:*.
+    ("GET", "/api/v1/pledges/"): [401, 200, 200, 200, 200, 200, 403, 403],
+    ("POST", "/api/v1/pledges/"): [401, 201, 201, 201, 201, 201, 403, 403],
+    ("GET", "/api/v1/pledges/{pledge}"): [401, 200, 404, 404, 404, 200, 403, 403],
+    ("POST", "/api/v1/pledges/{pledge}/withdraw"): [401, 200, 404, 404, 404, 403, 403, 403],
+    ("GET", "/api/v1/allocations/"): [401, 200, 200, 200, 200, 200, 403, 403],
+    ("GET", "/api/v1/disbursements/"): [401, 200, 200, 200, 200, 200, 403, 403],
+    ("GET", "/api/v1/reports/"): [401, 200, 200, 200, 200, 200, 403, 403],
 }
 
 BODIES = {
@@ -41,6 +69,18 @@ BODIES = {
     ("POST", "/api/v1/organizations/"): {"name": "New Group", "kind": "ngo", "afghan_led": True},
     ("POST", "/api/v1/organizations/{x}/members"): {"email": "{newcomer}", "role": "staff"},
     ("POST", "/api/v1/api-keys/"): {"organization": "{x}", "name": "app", "scopes": ["needs:read"]},
+    ("POST", "/api/v1/needs/"): {
+        "organization": "{x}",
+        "title": "Flour for 20 families",
+        "sector": "food_security",
+        "province": "AF01",
+        "currency": "AFN",
+        "amount": "70000.00",
+        "urgency": 4,
+        "deadline": "{deadline}",
+    },
+    ("PATCH", "/api/v1/needs/{need}"): {"urgency": 5},
+    ("POST", "/api/v1/pledges/"): {"amount": "250.00", "currency": "USD"},
 }
 
 
@@ -63,19 +103,26 @@ def world(db, verifier):
         "key_x": client_for(api_key=key_x),
         "key_x_noscope": client_for(api_key=key_x_noscope),
     }
-    return org_x, clients
+    need = NeedFactory(organization=org_x, status="draft")
+    pledge = PledgeFactory(donor=clients["donor"].user)
+    return org_x, clients, {"need": need.pk, "pledge": pledge.pk}
 
 
 @pytest.mark.parametrize("endpoint", list(MATRIX), ids=lambda e: f"{e[0]} {e[1]}")
 @pytest.mark.parametrize("role", ROLES)
 def test_permission_matrix(world, endpoint, role):
-    org_x, clients = world
+    org_x, clients, objects = world
     method, template = endpoint
     expected = MATRIX[endpoint][ROLES.index(role)]
     newcomer = UserFactory()
-    path = template.format(x=org_x.pk)
+    path = template.format(x=org_x.pk, **objects)
+    values = {
+        "x": org_x.pk,
+        "newcomer": newcomer.email,
+        "deadline": (timezone.now().date() + timedelta(days=30)).isoformat(),
+    }
     body = {
-        k: (v.format(x=org_x.pk, newcomer=newcomer.email) if isinstance(v, str) else v)
+        k: (v.format(**values) if isinstance(v, str) else v)
         for k, v in BODIES.get(endpoint, {}).items()
     }
 
