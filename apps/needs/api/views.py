@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from aidmatch.access import Scope
 from apps.core.actors import is_api_key
+from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
 from apps.core.schema import AnyOfSerializer
 from apps.needs import selectors, services
@@ -119,6 +120,7 @@ class NeedViewSet(
             raise NotFound()
         return need
 
+    @idempotent  # partner apps retry their posts
     def create(self, request, *args, **kwargs):
         serializer = NeedInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -257,3 +257,19 @@ def test_bad_input_is_a_4xx_and_writes_nothing(org_x, staff_x, field, value):
     assert response.status_code in (400, 422), response.content
     assert field in response.json().get("errors", {}), response.json()
     assert not Need.objects.exists()
+
+
+def test_a_need_posted_twice_with_one_idempotency_key_is_created_once(org_x, staff_x):
+    """A partner app that retries its post gets the first response back, not a second need."""
+    client = client_for(staff_x)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "need-7f3a"}
+
+    first = client.post("/api/v1/needs/", FOOD_NEED, format="json", **headers)
+    again = client.post("/api/v1/needs/", FOOD_NEED, format="json", **headers)
+    other = client.post("/api/v1/needs/", {**FOOD_NEED, "urgency": 2}, format="json", **headers)
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert again["Idempotent-Replayed"] == "true" and again["ETag"] == first["ETag"]
+    assert other.status_code == 422
+    assert Need.objects.filter(organization=org_x).count() == 1
