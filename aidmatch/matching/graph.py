@@ -1,10 +1,14 @@
 """The aggregated flow network (never pledge × need arcs).
 
-Nodes, in this order: pledge classes (pledges with identical earmarks merged), (sector,
-province) cells, organization nodes, needs, provinces, the sink. Arcs, by kind:
+Nodes, in this order: pledge classes (pledges with identical earmarks merged), sector hubs,
+province hubs, (sector, province) cells, organization nodes, needs, provinces, the sink.
+Arcs, by kind:
 
 ==================  =====================================================================
-``CLASS_CELL``      a class with sector/province earmarks (or none) → each cell it admits
+``CLASS_CELL``      a class earmarked to sectors *and* provinces → each cell it admits
+``CLASS_HUB``       a class earmarked to sectors only → each sector's hub; to provinces only
+                    → each province's hub; unrestricted → every province hub
+``HUB_CELL``        a sector hub → the cells of that sector; a province hub → its cells
 ``CELL_NEED``       a cell → each of its needs
 ``CLASS_ORG``       a class earmarked to an organization only → that organization's node
 ``ORG_NEED``        an organization node → each of its needs
@@ -28,9 +32,18 @@ import numpy as np
 from aidmatch.matching.model import STABILITY_BONUS, eligible, fairness_bands
 from aidmatch.matching.world import World, exclusive_cumsum_by_group
 
-CLASS_CELL, CELL_NEED, CLASS_ORG, ORG_NEED, CLASS_NEED, KEPT, NEED_PROVINCE, PROVINCE_SINK = range(
-    8
-)
+(
+    CLASS_CELL,
+    CELL_NEED,
+    CLASS_ORG,
+    ORG_NEED,
+    CLASS_NEED,
+    KEPT,
+    NEED_PROVINCE,
+    PROVINCE_SINK,
+    CLASS_HUB,
+    HUB_CELL,
+) = range(10)
 
 
 @dataclass(slots=True)
@@ -59,14 +72,15 @@ class Graph:
     kept_arc: np.ndarray
 
 
-def _class_key(p) -> tuple:
+def _canonical(key: tuple) -> tuple:
+    sectors, provinces, org, need = key
     return (
-        tuple(sorted(p.sectors)),
-        tuple(sorted(p.provinces)),
-        p.organization is not None,
-        p.organization or "",
-        p.need is not None,
-        p.need or "",
+        tuple(sorted(sectors)),
+        tuple(sorted(provinces)),
+        org is not None,
+        org or "",
+        need is not None,
+        need or "",
     )
 
 
@@ -76,14 +90,16 @@ def build(
     *,
     fairness: bool,
     stability: bool,
+    collapse: bool = True,
 ) -> Graph:
     ps, n_needs = world.pledges, len(world.needs)
     n_sec, n_prov = len(world.sectors), len(world.provinces)
 
     # Classes: pledges with identical earmarks, in the order of their sorted keys.
-    keys = [_class_key(p) for p in ps]
-    uniq = sorted(set(keys))
-    key_ix = {k: i for i, k in enumerate(uniq)}
+    keys = [(p.sectors, p.provinces, p.organization, p.need) for p in ps]
+    distinct = sorted(((_canonical(k), k) for k in set(keys)), key=lambda ck: ck[0])
+    uniq = [c for c, _ in distinct]
+    key_ix = {k: i for i, (_, k) in enumerate(distinct)}
     pledge_class = np.fromiter((key_ix[k] for k in keys), dtype=np.int64, count=len(ps))
     n_classes = len(uniq)
     class_rep = [0] * n_classes
@@ -115,6 +131,8 @@ def build(
     org_of_class: list[int] = []
     direct_c: list[int] = []  # class → need
     direct_n: list[int] = []
+    hub_c: list[int] = []  # class → hub (sector hubs 0..n_sec-1, then province hubs)
+    hub_h: list[int] = []
     for c, key in enumerate(uniq):
         sectors, provinces, has_org, org, has_need, need_id = key
         rep = ps[class_rep[c]]
@@ -135,11 +153,21 @@ def build(
                     if eligible(rep, world.needs[n]):
                         direct_c.append(c)
                         direct_n.append(int(n))
+        elif not sectors or not provinces:
+            if sectors:
+                hubs = [s_ix[s] for s in sectors if s in s_ix]
+            elif provinces:
+                hubs = [n_sec + p_ix[p] for p in provinces if p in p_ix]
+            else:
+                hubs = range(n_sec, n_sec + n_prov)
+            hubs = sorted(hubs)
+            hub_c.extend([c] * len(hubs))
+            hub_h.extend(hubs)
         else:
             row = len(plain)
             plain.append(c)
-            si = range(n_sec) if not sectors else [s_ix[s] for s in sectors if s in s_ix]
-            pi = range(n_prov) if not provinces else [p_ix[p] for p in provinces if p in p_ix]
+            si = [s_ix[s] for s in sectors if s in s_ix]
+            pi = [p_ix[p] for p in provinces if p in p_ix]
             sec_rows.extend([row] * len(si))
             sec_cols.extend(si)
             prov_rows.extend([row] * len(pi))
@@ -161,7 +189,8 @@ def build(
     org_node_of = np.full(len(o_ix), -1, dtype=np.int64)
     org_node_of[orgs_used] = np.arange(n_orgs)
 
-    cell0 = n_classes
+    hub0 = n_classes
+    cell0 = hub0 + n_sec + n_prov
     org0 = cell0 + n_cells
     need0 = org0 + n_orgs
     prov0 = need0 + n_needs
@@ -181,18 +210,40 @@ def build(
 
     need_ix = np.arange(n_needs, dtype=np.int64)
     add(cc_class, cell0 + cc_cell, class_supply[cc_class], 0, CLASS_CELL, cc_class, -1)
-    add(cell0 + need_cell, need0 + need_ix, world.need_cap, 0, CELL_NEED, -1, need_ix)
+    hc = np.asarray(hub_c, dtype=np.int64)
+    add(hc, hub0 + np.asarray(hub_h, dtype=np.int64), class_supply[hc], 0, CLASS_HUB, hc, -1)
+    total_supply = int(class_supply.sum())
+    cell_sec, cell_prov = cell_codes // max(n_prov, 1), cell_codes % max(n_prov, 1)
+    cell_ix = np.arange(n_cells, dtype=np.int64)
+    add(hub0 + cell_sec, cell0 + cell_ix, np.full(n_cells, total_supply), 0, HUB_CELL, -1, -1)
+    add(hub0 + n_sec + cell_prov, cell0 + cell_ix, np.full(n_cells, total_supply), 0, HUB_CELL,
+        -1, -1)  # fmt: skip
+    on = need_ix[org_node_of[world.need_org] >= 0]
+    dc = np.asarray(direct_c, dtype=np.int64)
+    dn = np.asarray(direct_n, dtype=np.int64)
+    kp, kn, ka = proposals
+    # A need whose only way in is its cell needs no node of its own: its cell's arc goes
+    # straight to the province, carrying the need's capacity and weight.
+    collapsed = np.full(n_needs, collapse, dtype=bool)
+    collapsed[on] = collapsed[dn] = False
+    if stability:
+        collapsed[kn] = False
+    add(
+        cell0 + need_cell,
+        np.where(collapsed, prov0 + world.need_province, need0 + need_ix),
+        world.need_cap,
+        np.where(collapsed, -world.need_weight, 0),
+        CELL_NEED,
+        -1,
+        need_ix,
+    )
     oc = np.asarray(org_classes, dtype=np.int64)
     oo = np.asarray(org_of_class, dtype=np.int64)
     add(oc, org0 + org_node_of[oo], class_supply[oc], 0, CLASS_ORG, oc, -1)
-    on = need_ix[org_node_of[world.need_org] >= 0]
     add(org0 + org_node_of[world.need_org[on]], need0 + on, world.need_cap[on], 0, ORG_NEED, -1, on)
-    dc = np.asarray(direct_c, dtype=np.int64)
-    dn = np.asarray(direct_n, dtype=np.int64)
     add(dc, need0 + dn, np.minimum(class_supply[dc], world.need_cap[dn]), 0, CLASS_NEED, dc, dn)
 
     # KEPT arcs: one per (class, need) with current proposals.
-    kp, kn, ka = proposals
     if stability and len(ka):
         kc = pledge_class[kp]
         pair = kc * n_needs + kn
@@ -206,12 +257,13 @@ def build(
     else:
         kp = kn = ka = kept_arc = np.zeros(0, dtype=np.int64)
 
-    add(need0 + need_ix, prov0 + world.need_province, world.need_cap, -world.need_weight,
-        NEED_PROVINCE, -1, -1)  # fmt: skip
+    own = need_ix[~collapsed]
+    add(need0 + own, prov0 + world.need_province[own], world.need_cap[own],
+        -world.need_weight[own], NEED_PROVINCE, -1, own)  # fmt: skip
 
     prov_need = np.zeros(n_prov, dtype=np.int64)
     np.add.at(prov_need, world.need_province, world.need_cap)
-    total_supply, total_need = int(class_supply.sum()), int(prov_need.sum())
+    total_need = int(prov_need.sum())
     pt, pc, pk = [], [], []
     for p in range(n_prov):
         bands = (
@@ -251,31 +303,66 @@ def build(
     )
 
 
-def decompose_through(graph: Graph, flows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split the flow through cell and organization nodes into (class, need, amount) triples.
+def _northwest(
+    in_node: np.ndarray,
+    in_src: np.ndarray,
+    in_amt: np.ndarray,
+    out_node: np.ndarray,
+    out_dst: np.ndarray,
+    out_amt: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pair the inflows and outflows of transit nodes: (source, destination, amount).
 
-    Vectorised north-west corner rule: in every node, inflows (by class) and outflows (by
-    need) are laid end to end; since each node conserves flow, the global running sums of
-    both meet at every node boundary, so one merge of the two running sums pairs them all.
+    Vectorised north-west corner rule: in every node, inflows (by source) and outflows (by
+    destination) are laid end to end; since each node conserves flow, the global running
+    sums of both meet at every node boundary, so one merge of the two running sums pairs
+    them all, and no pair crosses a node.
     """
-    kinds = graph.kinds
-    flowing = flows > 0
-    in_sel = np.flatnonzero(flowing & ((kinds == CLASS_CELL) | (kinds == CLASS_ORG)))
-    out_sel = np.flatnonzero(flowing & ((kinds == CELL_NEED) | (kinds == ORG_NEED)))
-    in_sel = in_sel[np.lexsort((graph.arc_class[in_sel], graph.heads[in_sel]))]
-    out_sel = out_sel[np.lexsort((graph.arc_need[out_sel], graph.tails[out_sel]))]
-    cum_in = np.cumsum(flows[in_sel])
-    cum_out = np.cumsum(flows[out_sel])
-    if len(cum_in) == 0:
+    keep_in, keep_out = in_amt > 0, out_amt > 0
+    in_node, in_src, in_amt = in_node[keep_in], in_src[keep_in], in_amt[keep_in]
+    out_node, out_dst, out_amt = out_node[keep_out], out_dst[keep_out], out_amt[keep_out]
+    oi = np.lexsort((in_src, in_node))
+    oo = np.lexsort((out_dst, out_node))
+    cum_in, cum_out = np.cumsum(in_amt[oi]), np.cumsum(out_amt[oo])
+    if len(cum_in) == 0 and len(cum_out) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), empty.copy()
-    if cum_in[-1] != cum_out[-1]:
-        raise AssertionError("flow is not conserved through cells and organizations")
+    if len(cum_in) == 0 or len(cum_out) == 0 or cum_in[-1] != cum_out[-1]:
+        raise AssertionError("flow is not conserved through transit nodes")
     ends = np.union1d(cum_in, cum_out)
     starts = np.r_[0, ends[:-1]]
-    ci = np.searchsorted(cum_in, starts, side="right")
-    co = np.searchsorted(cum_out, starts, side="right")
-    return graph.arc_class[in_sel[ci]], graph.arc_need[out_sel[co]], ends - starts
+    ci = oi[np.searchsorted(cum_in, starts, side="right")]
+    co = oo[np.searchsorted(cum_out, starts, side="right")]
+    if (in_node[ci] != out_node[co]).any():
+        raise AssertionError("flow is not conserved through a transit node")
+    return in_src[ci], out_dst[co], ends - starts
+
+
+def decompose(graph: Graph, flows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The flow of each class to each need that it reaches through hubs, cells, organization
+    nodes or a direct arc (not KEPT arcs): (class, need, amount) triples."""
+    k, heads, tails = graph.kinds, graph.heads.astype(np.int64), graph.tails.astype(np.int64)
+    i_h = np.flatnonzero((k == CLASS_HUB) & (flows > 0))
+    o_h = np.flatnonzero((k == HUB_CELL) & (flows > 0))
+    hub_c, hub_cell, hub_a = _northwest(
+        heads[i_h], graph.arc_class[i_h], flows[i_h], tails[o_h], heads[o_h], flows[o_h]
+    )
+    i_c = np.flatnonzero(((k == CLASS_CELL) | (k == CLASS_ORG)) & (flows > 0))
+    o_c = np.flatnonzero(((k == CELL_NEED) | (k == ORG_NEED)) & (flows > 0))
+    c, n, a = _northwest(
+        np.r_[heads[i_c], hub_cell],
+        np.r_[graph.arc_class[i_c], hub_c],
+        np.r_[flows[i_c], hub_a],
+        tails[o_c],
+        graph.arc_need[o_c],
+        flows[o_c],
+    )
+    direct = np.flatnonzero((k == CLASS_NEED) & (flows > 0))
+    return (
+        np.r_[c, graph.arc_class[direct]],
+        np.r_[n, graph.arc_need[direct]],
+        np.r_[a, flows[direct]],
+    )
 
 
 def split_to_pledges(

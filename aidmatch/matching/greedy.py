@@ -148,34 +148,48 @@ def greedy_fill(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], *, today: 
     t0 = time.perf_counter()
     world = prepare(pledges, needs, today)
     empty = (np.zeros(0, dtype=np.int64),) * 3
-    graph = g.build(world, empty, fairness=False, stability=False)
+    graph = g.build(world, empty, fairness=False, stability=False, collapse=False)
     class_room = graph.class_supply.copy()
     class_first = np.full(graph.n_classes, np.iinfo(np.int64).max)
     np.minimum.at(class_first, graph.pledge_class, world.pledge_rank)
 
-    # Candidate class lists per need: through its cell, its organization node, direct arcs.
-    into = {}  # node → classes sending to it, soonest-expiring class first
+    # Candidate classes per need: those earmarked to it, to its organization, to its cell,
+    # then via its sector hub and province hub; soonest-expiring class first in each list.
+    into = {}  # node → [classes sending to it, index of the first one not yet exhausted]
     sel = np.flatnonzero(
-        (graph.kinds == g.CLASS_CELL) | (graph.kinds == g.CLASS_ORG) | (graph.kinds == g.CLASS_NEED)
+        (graph.kinds == g.CLASS_CELL)
+        | (graph.kinds == g.CLASS_ORG)
+        | (graph.kinds == g.CLASS_NEED)
+        | (graph.kinds == g.CLASS_HUB)
     )
-    order = sel[
-        np.lexsort((graph.arc_class[sel], class_first[graph.arc_class[sel]], graph.heads[sel]))
-    ]
+    arc_c = graph.arc_class[sel]
+    order = sel[np.lexsort((arc_c, class_first[arc_c], graph.heads[sel]))]
     heads = graph.heads[order]
     bounds = np.r_[0, np.flatnonzero(heads[1:] != heads[:-1]) + 1, len(heads)]
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         into[int(heads[a])] = [graph.arc_class[order[a:b]].tolist(), 0]
-    need_parents: dict[int, list[int]] = {}
-    sel = np.flatnonzero((graph.kinds == g.CELL_NEED) | (graph.kinds == g.ORG_NEED))
+    parents: dict[int, list[int]] = {}  # node → the nodes feeding it (cells: hubs)
+    sel = np.flatnonzero(
+        (graph.kinds == g.CELL_NEED) | (graph.kinds == g.ORG_NEED) | (graph.kinds == g.HUB_CELL)
+    )
     for t, h in zip(graph.tails[sel].tolist(), graph.heads[sel].tolist(), strict=True):
-        need_parents.setdefault(h, []).append(t)
+        parents.setdefault(h, []).append(t)
+    kind_rank = {g.ORG_NEED: 0, g.CELL_NEED: 1}
+    sources: dict[int, list[int]] = {}
+    for node, feeding in parents.items():
+        if node >= graph.need_node0:
+            ordered = [node]
+            for t in sorted(feeding, key=lambda t: kind_rank[int(_kind_of(graph, t, node))]):
+                ordered.append(t)
+                ordered.extend(sorted(parents.get(t, [])))  # a cell's sector hub, province hub
+            sources[node] = ordered
 
     out_c, out_n, out_a = [], [], []
     room = class_room.tolist()
     for n in sorted(range(len(world.needs)), key=lambda i: (-world.need_weight[i], i)):
         left = int(world.need_cap[n])
         node = graph.need_node0 + n
-        for src in [*need_parents.get(node, []), node]:
+        for src in sources.get(node, [node]):
             entry = into.get(src)
             if entry is None:
                 continue
@@ -208,6 +222,11 @@ def greedy_fill(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], *, today: 
     none = np.zeros(0, dtype=np.int64)
     rule = "greedy fill: urgency first, then deadline nearness"
     return _finish(world, [p_idx], [n_idx], [amounts], none, none, "greedy-fill", rule, t0)
+
+
+def _kind_of(graph: g.Graph, tail: int, head: int) -> int:
+    """The kind of the arc tail → head into a need (an organization node or a cell)."""
+    return g.ORG_NEED if tail >= graph.need_node0 - graph.n_orgs else g.CELL_NEED
 
 
 def _finish(

@@ -11,7 +11,7 @@ import ortools
 from ortools.graph.python import min_cost_flow
 
 from aidmatch.matching import graph as g
-from aidmatch.matching.model import INT64_MAX, MAX_UNIT_COST, explanation, rule_text
+from aidmatch.matching.model import INT64_MAX, MAX_UNIT_COST, admitted_by, rule_text
 from aidmatch.matching.types import NeedIn, PledgeIn, Proposal, Row, Solution
 from aidmatch.matching.world import World, current_proposals, prepare
 
@@ -69,13 +69,7 @@ def solve(
     flows = _min_cost_max_flow(graph)
     t2 = time.perf_counter()
 
-    triples = g.decompose_through(graph, flows)
-    direct = np.flatnonzero((graph.kinds == g.CLASS_NEED) & (flows > 0))
-    generic = (
-        np.r_[triples[0], graph.arc_class[direct]],
-        np.r_[triples[1], graph.arc_need[direct]],
-        np.r_[triples[2], flows[direct]],
-    )
+    generic = g.decompose(graph, flows)
     p_idx, n_idx, amounts, kept = g.split_to_pledges(world, graph, generic, flows)
     rows = _rows(
         world, p_idx, n_idx, amounts, kept, rule_text(fairness=fairness, stability=stability)
@@ -83,8 +77,7 @@ def solve(
     t3 = time.perf_counter()
 
     objective = -int(np.dot(flows, graph.costs))
-    need_arcs = graph.kinds == g.NEED_PROVINCE
-    weighted = int(np.dot(flows[need_arcs], -graph.costs[need_arcs]))
+    weighted = int(np.dot(amounts, world.need_weight[n_idx])) if len(amounts) else 0
     stats.update(
         weighted=weighted,
         kept_amount=int(kept.sum()),
@@ -127,13 +120,28 @@ def _rows(
     kept: np.ndarray,
     rule: str,
 ) -> tuple[Row, ...]:
-    ps, ns, w = world.pledges, world.needs, world.need_weight
+    # Per pledge and per need once, then one small dict per row (the same fields as
+    # ``model.explanation``).
+    ps, ns = world.pledges, world.needs
+    pledge_ids = [p.id for p in ps]
+    admitted = [admitted_by(p) for p in ps]
+    need_ids = [n.id for n in ns]
+    urgency = [n.urgency for n in ns]
+    deadline = [n.deadline.isoformat() for n in ns]
+    w = world.need_weight.tolist()
     return tuple(
         Row(
-            pledge=ps[p].id,
-            need=ns[n].id,
-            amount=a,
-            explanation=explanation(ps[p], ns[n], int(w[n]), kept=k > 0, rule=rule),
+            pledge_ids[p],
+            need_ids[n],
+            a,
+            {
+                "admitted_by": admitted[p],
+                "urgency": urgency[n],
+                "deadline": deadline[n],
+                "weight": w[n],
+                "rule": rule,
+                "kept": k > 0,
+            },
         )
         for p, n, a, k in zip(
             p_idx.tolist(), n_idx.tolist(), amounts.tolist(), kept.tolist(), strict=True

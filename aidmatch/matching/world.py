@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from aidmatch.matching.model import eligible, weight
+from aidmatch.matching.model import (
+    DEADLINE_HORIZON_DAYS,
+    DEADLINE_PER_DAY,
+    MAX_URGENCY,
+    URGENCY_STEP,
+    eligible,
+    weight,
+)
 from aidmatch.matching.types import NeedIn, PledgeIn, Proposal
 
 
@@ -45,8 +52,29 @@ def _unique_ids(items: Iterable, what: str) -> None:
         seen.add(item.id)
 
 
-def _expiry_key(p: PledgeIn) -> tuple:
-    return (0, p.expires_at, p.id) if p.expires_at is not None else (1, 0, p.id)
+_EPOCH = datetime(1970, 1, 1)
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER = np.iinfo(np.int64).max
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _expiry_micros(p: PledgeIn) -> int:
+    """Microseconds since the epoch (exact; naive datetimes read as UTC); never: int64 max."""
+    at = p.expires_at
+    if at is None:
+        return _NEVER
+    return (at - (_EPOCH if at.tzinfo is None else _EPOCH_UTC)) // _MICROSECOND
+
+
+def weights(needs: list[NeedIn], today: date) -> np.ndarray:
+    """``model.weight`` for many needs at once (the same integers)."""
+    urgency = np.fromiter((n.urgency for n in needs), dtype=np.int64, count=len(needs))
+    bad = (urgency < 1) | (urgency > MAX_URGENCY)
+    if bad.any():
+        weight(needs[int(np.flatnonzero(bad)[0])], today)  # raises with the need's id
+    days = np.fromiter((n.deadline.toordinal() for n in needs), dtype=np.int64, count=len(needs))
+    days = np.clip(days - today.toordinal(), 0, DEADLINE_HORIZON_DAYS)
+    return urgency * URGENCY_STEP + (DEADLINE_HORIZON_DAYS - days) * DEADLINE_PER_DAY
 
 
 def prepare(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], today: date) -> World:
@@ -55,9 +83,10 @@ def prepare(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], today: date) -
     _unique_ids(all_needs, "need")
     ps = sorted((p for p in all_pledges if p.capacity > 0), key=lambda p: p.id)
     ns = sorted((n for n in all_needs if n.capacity > 0), key=lambda n: n.id)
-    order = sorted(range(len(ps)), key=lambda i: _expiry_key(ps[i]))
+    expiry = np.fromiter((_expiry_micros(p) for p in ps), dtype=np.int64, count=len(ps))
+    order = np.lexsort((np.arange(len(ps)), expiry))  # soonest expiry first, then id
     rank = np.empty(len(ps), dtype=np.int64)
-    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(ps), dtype=np.int64)
+    rank[order] = np.arange(len(ps), dtype=np.int64)
     sectors = sorted({n.sector for n in ns})
     provinces = sorted({n.province for n in ns})
     organizations = sorted({n.organization for n in ns})
@@ -72,7 +101,7 @@ def prepare(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], today: date) -
         pledge_cap=np.fromiter((p.capacity for p in ps), dtype=np.int64, count=len(ps)),
         pledge_rank=rank,
         need_cap=np.fromiter((n.capacity for n in ns), dtype=np.int64, count=len(ns)),
-        need_weight=np.fromiter((weight(n, today) for n in ns), dtype=np.int64, count=len(ns)),
+        need_weight=weights(ns, today),
         sectors=sectors,
         provinces=provinces,
         organizations=organizations,
