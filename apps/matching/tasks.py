@@ -17,7 +17,7 @@ FULL_RUN_PENDING = "matching:full-run-pending"
 @shared_task(name="apps.matching.tasks.release_overdue_proposals", acks_late=True)
 def release_overdue_proposals() -> int:
     released = allocation_release_overdue()
-    if released:
+    if released and settings.MATCHING_TRIGGER_ON_CHANGE:
         schedule_full_run(reason=f"{released} overdue proposals released")
     return released
 

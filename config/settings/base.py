@@ -162,6 +162,9 @@ CELERY_TIMEZONE = "UTC"
 MATCHING_POOL_CURRENCY = env("MATCHING_POOL_CURRENCY", default="USD")
 # Changes within this many seconds share one full run.
 MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=5.0)
+# Pledges and needs with less than this many minor units of the pool currency left are not
+# matched (100 = 1.00 USD): rounding dust would otherwise become proposals of a cent.
+MATCHING_MIN_UNITS = env.int("MATCHING_MIN_UNITS", default=100)
 # Enqueue matching after pledge, need and allocation changes (the periodic sweep runs anyway).
 MATCHING_TRIGGER_ON_CHANGE = env.bool("MATCHING_TRIGGER_ON_CHANGE", default=True)
 # Periodic work, declared here and run by one `celery beat`. Every task is safe to repeat.

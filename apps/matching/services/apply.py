@@ -9,12 +9,14 @@ Applying the same solution twice changes nothing the second time.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from psycopg2.extras import Json, execute_values
 
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import Row
@@ -51,25 +53,52 @@ class Target:
 
 
 def _targets(world: World, rows: list[Row], run: MatchRun) -> dict[tuple[str, str], Target]:
-    """Rows (pool minor units) as money in the pledge's and the need's currency."""
+    """Rows (pool minor units) as money in the pledge's and the need's currency.
+
+    A kept proposal keeps its amounts to the cent. New money of a pledge is converted on the
+    running total of its rows (so rounding never leaves dust behind), and a pledge placed in
+    full gives exactly what it has left: no cent is stranded, none is over-placed.
+    """
     pool, targets = world.pool, {}
     declined = {p.id: p.declined for p in world.pledges if p.declined}
+    capacity = {p.id: p.capacity for p in world.pledges}
+    by_pledge: dict[str, list[Row]] = {}
     for row in rows:
         if row.need in declined.get(row.pledge, ()):
             continue  # the donor said no to this need (the solver knows; this holds regardless)
-        pc, nc = world.pledge_currency[row.pledge], world.need_currency[row.need]
-        explanation = {**row.explanation, "run": str(run.pk), "pool_currency": pool.currency}
-        current = world.current.get((row.pledge, row.need))
-        if current is not None and pool.to_pool(current.amount, pc) == row.amount:
-            # the same money in the pool: keep the proposal to the cent (no churn by rounding)
-            targets[row.pledge, row.need] = Target(
-                current.amount, current.need_amount, current.explanation or explanation
-            )
-            continue
-        amount = pool.from_pool(row.amount, pc)
-        need_amount = pool.convert(amount, pc, nc)
-        if amount > 0 and need_amount > 0:
-            targets[row.pledge, row.need] = Target(amount, need_amount, explanation)
+        by_pledge.setdefault(row.pledge, []).append(row)
+    for pid, pledge_rows in by_pledge.items():
+        pc = world.pledge_currency[pid]
+        budget = world.pledge_remaining[pid]
+        fresh, units_kept = [], 0
+        for row in pledge_rows:
+            current = world.current.get((pid, row.need))
+            if current is not None and pool.to_pool(current.amount, pc) == row.amount:
+                targets[pid, row.need] = Target(
+                    current.amount, current.need_amount, current.explanation or {}
+                )
+                budget -= current.amount
+                units_kept += row.amount
+            else:
+                fresh.append(row)
+        placed_units = units_kept + sum(r.amount for r in fresh)
+        cumulative, given = 0, ZERO
+        for i, row in enumerate(fresh):
+            cumulative += row.amount
+            if i == len(fresh) - 1 and placed_units >= capacity[pid]:
+                total = budget  # the whole pledge is placed: the last row takes what is left
+            else:
+                total = min(pool.from_pool(cumulative, pc), budget)
+            amount, given = total - given, total
+            nc = world.need_currency[row.need]
+            need_amount = pool.convert(amount, pc, nc)
+            if amount > 0 and need_amount > 0:
+                explanation = {
+                    **row.explanation,
+                    "run": str(run.pk),
+                    "pool_currency": pool.currency,
+                }
+                targets[pid, row.need] = Target(amount, need_amount, explanation)
     return targets
 
 
@@ -146,10 +175,15 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     # 1. Release proposals the solution no longer wants (or that are no longer eligible), and
     #    shrink those it wants smaller: this frees capacity before anything grows.
     grow: list[tuple[tuple[str, str], Target]] = []
+    considered = {(p.pledge, p.need) for p in world.proposals}
     for key, allocation in sorted(current.items()):
         target = targets.get(key)
         pid, nid = key
-        if target is None or not (pledge_ok(pid) and need_ok(nid)):
+        eligible = pledge_ok(pid) and need_ok(nid)
+        if target is None and eligible and key not in considered:
+            outcome.kept += 1  # too small for the pool, or newer than the snapshot: left alone
+            continue
+        if target is None or not eligible:
             allocation.status = A.RELEASED
             allocation.closed_at = allocation.updated_at = now
             allocation.close_reason = "released by matching: no longer in the best allocation"
@@ -210,20 +244,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
             outcome.auto_commit.append(allocation.pk)
 
     # 3. Write: the allocations, then every pledge and need whose totals moved.
-    Allocation.objects.bulk_update(
-        changed_allocations,
-        [
-            "status",
-            "closed_at",
-            "close_reason",
-            "amount",
-            "need_amount",
-            "explanation",
-            "match_run",
-            "updated_at",
-        ],
-        batch_size=1000,
-    )
+    _bulk_update(Allocation, changed_allocations, ALLOCATION_FIELDS)
     Allocation.objects.bulk_create(new_allocations, batch_size=1000)
     for pid in touched_pledges:
         refresh_pledge_status(pledges[pid])
@@ -231,10 +252,62 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     for nid in touched_needs:
         refresh_need_status(needs[nid])
         needs[nid].updated_at = now
-    fields = ["proposed_amount", "status", "updated_at"]
-    Pledge.objects.bulk_update([pledges[p] for p in sorted(touched_pledges)], fields, 1000)
-    Need.objects.bulk_update([needs[n] for n in sorted(touched_needs)], fields, 1000)
+    _bulk_update(Pledge, [pledges[p] for p in sorted(touched_pledges)], TOTAL_FIELDS)
+    _bulk_update(Need, [needs[n] for n in sorted(touched_needs)], TOTAL_FIELDS)
     return outcome
+
+
+TOTAL_FIELDS = {"proposed_amount": "numeric", "status": "text", "updated_at": "timestamptz"}
+ALLOCATION_FIELDS = {
+    "status": "text",
+    "closed_at": "timestamptz",
+    "close_reason": "text",
+    "amount": "numeric",
+    "need_amount": "numeric",
+    "explanation": "jsonb",
+    "match_run_id": "uuid",
+    "updated_at": "timestamptz",
+}
+
+
+def _bulk_update(model, objs: list, fields: dict[str, str]) -> None:
+    """Update many rows by primary key. On PostgreSQL one ``UPDATE … FROM (VALUES …)`` per
+    thousand rows (Django's bulk_update builds CASE expressions that grow with the batch);
+    elsewhere Django's bulk_update."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        names = [f.removesuffix("_id") if f.endswith("_id") else f for f in fields]
+        model.objects.bulk_update(objs, names, batch_size=500)
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    sets = ", ".join(f"{name} = v.{name}" for name in fields)
+    columns = ", ".join(fields)
+    template = "(%s::uuid, " + ", ".join(f"%s::{kind}" for kind in fields.values()) + ")"
+    values = [
+        (
+            str(obj.pk),
+            *(
+                Json(getattr(obj, name)) if kind == "jsonb" else _plain(getattr(obj, name))
+                for name, kind in fields.items()
+            ),
+        )
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor.cursor,
+            # names from the model's metadata and this module's constants, never from input
+            f"UPDATE {table} AS t SET {sets} FROM (VALUES %s) AS v(id, {columns}) "  # noqa: S608
+            "WHERE t.id = v.id",
+            values,
+            template=template,
+            page_size=1000,
+        )
+
+
+def _plain(value):
+    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 def admitted_by_counts(rows: list[Row]) -> dict[str, int]:

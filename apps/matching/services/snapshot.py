@@ -5,7 +5,8 @@ constant number of queries whatever the size of the world.
 Conversion into the pool rounds down (a capacity is never overstated); out of the pool, the
 same rate is used back, again rounding down, so a need never receives more than was pledged.
 Pledges or needs in a currency with no rate to the pool currency are left out of the run (and
-counted in its stats) until a verifier records a rate.
+counted in its stats) until a verifier records a rate; so are pledges and needs with less than
+MATCHING_MIN_UNITS minor units of the pool left (rounding dust is not worth a proposal).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class World:
     # what the write needs to turn rows back into money
     pledge_currency: dict[str, str]
     need_currency: dict[str, str]
+    pledge_remaining: dict[str, Decimal]  # amount - committed, in the pledge's currency
     current: dict[tuple[str, str], Allocation]  # (pledge id, need id) → proposal
     left_out: dict[str, int] = field(default_factory=dict)
 
@@ -159,16 +161,17 @@ def load_world(*, now=None) -> World:
             status=AllocationStatus.DECLINED, pledge_id__in=pledge_ids
         ).values_list("pledge_id", "need_id")
     )
-    pledges, pledge_currency = [], {}
+    pledges, pledge_currency, pledge_remaining = [], {}, {}
     for r in pledge_rows:
         if r["currency_id"] not in pool.rates:
             left_out["pledges_no_rate"] += 1
             continue
         pid = str(r["id"])
         capacity = pool.to_pool(r["amount"] - r["committed_amount"], r["currency_id"])
-        if capacity <= 0:
+        if capacity < settings.MATCHING_MIN_UNITS:
             continue
         pledge_currency[pid] = r["currency_id"]
+        pledge_remaining[pid] = r["amount"] - r["committed_amount"]
         pledges.append(
             PledgeIn(
                 id=pid,
@@ -190,7 +193,7 @@ def load_world(*, now=None) -> World:
             continue
         nid = str(r["id"])
         capacity = pool.to_pool(r["amount"] - r["committed_amount"], r["currency_id"])
-        if capacity <= 0:
+        if capacity < settings.MATCHING_MIN_UNITS:
             continue
         need_currency[nid] = r["currency_id"]
         needs.append(
@@ -208,7 +211,7 @@ def load_world(*, now=None) -> World:
     current = {
         (str(a.pledge_id), str(a.need_id)): a
         for a in Allocation.objects.filter(status=AllocationStatus.PROPOSED).only(
-            "id", "pledge_id", "need_id", "amount", "need_amount"
+            "id", "pledge_id", "need_id", "amount", "need_amount", "explanation"
         )
     }
     proposals = [
@@ -224,6 +227,7 @@ def load_world(*, now=None) -> World:
         proposals=[p for p in proposals if p.amount > 0],
         pledge_currency=pledge_currency,
         need_currency=need_currency,
+        pledge_remaining=pledge_remaining,
         current=current,
         left_out=left_out,
     )
