@@ -28,6 +28,7 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC
+from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
@@ -72,6 +73,8 @@ def audit_snapshot(obj: models.Model, *, fields: Iterable[str] | None = None) ->
         value = field.value_from_object(obj)
         if isinstance(value, models.expressions.Combinable):
             continue  # an F() expression not yet saved and re-read
+        if isinstance(field, models.DecimalField) and isinstance(value, Decimal):
+            value = value.quantize(Decimal(1).scaleb(-field.decimal_places))  # as stored
         out[field.name] = value
     return _json(out)
 

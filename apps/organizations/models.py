@@ -6,7 +6,7 @@ from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
 from aidmatch.access import MemberRole
-from apps.core.fields import EncryptedJSONField, EncryptedTextField
+from apps.core.fields import EncryptedJSONField, EncryptedTextField, FernetBlobField
 
 
 class OrganizationKind(models.TextChoices):
@@ -154,3 +154,43 @@ class ApiKey(AbstractAPIKey):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class DocumentKind(models.TextChoices):
+    REGISTRATION_CERTIFICATE = "registration_certificate"
+    TAX_CERTIFICATE = "tax_certificate"
+    BOARD_LIST = "board_list"
+    BANK_LETTER = "bank_letter"
+    OTHER = "other"
+
+
+class OrganizationDocument(models.Model):
+    """A vetting document (registration certificate etc.): confidential, encrypted at rest with
+    the field keys, its SHA-256 recorded; uploaded and read by verifiers and the organization's
+    admins, each download audited."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="documents"
+    )
+    kind = models.CharField(max_length=30, choices=DocumentKind.choices)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    blob = FernetBlobField(help_text="Fernet-encrypted content")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=DocumentKind.values), name="document_kind_valid"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.organization_id}"

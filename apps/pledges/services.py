@@ -131,6 +131,7 @@ def pledge_reduce(*, pledge_id, actor, amount: Decimal) -> Pledge:
             errors={"amount": [f"Must be at most {pledge.amount}."]},
         )
     previous_amount = pledge.amount
+    before = audit_snapshot(pledge, fields=["amount", "status"])
     _shrink_to(pledge, needs, proposals, amount, "pledge reduced by the donor")
     save_locked_totals({pledge.pk: pledge}, needs)
     pledge.save(update_fields=["amount", "updated_at"])
@@ -141,7 +142,7 @@ def pledge_reduce(*, pledge_id, actor, amount: Decimal) -> Pledge:
     audit_record(
         action="pledge.reduce",
         obj=pledge,
-        before={"amount": previous_amount},
+        before=before,
         after=audit_snapshot(pledge, fields=["amount", "status"]),
     )
     return pledge
@@ -159,7 +160,8 @@ def pledge_withdraw(*, pledge_id, actor) -> Pledge:
 def _end(pledge: Pledge, needs, proposals, final: PledgeStatus, reason: str) -> Pledge:
     if pledge.status not in PLEDGE_LIVE:
         check_transition("pledge", pledge.status, final)
-    previous_amount, previous_status = pledge.amount, pledge.status
+    previous_amount = pledge.amount
+    before = audit_snapshot(pledge, fields=["amount", "status"])
     _shrink_to(pledge, needs, proposals, pledge.committed_amount, reason)
     save_locked_totals({pledge.pk: pledge}, needs)
     if pledge.committed_amount == 0:
@@ -172,7 +174,7 @@ def _end(pledge: Pledge, needs, proposals, final: PledgeStatus, reason: str) -> 
     audit_record(
         action="pledge.withdraw" if final == PledgeStatus.WITHDRAWN else "pledge.expire",
         obj=pledge,
-        before={"amount": previous_amount, "status": previous_status},
+        before=before,
         after=audit_snapshot(pledge, fields=["amount", "status"]),
         detail={"reason": reason},
     )

@@ -1,9 +1,9 @@
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from aidmatch.lifecycle import ALLOCATION_COMMITTED
 from apps.core.actors import is_api_key
 from apps.organizations.access import is_verifier, member_org_ids
-from apps.reports.models import DeliveryReport
+from apps.reports.models import DeliveryReport, EvidenceFile
 
 
 def reports_visible_to(request) -> QuerySet[DeliveryReport]:
@@ -11,7 +11,10 @@ def reports_visible_to(request) -> QuerySet[DeliveryReport]:
     for verifiers."""
     qs = DeliveryReport.objects.select_related(
         "need__organization", "need__currency"
-    ).prefetch_related("items__line_item", "evidence")
+    ).prefetch_related(
+        "items__line_item",
+        Prefetch("evidence", queryset=EvidenceFile.objects.defer("blob")),  # not the contents
+    )
     if is_verifier(request):
         return qs
     orgs = member_org_ids(request)

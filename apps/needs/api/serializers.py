@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from apps.audit.reads import ConfidentialReadMixin
 from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.needs.models import Need, NeedLineItem
@@ -100,8 +101,11 @@ class NeedRestrictedSerializer(NeedPublicSerializer):
         return obj.district_id
 
 
-class NeedFullSerializer(NeedRestrictedSerializer):
-    """The organization's own members and verifiers: everything, confidential included."""
+class NeedFullSerializer(ConfidentialReadMixin, NeedRestrictedSerializer):
+    """The organization's own members and verifiers: everything, confidential included (a
+    response with the exact location is an audited read)."""
+
+    confidential_fields = ("location_detail",)
 
     proposed_amount = CurrencyAmountField("proposed_amount")
     organization_name = serializers.CharField(source="organization.name")

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from aidmatch.access import ALL_SCOPES, MemberRole
+from apps.audit.reads import ConfidentialReadMixin
 from apps.core.serializers import StrictModelSerializer, StrictSerializer
 from apps.organizations.models import ApiKey, Membership, Organization
 from apps.reference.models import Province
@@ -24,8 +25,17 @@ class OrganizationOutsiderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrganizationSerializer(StrictModelSerializer):
-    """The whole record, for the organization's members and verifiers; also the input shape."""
+class OrganizationSerializer(ConfidentialReadMixin, StrictModelSerializer):
+    """The whole record, for the organization's members and verifiers; also the input shape.
+    Each response with contacts or principals is a confidential read (audited)."""
+
+    confidential_fields = (
+        "contact_name",
+        "contact_email",
+        "contact_phone",
+        "address",
+        "principals",
+    )
 
     province = serializers.SlugRelatedField(
         slug_field="pcode", queryset=Province.objects.all(), required=False, allow_null=True
@@ -73,7 +83,10 @@ class OrganizationSerializer(StrictModelSerializer):
         return [dict(p) for p in value]
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(ConfidentialReadMixin, serializers.ModelSerializer):
+    """Staff names are confidential: each member shown is an audited read."""
+
+    confidential_fields = ("email", "full_name")
     email = serializers.EmailField(source="user.email", read_only=True)
     full_name = serializers.CharField(source="user.full_name", read_only=True)
 

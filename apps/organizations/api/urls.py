@@ -1,7 +1,7 @@
 from django.urls import path
 
 from apps.core.routers import OptionalSlashRouter
-from apps.organizations.api import vetting, views
+from apps.organizations.api import documents, vetting, views
 
 router = OptionalSlashRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -20,6 +20,16 @@ urlpatterns = [
         "organizations/<uuid:pk>/vetting",
         vetting.VettingHistoryView.as_view(),
         name="organization-vetting",
+    ),
+    path(
+        "organizations/<uuid:pk>/documents",
+        documents.DocumentListView.as_view(),
+        name="organization-documents",
+    ),
+    path(
+        "organizations/<uuid:pk>/documents/<uuid:document_id>",
+        documents.DocumentDownloadView.as_view(),
+        name="organization-document",
     ),
     *router.urls,
 ]

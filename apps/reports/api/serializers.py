@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.audit.reads import ConfidentialReadMixin
 from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.reports.models import DeliveryReport, EvidenceFile
@@ -11,7 +12,11 @@ class DeliveredItemSerializer(serializers.Serializer):
     of_quantity = serializers.IntegerField(source="line_item.quantity")
 
 
-class EvidenceSerializer(serializers.ModelSerializer):
+class EvidenceSerializer(ConfidentialReadMixin, serializers.ModelSerializer):
+    """An evidence file's description; its name may say who is in it (an audited read)."""
+
+    confidential_fields = ("filename",)
+
     class Meta:
         model = EvidenceFile
         fields = ["id", "filename", "content_type", "size", "sha256", "created_at"]

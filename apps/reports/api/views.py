@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aidmatch.access import Scope
+from apps.audit.reads import note_confidential_read
 from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
@@ -118,6 +119,7 @@ class ReportViewSet(
         response = HttpResponse(
             services.evidence_content(evidence), content_type=evidence.content_type
         )
+        note_confidential_read(evidence, ["content"])
         response["Content-Disposition"] = f'attachment; filename="{evidence.pk}"'
         response["X-Content-SHA256"] = evidence.sha256
         return response
