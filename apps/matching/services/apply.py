@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from psycopg2.extras import Json, execute_values
@@ -55,11 +56,12 @@ class Target:
 def _targets(world: World, rows: list[Row], run: MatchRun) -> dict[tuple[str, str], Target]:
     """Rows (pool minor units) as money in the pledge's and the need's currency.
 
-    A kept proposal keeps its amounts to the cent. New money of a pledge is converted on the
-    running total of its rows (so rounding never leaves dust behind), and a pledge placed in
-    full gives exactly what it has left: no cent is stranded, none is over-placed.
+    A kept proposal keeps its amounts to the cent (a change of less than MATCHING_MIN_UNITS
+    is rounding, not a better use); a new row of less than that is dropped. New money of a
+    pledge is converted on the running total of its rows (so rounding never leaves dust
+    behind), and a pledge placed in full gives exactly what it has left.
     """
-    pool, targets = world.pool, {}
+    pool, targets, dust = world.pool, {}, settings.MATCHING_MIN_UNITS
     declined = {p.id: p.declined for p in world.pledges if p.declined}
     capacity = {p.id: p.capacity for p in world.pledges}
     by_pledge: dict[str, list[Row]] = {}
@@ -73,13 +75,13 @@ def _targets(world: World, rows: list[Row], run: MatchRun) -> dict[tuple[str, st
         fresh, units_kept = [], 0
         for row in pledge_rows:
             current = world.current.get((pid, row.need))
-            if current is not None and pool.to_pool(current.amount, pc) == row.amount:
+            if current is not None and abs(pool.to_pool(current.amount, pc) - row.amount) < dust:
                 targets[pid, row.need] = Target(
                     current.amount, current.need_amount, current.explanation or {}
                 )
                 budget -= current.amount
                 units_kept += row.amount
-            else:
+            elif row.amount >= dust:  # a new row of rounding dust is not worth a proposal
                 fresh.append(row)
         placed_units = units_kept + sum(r.amount for r in fresh)
         cumulative, given = 0, ZERO
