@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.public.api.urls")),
     path("", include("apps.audit.api.urls")),
     path("", include("apps.fx.api.urls")),
+    path("", include("apps.screening.api.urls")),
 ]
 
 urlpatterns = [

@@ -50,6 +50,7 @@ def organization_register(*, creator: User, **fields) -> Organization:
     membership = Membership.objects.create(
         user=creator, organization=organization, role=MemberRole.ADMIN
     )
+    organization = _screen(organization, trigger="registration")
     audit_record(
         action="organization.register",
         obj=organization,
@@ -57,6 +58,17 @@ def organization_register(*, creator: User, **fields) -> Organization:
         detail={"confidential_fields_set": _confidential(fields), "admin": membership.user_id},
     )
     return organization
+
+
+# Changing any of these screens the organization again against the sanctions lists.
+SCREENED_FIELDS = frozenset({"name", "aliases", "principals"})
+
+
+def _screen(organization: Organization, *, trigger: str) -> Organization:
+    """Sanctions screening (apps/screening); a hit moves the organization to `screening`."""
+    from apps.screening.services import organization_screen
+
+    return organization_screen(organization_id=organization.pk, trigger=trigger).organization
 
 
 def _confidential(fields) -> list[str]:
@@ -76,6 +88,8 @@ def organization_update(*, actor: User, organization: Organization, **changes) -
     for name, value in changes.items():
         setattr(organization, name, value)
     organization.save()
+    if SCREENED_FIELDS & set(changes):
+        organization = _screen(organization, trigger="names changed")
     changed_before, changed_after = audit_changes(before, audit_snapshot(organization))
     changed_before.pop("updated_at", None)
     changed_after.pop("updated_at", None)

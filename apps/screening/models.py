@@ -67,6 +67,14 @@ class ScreeningHit(models.Model):
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="screening_hits"
     )
+    entry = models.ForeignKey(
+        SanctionsEntry,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="hits",
+        help_text="The matched entry of the active list (kept as entry_ref when replaced)",
+    )
     subject_kind = models.CharField(max_length=20, help_text="name, alias or principal")
     subject = EncryptedTextField(help_text="The screened name (confidential for principals)")
     subject_fingerprint = models.CharField(max_length=64, help_text="To recognise a repeat")

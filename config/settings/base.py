@@ -291,8 +291,10 @@ FIELD_ENCRYPTION_KEYS = env.list(
     default=["n9tG0h7s3KkVdJ8m3hYqk3o0w8b5kq1rYV3x8JQ0c2U="],
 )
 HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
-# Sanctions screening: a name scoring at least this (0-100) against a list entry is a hit.
-SCREENING_THRESHOLD = env.float("SCREENING_THRESHOLD", default=88.0)
+# Sanctions screening: a name scoring at least this (0-100) against a list entry is a hit. At 88
+# every listed-name variant in the tests hits and 0.8% of 240 unlisted Afghan names do
+# (bench/screening.py); raise it for fewer hits to review, lower it for more recall.
+SCREENING_HIT_THRESHOLD = env.float("SCREENING_HIT_THRESHOLD", default=88.0)
 # A tranche sent but not confirmed after this many days is flagged.
 DISBURSEMENT_CONFIRM_DAYS = env.int("DISBURSEMENT_CONFIRM_DAYS", default=14)
 # Notifications by email (e.g. a tranche left unconfirmed): SMTP from EMAIL_URL

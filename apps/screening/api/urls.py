@@ -1,0 +1,7 @@
+from apps.core.routers import OptionalSlashRouter
+from apps.screening.api import views
+
+router = OptionalSlashRouter()
+router.register("screening-hits", views.ScreeningHitViewSet, basename="screening-hit")
+
+urlpatterns = router.urls

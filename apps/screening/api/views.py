@@ -1,0 +1,52 @@
+"""Screening hits, for verifiers: list, read, clear (a false positive) or confirm (reject).
+Anyone else gets 404, as for anything they may not see."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from apps.core.permissions import UsersOnly
+from apps.organizations.access import is_verifier
+from apps.screening import selectors, services
+from apps.screening.api.serializers import ReasonSerializer, ScreeningHitSerializer
+from apps.screening.filters import ScreeningHitFilterSet
+
+
+@extend_schema(tags=["screening"])
+class ScreeningHitViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    permission_classes = [UsersOnly]
+    serializer_class = ScreeningHitSerializer
+    filterset_class = ScreeningHitFilterSet
+    ordering_fields = ["created_at", "score"]
+    ordering = ["-created_at"]
+
+    def get_queryset(self):
+        if not is_verifier(self.request):
+            raise NotFound()
+        return selectors.screening_hits()
+
+    def _decide(self, request, pk, decide):
+        hit = get_object_or_404(self.get_queryset(), pk=pk)
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        decide(hit_id=hit.pk, verifier=request.user, reason=serializer.validated_data["reason"])
+        hit = selectors.screening_hits().get(pk=hit.pk)
+        return Response(ScreeningHitSerializer(hit, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=ReasonSerializer, responses=ScreeningHitSerializer)
+    @action(detail=True, methods=["post"])
+    def clear(self, request, pk=None):
+        """A false positive; with no open hit left the organization returns to its status
+        before screening (pending or verified)."""
+        return self._decide(request, pk, services.screening_hit_clear)
+
+    @extend_schema(request=ReasonSerializer, responses=ScreeningHitSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """A true match: the organization is rejected."""
+        return self._decide(request, pk, services.screening_hit_confirm)
