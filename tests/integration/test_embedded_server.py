@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date, timedelta
 
 import pytest
 
@@ -28,7 +29,26 @@ def _get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def test_embedded_server_answers_health_and_schema(tmp_path):
+def _call(url: str, method: str = "GET", body=None, token: str | None = None, **headers):
+    """(status, JSON body, headers) of one request to the server."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (loopback)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    for name, value in headers.items():
+        request.add_header(name.replace("_", "-"), value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or "null"), response.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or "null"), exc.headers
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    """A migrated embedded-default database under tmp_path, and a way to start its server."""
     env = process_env(
         DJANGO_SETTINGS_MODULE="config.settings.local", SQLITE_PATH=str(tmp_path / "db.sqlite3")
     )
@@ -41,34 +61,110 @@ def test_embedded_server_answers_health_and_schema(tmp_path):
         check=True,
         capture_output=True,
     )
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    servers = []
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    def serve() -> str:
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        servers.append(server)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
             try:
-                status, body = _get(f"{base}/healthz")
-                break
+                _get(f"{base}/livez")
+                return base
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.3)
 
-        assert status == 200, body
-        health = json.loads(body)
-        assert health["checks"]["database"]["vendor"] == "sqlite"
-        assert health["checks"]["workers"]["mode"] == "in-process"
-
-        status, body = _get(f"{base}/api/schema/?format=json")
-        assert status == 200
-        assert json.loads(body)["openapi"].startswith("3.")
-    finally:
+    yield manage, serve
+    for server in servers:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_embedded_server_answers_health_and_schema(embedded):
+    _manage, serve = embedded
+    base = serve()
+
+    status, body = _get(f"{base}/healthz")
+    assert status == 200, body
+    health = json.loads(body)
+    assert health["checks"]["database"]["vendor"] == "sqlite"
+    assert health["checks"]["workers"]["mode"] == "in-process"
+
+    status, body = _get(f"{base}/api/schema/?format=json")
+    assert status == 200
+    assert json.loads(body)["openapi"].startswith("3.")
+
+
+def test_the_readmes_examples_run_on_the_embedded_default(embedded, tmp_path):
+    """What scripts/run does (migrate, seed_demo, runserver), then the README's calls: anyone
+    lists needs, a donor lists education needs, staff post a need with line items, submit it,
+    a verifier approves it, a donor pledges twice with one Idempotency-Key."""
+    manage, serve = embedded
+    env_file = tmp_path / "demo.env"
+    manage("seed_demo", "--env-file", str(env_file))
+    manage("seed_demo", "--env-file", str(env_file))  # scripts/run seeds on every start
+    tokens = dict(line.split("=", 1) for line in env_file.read_text().split())
+    api = serve() + "/api/v1"
+
+    status, needs, _ = _call(f"{api}/needs/")
+    assert status == 200 and needs["results"]
+    status, _, _ = _call(
+        f"{api}/needs/?sector=education&ordering=-urgency", token=tokens["DONOR_TOKEN"]
+    )
+    assert status == 200
+    staff = tokens["FOOD_STAFF_TOKEN"]
+    need = {
+        "title": "Winter food packages, Paghman, 4 weeks",
+        "sector": "food_security",
+        "province": "AF01",
+        "district": "AF0102",
+        "currency": "USD",
+        "urgency": 5,
+        "deadline": (date.today() + timedelta(days=60)).isoformat(),
+        "location_detail": "Collection point at the school gate",
+        "line_items": [
+            {"description": "Food package, family of 8", "unit_cost": "95.00", "quantity": 25}
+        ],
+    }
+    status, posted, _ = _call(f"{api}/needs/", "POST", need, token=staff)
+    assert (status, posted["amount"]) == (201, "2375.00"), posted
+    status, _, _ = _call(f"{api}/needs/{posted['id']}/submit", "POST", token=staff)
+    assert status == 200
+    status, approved, _ = _call(
+        f"{api}/needs/{posted['id']}/approve", "POST", token=tokens["VERIFIER_TOKEN"]
+    )
+    assert (status, approved.get("status")) == (200, "open"), approved
+
+    pledge = {
+        "amount": "2500.00",
+        "currency": "USD",
+        "earmark_sectors": ["food_security", "education"],
+        "earmark_provinces": ["AF01", "AF32"],
+        "commit_window": 72,
+        "anonymous": True,
+    }
+    key = {"Idempotency_Key": "7d1c1c1e-2b7a-4f47-9d0e-4d7f1f0c2a11"}
+    first = _call(f"{api}/pledges/", "POST", pledge, token=tokens["DONOR_TOKEN"], **key)
+    again = _call(f"{api}/pledges/", "POST", pledge, token=tokens["DONOR_TOKEN"], **key)
+    assert first[0] == again[0] == 201, (first[1], again[1])
+    assert again[1]["id"] == first[1]["id"] and again[2]["Idempotent-Replayed"] == "true"
+
+    status, body = _get(f"{api.removesuffix('/api/v1')}/healthz")
+    assert status == 200, body

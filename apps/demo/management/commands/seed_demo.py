@@ -10,7 +10,14 @@ from apps.demo.world import DEMO_PASSWORD, PEOPLE, build_world
 class Command(BaseCommand):
     help = "Create a small demo world (donors, verified Afghan-led groups); print tokens."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--env-file",
+            default=str(Path(settings.VAR_DIR) / "demo.env"),
+            help="Where to write the tokens and ids as shell variables (default var/demo.env).",
+        )
+
+    def handle(self, *args, env_file: str, **options):
         world = build_world()
         out = self.stdout
         out.write(self.style.SUCCESS("Demo world ready."))
@@ -25,8 +32,8 @@ class Command(BaseCommand):
         for handle, need in world.needs.items():
             amount = money_str(need.amount, need.currency.minor_unit)
             out.write(f"  {handle:<13} {need.id}  {amount} {need.currency_id}  {need.title}")
-        env_file = Path(settings.VAR_DIR) / "demo.env"
-        env_file.parent.mkdir(exist_ok=True)
+        env_file = Path(env_file)
+        env_file.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{h.upper()}_TOKEN={t}" for h, t in world.tokens.items()]
         lines += [f"{h.upper()}_ORG={o.id}" for h, o in world.organizations.items()]
         lines += [f"{h.upper()}_NEED={n.id}" for h, n in world.needs.items()]
