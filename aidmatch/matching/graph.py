@@ -73,7 +73,7 @@ class Graph:
 
 
 def _canonical(key: tuple) -> tuple:
-    sectors, provinces, org, need = key
+    sectors, provinces, org, need, declined = key
     return (
         tuple(sorted(sectors)),
         tuple(sorted(provinces)),
@@ -81,6 +81,7 @@ def _canonical(key: tuple) -> tuple:
         org or "",
         need is not None,
         need or "",
+        tuple(sorted(declined)),
     )
 
 
@@ -96,7 +97,7 @@ def build(
     n_sec, n_prov = len(world.sectors), len(world.provinces)
 
     # Classes: pledges with identical earmarks, in the order of their sorted keys.
-    keys = [(p.sectors, p.provinces, p.organization, p.need) for p in ps]
+    keys = [(p.sectors, p.provinces, p.organization, p.need, p.declined) for p in ps]
     distinct = sorted(((_canonical(k), k) for k in set(keys)), key=lambda ck: ck[0])
     uniq = [c for c, _ in distinct]
     key_ix = {k: i for i, (_, k) in enumerate(distinct)}
@@ -133,9 +134,15 @@ def build(
     direct_n: list[int] = []
     hub_c: list[int] = []  # class → hub (sector hubs 0..n_sec-1, then province hubs)
     hub_h: list[int] = []
+    explicit_c: list[int] = []  # class → cell, for classes that declined a need
+    explicit_cell: list[int] = []
+    needs_of_cell_order = np.argsort(need_cell, kind="stable")
+    cell_bounds = np.searchsorted(need_cell[needs_of_cell_order], np.arange(n_cells + 1))
     for c, key in enumerate(uniq):
-        sectors, provinces, has_org, org, has_need, need_id = key
+        sectors, provinces, has_org, org, has_need, need_id, declined = key
         rep = ps[class_rep[c]]
+        # Cells holding a need the donor declined: their other needs get direct arcs.
+        avoid = {int(need_cell[world.need_index[d]]) for d in declined if d in world.need_index}
         if has_need:
             n = world.need_index.get(need_id)
             if n is not None and eligible(rep, world.needs[n]):
@@ -145,11 +152,25 @@ def build(
             o = o_ix.get(org)
             if o is None:
                 continue
-            if not sectors and not provinces:
+            if not sectors and not provinces and not avoid:
                 org_classes.append(c)
                 org_of_class.append(o)
             else:
                 for n in needs_of_org_order[org_bounds[o] : org_bounds[o + 1]]:
+                    if eligible(rep, world.needs[n]):
+                        direct_c.append(c)
+                        direct_n.append(int(n))
+        elif avoid:
+            si = [s_ix[s] for s in sectors if s in s_ix] if sectors else range(n_sec)
+            pi = [p_ix[p] for p in provinces if p in p_ix] if provinces else range(n_prov)
+            for cell in sorted(int(cell_of[s * n_prov + p]) for s in si for p in pi):
+                if cell < 0:
+                    continue
+                if cell not in avoid:
+                    explicit_c.append(c)
+                    explicit_cell.append(cell)
+                    continue
+                for n in needs_of_cell_order[cell_bounds[cell] : cell_bounds[cell + 1]]:
                     if eligible(rep, world.needs[n]):
                         direct_c.append(c)
                         direct_n.append(int(n))
@@ -181,8 +202,13 @@ def build(
     pair_order = np.lexsort((pair_sec, pair_row))
     pair_row, pair_sec = pair_row[pair_order], pair_sec[pair_order]
     hit_pair, hit_prov = np.nonzero(prov_mat[pair_row] & has_cell[pair_sec])
-    cc_class = np.asarray(plain, dtype=np.int64)[pair_row[hit_pair]]
-    cc_cell = cell_of[pair_sec[hit_pair] * n_prov + hit_prov]
+    cc_class = np.r_[
+        np.asarray(plain, dtype=np.int64)[pair_row[hit_pair]],
+        np.asarray(explicit_c, dtype=np.int64),
+    ]
+    cc_cell = np.r_[
+        cell_of[pair_sec[hit_pair] * n_prov + hit_prov], np.asarray(explicit_cell, dtype=np.int64)
+    ]
 
     orgs_used = np.unique(np.asarray(org_of_class, dtype=np.int64))
     n_orgs = len(orgs_used)

@@ -87,6 +87,9 @@ def insert_greedy(
             mask &= ok[world.need_province]
         if pledge.organization is not None:
             mask &= world.need_org == o_ix.get(pledge.organization, -1)
+        for d in pledge.declined:
+            if d in world.need_index:
+                mask[world.need_index[d]] = False
         if pledge.need is not None:
             only = np.zeros(len(world.needs), dtype=bool)
             if pledge.need in world.need_index:
@@ -117,6 +120,11 @@ def insert_greedy(
             count=len(world.pledges),
         )
         by_rank = np.argsort(world.pledge_rank)
+        declined_by: dict[int, list[int]] = {}
+        for p, pledge in enumerate(world.pledges):
+            for d in pledge.declined:
+                if d in world.need_index:
+                    declined_by.setdefault(world.need_index[d], []).append(p)
         for n in sorted(m_ids, key=lambda i: (-world.need_weight[i], i)):
             o = world.need_org[n]
             mask = (
@@ -126,6 +134,7 @@ def insert_greedy(
                 & ((p_org == -1) | (p_org == o))
                 & ((p_need == -1) | (p_need == n))
             )
+            mask[declined_by.get(n, [])] = False
             cand = by_rank[mask[by_rank]]
             take = _fill(cand, pledge_room, int(need_room[n]))
             sel = take > 0

@@ -67,12 +67,13 @@ def weight(need: NeedIn, today: date) -> int:
 
 
 def eligible(pledge: PledgeIn, need: NeedIn) -> bool:
-    """Whether the pledge's earmarks admit the need."""
+    """Whether the pledge's earmarks admit the need (and its donor has not declined it)."""
     return (
         (not pledge.sectors or need.sector in pledge.sectors)
         and (not pledge.provinces or need.province in pledge.provinces)
         and (pledge.organization is None or pledge.organization == need.organization)
         and (pledge.need is None or pledge.need == need.id)
+        and need.id not in pledge.declined
     )
 
 
