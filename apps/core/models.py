@@ -1,5 +1,7 @@
 from django.db import models
 
+from apps.core.fields import EncryptedJSONField
+
 
 class IdempotencyRecord(models.Model):
     """The first response to a POST sent with an Idempotency-Key, replayed for repeats.
@@ -14,7 +16,8 @@ class IdempotencyRecord(models.Model):
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    # Encrypted: a replayed response may hold confidential fields (e.g. a registration's contacts).
+    response_body = EncryptedJSONField(null=True)
     response_headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -81,7 +81,13 @@ def problem_exception_handler(exc, context):
     elif isinstance(exc, IntegrityError):
         # A concurrent twin won a unique constraint, or a database check refused the change.
         set_rollback()
-        logger.info("integrity error turned into 409: %s", exc)
+        # Only the primary message: PostgreSQL's DETAIL ("Failing row contains …") holds the
+        # row's values, which must not reach the logs.
+        diag = getattr(exc.__cause__, "diag", None)
+        logger.info(
+            "integrity error turned into 409: %s",
+            getattr(diag, "message_primary", None) or type(exc.__cause__ or exc).__name__,
+        )
         return problem(409, "conflict", "Conflict", "The change conflicts with the current data.")
     elif isinstance(exc, DataError):
         set_rollback()
