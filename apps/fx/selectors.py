@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from aidmatch import fx
@@ -23,13 +24,17 @@ def exchange_rates() -> QuerySet[ExchangeRate]:
 
 def _latest_snapshots(pairs_filter: Q, on: date) -> Iterable[fx.Snapshot]:
     """The latest snapshot on or before ``on`` of each (base, quote) pair matching the filter."""
-    rows = (
-        ExchangeRate.objects.filter(pairs_filter, date__lte=on)
-        .order_by("base_id", "quote_id", "-date", "-id")
-        .distinct("base_id", "quote_id")
-        .values_list("base_id", "quote_id", "rate", "date", "source", "id")
+    rows = ExchangeRate.objects.filter(pairs_filter, date__lte=on).order_by(
+        "base_id", "quote_id", "-date", "-id"
     )
-    return [fx.Snapshot(b, q, rate, day, source, seq) for b, q, rate, day, source, seq in rows]
+    if connection.vendor == "postgresql":
+        rows = rows.distinct("base_id", "quote_id")  # DISTINCT ON: one row per pair
+    latest = {}
+    for b, q, rate, day, source, seq in rows.values_list(
+        "base_id", "quote_id", "rate", "date", "source", "id"
+    ):
+        latest.setdefault((b, q), fx.Snapshot(b, q, rate, day, source, seq))
+    return list(latest.values())
 
 
 def rate_on(*, base: str, quote: str, on: date) -> Quote:

@@ -95,8 +95,9 @@ def exchange_rates_load(
     }
     if invalid:
         raise RuleViolation(next(iter(invalid.values()))[0], errors=invalid)
-    with connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {ExchangeRate._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+    if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transactions serialize writes
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {ExchangeRate._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
     recorded: dict[tuple, Decimal] = {}
     if rows:
         candidates = ExchangeRate.objects.filter(

@@ -5,8 +5,12 @@ debounced full run then improves it. With tasks in-process (the embedded default
 run alone runs, in the request.
 """
 
+import logging
+
 from django.conf import settings
 from django.db import transaction
+
+log = logging.getLogger(__name__)
 
 
 def request_matching(*, reason: str, pledge_ids=(), need_ids=()) -> None:
@@ -18,14 +22,19 @@ def request_matching(*, reason: str, pledge_ids=(), need_ids=()) -> None:
     def enqueue() -> None:
         from apps.matching.tasks import run_matching, schedule_full_run
 
-        if (pledge_ids or need_ids) and not settings.CELERY_TASK_ALWAYS_EAGER:
-            run_matching.delay(
-                trigger="event",
-                mode="incremental",
-                reason=reason[:200],
-                pledge_ids=pledge_ids,
-                need_ids=need_ids,
-            )
-        schedule_full_run(reason=reason)
+        try:
+            if (pledge_ids or need_ids) and not settings.CELERY_TASK_ALWAYS_EAGER:
+                run_matching.delay(
+                    trigger="event",
+                    mode="incremental",
+                    reason=reason[:200],
+                    pledge_ids=pledge_ids,
+                    need_ids=need_ids,
+                )
+            schedule_full_run(reason=reason)
+        except Exception:
+            # The change is committed: never answer it with an error. The failed run is
+            # recorded (MatchRun.error) and the periodic sweep runs matching again.
+            log.exception("matching after '%s' failed; the periodic sweep will retry", reason)
 
     transaction.on_commit(enqueue)
