@@ -1,12 +1,7 @@
 from rest_framework import serializers
 
 from apps.audit.reads import ConfidentialReadMixin
-from apps.core.serializers import StrictSerializer
 from apps.screening.models import ScreeningHit
-
-
-class ReasonSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=1000)
 
 
 class ListedEntrySerializer(serializers.Serializer):
