@@ -17,6 +17,7 @@ from aidmatch.lifecycle import (
     need_funding_status,
     pledge_allocation_status,
 )
+from apps.audit.services import audit_record
 from apps.ledger import services as ledger  # ledger: postings in the same transaction
 from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
 from apps.matching.models import Allocation
@@ -125,7 +126,24 @@ def allocation_commit(*, allocation_id, actor=None) -> Allocation:
     _save_totals(pledge, need)
     # ledger: 2 outgoing commitment, pledge → need (through FX between currencies)
     ledger.post_allocation_committed(allocation=allocation, pledge=pledge, need=need)
+    _audit("allocation.commit", allocation, A.PROPOSED)
     return allocation
+
+
+def _audit(action: str, allocation: Allocation, before: str) -> None:
+    audit_record(
+        action=action,
+        obj=allocation,
+        before={"status": before},
+        after={
+            "status": allocation.status,
+            "amount": allocation.amount,
+            "need_amount": allocation.need_amount,
+            "pledge": str(allocation.pledge_id),
+            "need": str(allocation.need_id),
+        },
+        detail={"reason": allocation.close_reason} if allocation.close_reason else None,
+    )
 
 
 def _close(allocation: Allocation, pledge: Pledge, need: Need, target: A, reason: str) -> None:
@@ -148,6 +166,7 @@ def allocation_decline(*, allocation_id, actor=None, reason: str = "declined by 
         check_transition("allocation", allocation.status, A.DECLINED)
     _close(allocation, pledge, need, A.DECLINED, reason)
     _save_totals(pledge, need)
+    _audit("allocation.decline", allocation, A.PROPOSED)
     request_matching(reason="a proposal was declined")
     return allocation
 
@@ -159,6 +178,7 @@ def allocation_release(*, allocation_id, reason: str) -> Allocation:
     if allocation.status == A.PROPOSED:
         _close(allocation, pledge, need, A.RELEASED, reason)
         _save_totals(pledge, need)
+        _audit("allocation.release", allocation, A.PROPOSED)
     return allocation
 
 

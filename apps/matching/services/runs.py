@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from aidmatch import matching
 from aidmatch.errors import DomainError
+from apps.audit.services import audit_record
 from apps.matching.models import MatchRun
 from apps.matching.services.allocations import allocation_commit
 from apps.matching.services.apply import admitted_by_counts, apply_solution
@@ -27,6 +28,20 @@ log = logging.getLogger(__name__)
 # One key for the whole pool: "matching" as a signed 64-bit integer.
 LOCK_KEY = int.from_bytes(b"aidmatch", "big") & 0x7FFF_FFFF_FFFF_FFFF
 _local_lock = threading.Lock()  # SQLite (the embedded default) has no advisory locks
+
+
+AUDITED_RUN_FIELDS = (
+    "status",
+    "mode",
+    "trigger",
+    "created",
+    "resized",
+    "released",
+    "kept",
+    "skipped_stale",
+    "auto_committed",
+    "solver_version",
+)
 
 
 class MatchingBusy(Exception):
@@ -160,7 +175,13 @@ def match_run_execute(
             "seconds_write": round(written - solved, 4),
         }
         run.finished_at = timezone.now()
-        run.save()
+        with transaction.atomic():
+            run.save()
+            audit_record(
+                action="matching.run",
+                obj=run,
+                after={k: getattr(run, k) for k in AUDITED_RUN_FIELDS},
+            )
         return run
 
 
