@@ -27,7 +27,7 @@ class OrganizationStatus(models.TextChoices):
 
 
 def _pseudonym() -> str:
-    return f"Partner {secrets.token_hex(3).upper()}"
+    return f"Partner {secrets.token_hex(5).upper()}"  # 40 bits: collisions stay negligible
 
 
 class Organization(models.Model):
