@@ -15,6 +15,7 @@ import re
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -93,7 +94,19 @@ def idempotent(handler):
             record.save(update_fields=["response_status", "response_body", "response_headers"])
         return response
 
-    return wrapper
+    return extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])(wrapper)
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional. A repeat with the same key and body replays the first response "
+        "(Idempotent-Replayed: true); the same key with another body is a 422. Per caller, "
+        "kept at least 24 hours. A UUID is a good key."
+    ),
+)
 
 
 def purge_expired() -> int:
