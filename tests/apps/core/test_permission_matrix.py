@@ -62,6 +62,13 @@ MATRIX = {
     ("GET", "/api/v1/allocations/"): [401, 200, 200, 200, 200, 200, 403, 403],
     ("GET", "/api/v1/disbursements/"): [401, 200, 200, 200, 200, 200, 403, 403],
     ("GET", "/api/v1/reports/"): [401, 200, 200, 200, 200, 200, 403, 403],
+    # Platform work: verifiers only.
+    ("GET", "/api/v1/match-runs/"): [401, 403, 403, 403, 403, 200, 403, 403],
+    ("POST", "/api/v1/match-runs/"): [401, 403, 403, 403, 403, 202, 403, 403],
+    ("GET", "/api/v1/audit-events/"): [401, 403, 403, 403, 403, 200, 403, 403],
+    # screening is not even listed to anyone but verifiers: a 404 reveals nothing
+    ("GET", "/api/v1/screening-hits/"): [401, 404, 404, 404, 404, 200, 403, 403],
+    ("GET", "/api/v1/exchange-rates/"): [401, 200, 200, 200, 200, 200, 200, 200],
 }
 
 BODIES = {
