@@ -11,6 +11,8 @@ from pathlib import Path
 
 import environ
 
+from aidmatch.lifecycle import NeedStatus
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
 
@@ -269,7 +271,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationStatusEnum": "apps.organizations.models.OrganizationStatus",
+        "NeedStatusEnum": [s.value for s in NeedStatus],
+        "OrganizationKindEnum": "apps.organizations.models.OrganizationKind",
+        "DocumentKindEnum": "apps.organizations.models.DocumentKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.schema.add_problem_responses",  # errors as application/problem+json

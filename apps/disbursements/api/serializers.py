@@ -93,5 +93,5 @@ class ConfirmReceiptSerializer(StrictSerializer):
         return attrs
 
 
-class ReasonSerializer(StrictSerializer):
+class FailureReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500)

@@ -12,9 +12,10 @@ from apps.disbursements.api.serializers import (
     ConfirmReceiptSerializer,
     DisbursementCreateSerializer,
     DisbursementSerializer,
+    FailureReasonSerializer,
     MarkSentSerializer,
-    ReasonSerializer,
 )
+from apps.disbursements.models import Disbursement
 from apps.matching.selectors import allocations_visible_to
 from apps.organizations.access import member_org_ids
 
@@ -45,6 +46,8 @@ class DisbursementViewSet(
         "mark_failed": Scope.DISBURSEMENTS_WRITE,
         "mark_returned": Scope.DISBURSEMENTS_WRITE,
     }
+
+    queryset = Disbursement.objects.none()  # the model, for the schema; get_queryset filters
 
     def get_queryset(self):
         return selectors.disbursements_visible_to(self.request)
@@ -89,22 +92,22 @@ class DisbursementViewSet(
         )
         return self._respond(disbursement)
 
-    @extend_schema(request=ReasonSerializer, responses=DisbursementSerializer)
+    @extend_schema(request=FailureReasonSerializer, responses=DisbursementSerializer)
     @idempotent
     @action(detail=True, methods=["post"], url_path="mark-failed")
     def mark_failed(self, request, pk=None):
-        serializer = ReasonSerializer(data=request.data)
+        serializer = FailureReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         disbursement = services.disbursement_mark_failed(
             disbursement_id=self.get_object().pk, actor=request.user, **serializer.validated_data
         )
         return self._respond(disbursement)
 
-    @extend_schema(request=ReasonSerializer, responses=DisbursementSerializer)
+    @extend_schema(request=FailureReasonSerializer, responses=DisbursementSerializer)
     @idempotent
     @action(detail=True, methods=["post"], url_path="mark-returned")
     def mark_returned(self, request, pk=None):
-        serializer = ReasonSerializer(data=request.data)
+        serializer = FailureReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         disbursement = services.disbursement_mark_returned(
             disbursement_id=self.get_object().pk, actor=request.user, **serializer.validated_data

@@ -14,7 +14,7 @@ from apps.matching.api.serializers import (
     MatchRunSerializer,
 )
 from apps.matching.filters import AllocationFilterSet, MatchRunFilterSet
-from apps.matching.models import MatchRun
+from apps.matching.models import Allocation, MatchRun
 from apps.matching.services import allocations as services
 from apps.matching.services.runs import match_run_request
 from apps.matching.tasks import run_matching
@@ -35,6 +35,8 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         "commit": Scope.ALLOCATIONS_WRITE,
         "decline": Scope.ALLOCATIONS_WRITE,
     }
+
+    queryset = Allocation.objects.none()  # the model, for the schema; get_queryset filters
 
     def get_queryset(self):
         return selectors.allocations_visible_to(self.request)

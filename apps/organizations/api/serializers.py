@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from aidmatch.access import ALL_SCOPES, MemberRole
+from aidmatch.access import ALL_SCOPES
 from apps.audit.reads import ConfidentialReadMixin
 from apps.core.serializers import StrictModelSerializer, StrictSerializer
 from apps.organizations.models import ApiKey, Membership, Organization
@@ -98,11 +98,11 @@ class MembershipSerializer(ConfidentialReadMixin, serializers.ModelSerializer):
 
 class MembershipCreateSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
-    role = serializers.ChoiceField(choices=[r.value for r in MemberRole])
+    role = serializers.ChoiceField(choices=Membership._meta.get_field("role").choices)
 
 
 class MembershipUpdateSerializer(StrictSerializer):
-    role = serializers.ChoiceField(choices=[r.value for r in MemberRole])
+    role = serializers.ChoiceField(choices=Membership._meta.get_field("role").choices)
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

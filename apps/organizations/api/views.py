@@ -197,6 +197,8 @@ class ApiKeyViewSet(
     ordering_fields = ["created"]
     filterset_fields = ["organization", "revoked"]
 
+    queryset = ApiKey.objects.none()  # the model, for the schema; get_queryset filters
+
     def get_queryset(self):
         admin_of = Membership.objects.filter(user=self.request.user, role=MemberRole.ADMIN)
         return selectors.api_keys_of(admin_of.values("organization_id"))

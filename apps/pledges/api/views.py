@@ -15,6 +15,7 @@ from apps.pledges.api.serializers import (
     PledgeUpdateSerializer,
 )
 from apps.pledges.filters import PledgeFilterSet
+from apps.pledges.models import Pledge
 from apps.pledges.trace import pledge_trace
 
 
@@ -42,6 +43,8 @@ class PledgeViewSet(
         "withdraw": Scope.PLEDGES_WRITE,
         "trace": Scope.PLEDGES_READ,
     }
+
+    queryset = Pledge.objects.none()  # the model, for the schema; get_queryset filters
 
     def get_queryset(self):
         return selectors.pledges_visible_to(self.request)

@@ -29,18 +29,17 @@ def _cell(cell: Cell, minor_units: dict[str, int]) -> dict:
     }
 
 
-CELL_FIELDS = {
-    "province": serializers.CharField(allow_null=True),
-    "sector": serializers.CharField(allow_null=True),
-    "currency": serializers.CharField(),
-    "needs": serializers.IntegerField(),
-    "needed": serializers.CharField(),
-    "pledged": serializers.CharField(help_text="Proposed or committed to these needs."),
-    "committed": serializers.CharField(),
-    "disbursed": serializers.CharField(),
-    "percent_funded": serializers.CharField(),
-    "beneficiaries": serializers.IntegerField(),
-}
+class FundingCellSerializer(serializers.Serializer):
+    province = serializers.CharField(allow_null=True)
+    sector = serializers.CharField(allow_null=True)
+    currency = serializers.CharField()
+    needs = serializers.IntegerField()
+    needed = serializers.CharField()
+    pledged = serializers.CharField(help_text="Proposed or committed to these needs.")
+    committed = serializers.CharField()
+    disbursed = serializers.CharField()
+    percent_funded = serializers.CharField()
+    beneficiaries = serializers.IntegerField()
 
 
 @extend_schema(
@@ -55,8 +54,8 @@ CELL_FIELDS = {
     responses=inline_serializer(
         "FundingSummary",
         {
-            "cells": inline_serializer("FundingCell", CELL_FIELDS, many=True),
-            "suppressed": inline_serializer("FundingCell", CELL_FIELDS, many=True),
+            "cells": FundingCellSerializer(many=True),
+            "suppressed": FundingCellSerializer(many=True),
             "suppressed_cells": serializers.IntegerField(),
         },
     ),

@@ -25,6 +25,7 @@ from apps.reports.api.serializers import (
     ReportSerializer,
 )
 from apps.reports.funding import organization_funding
+from apps.reports.models import DeliveryReport
 
 
 @extend_schema_view(
@@ -51,6 +52,8 @@ class ReportViewSet(
         "evidence": Scope.REPORTS_WRITE,
         "evidence_file": Scope.REPORTS_READ,
     }
+
+    queryset = DeliveryReport.objects.none()  # the model, for the schema; get_queryset filters
 
     def get_queryset(self):
         return selectors.reports_visible_to(self.request)
