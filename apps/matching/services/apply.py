@@ -104,6 +104,16 @@ def _targets(world: World, rows: list[Row], run: MatchRun) -> dict[tuple[str, st
     return targets
 
 
+def _nothing_to_change(world: World, targets: dict) -> bool:
+    """The solution is exactly the current proposals (each to the cent, none more, none less)."""
+    return len(targets) == len(world.current) and all(
+        (current := world.current.get(key)) is not None
+        and current.amount == target.amount
+        and current.need_amount == target.need_amount
+        for key, target in targets.items()
+    )
+
+
 def _rate_source(world: World, pc: str, nc: str) -> str:
     if pc == nc:
         return ""
@@ -116,6 +126,9 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     targets = _targets(world, rows, run)
     now = timezone.now()
     outcome = Outcome()
+    if _nothing_to_change(world, targets):
+        outcome.kept = len(targets)  # no write, so no lock: a quiet sweep costs one read
+        return outcome
 
     pledge_ids = {p for p, _ in targets} | {p for p, _ in world.current}
     pledges = {str(k): v for k, v in lock_pledges(pledge_ids).items()}
