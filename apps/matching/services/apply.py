@@ -104,14 +104,16 @@ def _targets(world: World, rows: list[Row], run: MatchRun) -> dict[tuple[str, st
     return targets
 
 
-def _nothing_to_change(world: World, targets: dict) -> bool:
-    """The solution is exactly the current proposals (each to the cent, none more, none less)."""
-    return len(targets) == len(world.current) and all(
-        (current := world.current.get(key)) is not None
-        and current.amount == target.amount
-        and current.need_amount == target.need_amount
+def _changed_pairs(world: World, targets: dict) -> set[tuple[str, str]]:
+    """The (pledge, need) pairs whose proposal the solution creates, resizes or may release,
+    as the snapshot saw them; the write re-checks each under its locks."""
+    changed = {
+        key
         for key, target in targets.items()
-    )
+        if (current := world.current.get(key)) is None
+        or (current.amount, current.need_amount) != (target.amount, target.need_amount)
+    }
+    return changed | (set(world.current) - set(targets))
 
 
 def _rate_source(world: World, pc: str, nc: str) -> str:
@@ -126,18 +128,20 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     targets = _targets(world, rows, run)
     now = timezone.now()
     outcome = Outcome()
-    if _nothing_to_change(world, targets):
+    changed = _changed_pairs(world, targets)
+    if not changed:
         outcome.kept = len(targets)  # no write, so no lock: a quiet sweep costs one read
         return outcome
 
-    pledge_ids = {p for p, _ in targets} | {p for p, _ in world.current}
+    # Lock only the pledges whose proposals change (and every need their proposals touch).
+    pledge_ids = {p for p, _ in changed}
     pledges = {str(k): v for k, v in lock_pledges(pledge_ids).items()}
     live_rows = list(
         Allocation.objects.filter(status=A.PROPOSED, pledge_id__in=list(pledges)).values_list(
             "pk", "need_id"
         )
     )
-    need_ids = {n for _, n in targets} | {str(n) for _, n in live_rows}
+    need_ids = {n for _, n in changed} | {str(n) for _, n in live_rows}
     needs = {str(k): v for k, v in lock_needs(need_ids).items()}
     current = {
         (str(a.pledge_id), str(a.need_id)): a
@@ -210,6 +214,8 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         elif target.amount == allocation.amount:
             outcome.kept += 1
     for key, target in sorted(targets.items()):
+        if key[0] not in pledges:
+            continue  # unchanged in the snapshot: nothing to write
         allocation = current.get(key)
         if allocation is None or target.amount > allocation.amount:
             grow.append((key, target))
