@@ -264,6 +264,8 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         if pledge.auto_commit:
             outcome.auto_commit.append(allocation.pk)
 
+    outcome.kept += sum(1 for pid, _ in targets if pid not in pledges)  # not even locked
+
     # 3. Write: the allocations, then every pledge and need whose totals moved.
     _bulk_update(Allocation, changed_allocations, ALLOCATION_FIELDS)
     Allocation.objects.bulk_create(new_allocations, batch_size=1000)
