@@ -5,7 +5,9 @@ from rest_framework import serializers
 from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.needs.models import Need
+from apps.needs.selectors import needs_visible_to
 from apps.organizations.models import Organization
+from apps.organizations.selectors import organizations_visible_to
 from apps.pledges.models import Pledge
 from apps.reference.models import Currency, Province, Sector
 
@@ -81,6 +83,15 @@ class PledgeCreateSerializer(StrictSerializer):
     auto_commit = serializers.BooleanField(required=False, default=False)
     public_message = serializers.CharField(max_length=500, required=False, allow_blank=True)
     anonymous = serializers.BooleanField(required=False, default=False)
+
+    def __init__(self, *args, **kwargs):
+        """Earmarks name only what the caller may see: an organization or need hidden from it
+        is "not found", exactly like one that does not exist (no existence is revealed)."""
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["earmark_organization"].queryset = organizations_visible_to(request)
+            self.fields["earmark_need"].queryset = needs_visible_to(request)
 
     def validate_earmark_sectors(self, value):
         if len(value) > 50:

@@ -55,7 +55,7 @@ class PledgeViewSet(
 
     @idempotent
     def create(self, request, *args, **kwargs):
-        serializer = PledgeCreateSerializer(data=request.data)
+        serializer = PledgeCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         key = request.auth if is_api_key(request) else None
         pledge = services.pledge_create(

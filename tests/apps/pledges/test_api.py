@@ -11,7 +11,14 @@ from apps.matching.services.allocations import allocation_commit
 from apps.pledges.models import Pledge
 from apps.pledges.services import pledge_expire_due
 from tests.conftest import client_for
-from tests.factories import ApiKeyFactory, NeedFactory, OrganizationFactory, PledgeFactory, propose
+from tests.factories import (
+    ApiKeyFactory,
+    MembershipFactory,
+    NeedFactory,
+    OrganizationFactory,
+    PledgeFactory,
+    propose,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -95,23 +102,65 @@ def test_yen_has_no_minor_unit(donor_client):
     assert ok.json()["amount"] == "100"
 
 
-@pytest.mark.parametrize("need_status", ["draft", "submitted", "funded", "cancelled", "expired"])
-def test_an_earmark_on_a_need_that_is_not_open_is_422(donor_client, need_status):
-    need = NeedFactory(status=need_status)
+def test_an_earmark_on_a_need_that_is_not_open_is_422_with_the_reason(donor_client):
+    need = NeedFactory(status="funded")  # public, so the donor may know it: say why not
 
     response = donor_client.post(
         "/api/v1/pledges/", {**PLEDGE, "earmark_need": str(need.pk)}, format="json"
     )
 
     assert response.status_code == 422
-    assert "earmark_need" in response.json()["errors"]
+    assert "funded" in response.json()["errors"]["earmark_need"][0]
     assert not Pledge.objects.exists()
 
 
-def test_an_earmark_on_an_unverified_organization_is_422(donor_client):
+@pytest.mark.parametrize("need_status", ["draft", "submitted", "cancelled", "expired"])
+def test_an_earmark_on_a_need_hidden_from_the_donor_is_not_found_like_a_missing_one(
+    donor_client, need_status
+):
+    hidden, absent = NeedFactory(status=need_status), uuid.uuid4()
+
+    response = donor_client.post(
+        "/api/v1/pledges/", {**PLEDGE, "earmark_need": str(hidden.pk)}, format="json"
+    )
+    missing = donor_client.post(
+        "/api/v1/pledges/", {**PLEDGE, "earmark_need": str(absent)}, format="json"
+    )
+
+    assert response.status_code == missing.status_code == 400
+    said = response.json()["errors"]["earmark_need"][0].replace(str(hidden.pk), "ID")
+    assert said == missing.json()["errors"]["earmark_need"][0].replace(str(absent), "ID")
+    assert not Pledge.objects.exists()
+
+
+def test_an_earmark_on_a_draft_of_the_donors_own_organization_is_422(donor, donor_client):
+    need = NeedFactory(status="draft")
+    MembershipFactory(user=donor, organization=need.organization)
+
+    response = donor_client.post(
+        "/api/v1/pledges/", {**PLEDGE, "earmark_need": str(need.pk)}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert "draft" in response.json()["errors"]["earmark_need"][0]
+
+
+def test_an_earmark_on_an_organization_the_donor_cannot_see_is_not_found(donor_client):
     org = OrganizationFactory(status="pending")
 
     response = donor_client.post(
+        "/api/v1/pledges/", {**PLEDGE, "earmark_organization": str(org.pk)}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "does not exist" in response.json()["errors"]["earmark_organization"][0]
+    assert not Pledge.objects.exists()
+
+
+def test_an_earmark_on_a_suspended_organization_a_verifier_names_is_422(verifier_client):
+    org = OrganizationFactory(status="suspended")
+
+    response = verifier_client.post(
         "/api/v1/pledges/", {**PLEDGE, "earmark_organization": str(org.pk)}, format="json"
     )
 
