@@ -21,6 +21,8 @@ BIRTH_YEAR_MISMATCH = -15.0
 NATIONALITY_MATCH = 1.0  # weak: most principals and most listed people here are Afghan
 NATIONALITY_MISMATCH = -8.0
 WEAK_ALIAS_PENALTY = 8.0  # the list's own low-quality aliases ("Khalifa")
+# A name scoring at least this is never taken below the threshold by declared details.
+NEAR_EXACT_NAME = 97.0
 MAX_RAISE = BIRTH_YEAR_MATCH + NATIONALITY_MATCH
 PREFILTER_MARGIN = 25.0  # candidates within this of the threshold are scored in full
 PREFILTER_LIMIT = 200
@@ -137,8 +139,13 @@ class NameIndex:
             if (listed.size == 1 or form.size == 1) and listed.tokens != form.tokens:
                 continue  # one-word names match only exactly
             delta, why = evidence(subject, entry) if subject.is_person else (0.0, [])
-            value = min(100.0, value + delta)
+            name_value, value = value, min(100.0, value + delta)
             reasons += why
+            if value < threshold <= name_value and name_value >= NEAR_EXACT_NAME:
+                # Birth year and nationality are declared by the organization itself: they may
+                # lower a score, but never clear a near-exact name without a verifier's look.
+                value = threshold
+                reasons.append("near-exact name: differing declared details do not clear it")
             if value < threshold:
                 continue
             current = best.get(entry_index)

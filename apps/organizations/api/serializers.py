@@ -8,8 +8,13 @@ from apps.reference.models import Province
 
 
 class PrincipalSerializer(StrictSerializer):
+    """A director or board member (confidential). Birth year and nationality are optional;
+    when given, sanctions screening weighs them against a listed entry's."""
+
     name = serializers.CharField(max_length=200)
     role = serializers.CharField(max_length=100)
+    birth_year = serializers.IntegerField(min_value=1900, max_value=2100, required=False)
+    nationality = serializers.CharField(max_length=60, required=False, allow_blank=True)
 
 
 class OrganizationOutsiderSerializer(serializers.ModelSerializer):

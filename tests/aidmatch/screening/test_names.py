@@ -81,6 +81,19 @@ def test_birth_year_and_nationality_raise_or_lower_the_score(index):
     assert any("birth year 1995 differs" in r for r in lowered.reasons)
 
 
+def test_declared_details_never_clear_a_near_exact_name_but_do_clear_a_loose_one(index):
+    declared = {"birth_year": 1995, "nationality": "Iran"}
+    exact = index.screen(Subject("principal", "Serajuddin Haqani", **declared), threshold=88)
+    loose = index.screen(Subject("principal", "Siraj Haqqanyar", **declared), threshold=88)
+
+    loose_alone = index.screen(Subject("principal", "Siraj Haqqanyar"), threshold=88)
+
+    kept = {m.entry.ref: m for m in exact}["TAi.144"]
+    assert kept.score == 88 and "near-exact name" in kept.reasons[-1]
+    assert "TAi.144" in {m.entry.ref for m in loose_alone}  # a hit on the name alone,
+    assert "TAi.144" not in {m.entry.ref for m in loose}  # cleared by the declared details
+
+
 def test_organizations_are_screened_against_listed_entities(index):
     hits = index.screen(Subject("name", "Al-Rasheed Trust Foundation"), threshold=THRESHOLD)
     assert {h.entry.ref for h in hits} >= {"QDe.005"}

@@ -123,3 +123,52 @@ def test_the_list_costs_the_same_queries_whatever_its_length(
     with django_assert_max_num_queries(12):
         response = verifier_client.get(URL)
     assert response.status_code == 200 and len(response.json()["results"]) >= 4
+
+
+@pytest.mark.parametrize(("birth_year", "weighs"), [(1977, "matches"), (1990, "differs")])
+def test_a_principals_birth_year_entered_through_the_api_weighs_in_the_screening(
+    donor_client, birth_year, weighs
+):
+    load_samples()
+    response = donor_client.post(
+        "/api/v1/organizations/",
+        {
+            "name": "Paktia Wheat Cooperative",
+            "kind": "community_group",
+            "afghan_led": True,
+            "principals": [
+                {
+                    "name": "Sirajuddin Haqqani",
+                    "role": "director",
+                    "birth_year": birth_year,
+                    "nationality": "Afghanistan",
+                }
+            ],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    hit = ScreeningHit.objects.get(organization_id=response.json()["id"], entry_ref="TAi.144")
+    assert any(f"birth year {birth_year} {weighs}" in reason for reason in hit.reasons)
+    # a near-exact listed name stays a hit for a verifier, whatever the declared birth year
+    assert hit.score >= Decimal("88")
+
+
+def test_an_impossible_birth_year_is_refused_and_nothing_is_registered(donor_client):
+    response = donor_client.post(
+        "/api/v1/organizations/",
+        {
+            "name": "Paktia Wheat Cooperative",
+            "kind": "community_group",
+            "afghan_led": True,
+            "principals": [{"name": "A Director", "role": "director", "birth_year": 1200}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "principals.0.birth_year" in response.json()["errors"]
+    from apps.organizations.models import Organization
+
+    assert not Organization.objects.filter(name="Paktia Wheat Cooperative").exists()
