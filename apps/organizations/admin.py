@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from apps.audit.reads import note_confidential_read
+from apps.core.fields import is_confidential_field
 from apps.organizations.models import ApiKey, Membership, Organization
 
 
@@ -11,11 +13,31 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    """Status changes go through vetting and screening (the API), never a form field here: a
+    status set by hand would skip the sanctions check and leave proposals unreleased. Opening
+    an organization shows its contacts and principals, so it is an audited confidential read."""
+
     list_display = ("name", "pseudonym", "kind", "status", "afghan_led", "sensitive", "created_at")
     list_filter = ("status", "kind", "afghan_led", "sensitive")
     search_fields = ("name", "pseudonym", "registration_number")
-    readonly_fields = ("pseudonym", "created_at", "updated_at", "created_by")
+    readonly_fields = ("status", "pseudonym", "created_at", "updated_at", "created_by")
     inlines = [MembershipInline]
+
+    def has_add_permission(self, request):
+        return False  # organizations register through the API (screened on registration)
+
+    def get_object(self, request, object_id, from_field=None):
+        organization = super().get_object(request, object_id, from_field)
+        if organization is not None:
+            note_confidential_read(
+                organization,
+                [
+                    f.name
+                    for f in Organization._meta.concrete_fields
+                    if is_confidential_field(f) and getattr(organization, f.name)
+                ],
+            )
+        return organization
 
 
 @admin.register(ApiKey)
