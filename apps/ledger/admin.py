@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.ledger.models import Account, LedgerTransaction, Leg, ReconcileRun
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger is append-only: the admin shows it and changes nothing."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LegInline(admin.TabularInline):

@@ -34,3 +34,29 @@ def test_the_admin_cannot_set_a_status_or_add_an_organization(staff_client):
     assert 'name="status"' not in form.content.decode()
     assert staff_client.get("/admin/organizations/organization/add/").status_code == 403
     assert Organization.objects.get(pk=org.pk).status == "pending"
+
+
+def test_needs_pledges_and_allocations_are_shown_read_only_without_the_exact_location(
+    staff_client,
+):
+    from decimal import Decimal
+
+    from tests.factories import NeedFactory, PledgeFactory, propose
+
+    need = NeedFactory()
+    allocation = propose(PledgeFactory(), need, Decimal("10.00"))
+
+    page = staff_client.get(f"/admin/needs/need/{need.pk}/change/")
+    assert page.status_code == 200
+    assert need.location_detail not in page.content.decode()
+    assert staff_client.get("/admin/matching/allocation/").status_code == 200
+    assert (
+        staff_client.get(f"/admin/matching/allocation/{allocation.pk}/change/").status_code == 200
+    )
+    assert (
+        staff_client.post(
+            f"/admin/pledges/pledge/{allocation.pledge_id}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert allocation.pledge.__class__.objects.filter(pk=allocation.pledge_id).exists()
