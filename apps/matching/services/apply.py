@@ -187,6 +187,11 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         move(pid, nid, amount - allocation.amount, need_amount - allocation.need_amount)
         allocation.amount, allocation.need_amount = amount, need_amount
         allocation.explanation, allocation.match_run = target.explanation, run
+        # the whole proposal at today's rate, the one both amounts were converted at
+        pc, nc = world.pledge_currency[pid], world.need_currency[nid]
+        allocation.rate = world.pool.cross_rate(pc, nc)
+        allocation.rate_source = _rate_source(world, pc, nc)
+        allocation.rate_date = world.today if pc != nc else None
         allocation.updated_at = now
         changed_allocations.append(allocation)
         outcome.resized += 1
@@ -289,6 +294,9 @@ ALLOCATION_FIELDS = {
     "need_amount": "numeric",
     "explanation": "jsonb",
     "match_run_id": "uuid",
+    "rate": "numeric",
+    "rate_source": "text",
+    "rate_date": "date",
     "updated_at": "timestamptz",
 }
 

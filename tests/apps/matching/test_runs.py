@@ -2,7 +2,7 @@
 it re-checks under row locks what the solver saw without them."""
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from django.db.models import Sum
@@ -221,3 +221,26 @@ def test_the_task_records_its_run_and_a_repeat_changes_nothing():
 
     assert (first.created, second.created, second.kept) == (1, 0, 1)
     assert MatchRun.objects.filter(status="succeeded").count() == 2
+
+
+def test_a_resized_proposal_is_converted_whole_at_the_rate_it_records():
+    today = timezone.now().date()
+    ExchangeRate.objects.create(
+        base_id="EUR", quote_id="USD", rate=Decimal("1.08"), date=today, source="first"
+    )
+    pledge = PledgeFactory(amount=Decimal("100.00"), currency_id="EUR")
+    NeedFactory(amount=Decimal("1000.00"), urgency=2)
+    full_run()
+    ExchangeRate.objects.create(
+        base_id="EUR", quote_id="USD", rate=Decimal("1.1"), date=today, source="later"
+    )
+    NeedFactory(amount=Decimal("55.00"), urgency=5)  # takes part of the pledge
+
+    run = full_run()
+
+    assert run.resized == 1 and run.created == 1
+    for allocation in proposals(pledge=pledge):
+        assert allocation.rate == Decimal("1.1")
+        assert allocation.need_amount == (allocation.amount * allocation.rate).quantize(
+            Decimal("0.01"), rounding=ROUND_DOWN
+        )
