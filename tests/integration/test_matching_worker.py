@@ -124,8 +124,8 @@ def test_a_worker_killed_in_the_middle_of_a_run_loses_nothing_and_applies_nothin
         result = run_matching.delay(trigger="manual", mode="full")
         run = wait_for(lambda: MatchRun.objects.filter(task_id=result.id, status="running").first())
         wait_for(_a_backend_waits_on_a_lock)
-        first.kill()  # SIGKILL, mid-write: its transaction is rolled back by PostgreSQL
     finally:
+        first.kill()  # SIGKILL, mid-write: its transaction is rolled back by PostgreSQL
         blocker.rollback()
         blocker.close()
     assert not Allocation.objects.exists()  # nothing of the killed run was written
