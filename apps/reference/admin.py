@@ -1,17 +1,7 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.reference.models import Currency, District, Province, Sector
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Province)

@@ -21,33 +21,11 @@ import schemathesis
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from config.wsgi import application
+from tests.contract.checks import CHECKS, CONFIG
 from tests.contract.conftest import CURRENT, assert_money_invariants
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "generation": {
-            "mode": "all",  # schema-valid and schema-invalid input
-            "max-examples": 25,
-            "deterministic": True,
-            "database": "none",
-            "with-security-parameters": False,  # the tests send the credentials
-        },
-    }
-)
 PATHS = r"^/api/v1/(needs|pledges|allocations|organizations|reference)/"
 served = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)
 MONEY_BODIES = [

@@ -116,11 +116,17 @@ def _changed_pairs(world: World, targets: dict) -> set[tuple[str, str]]:
     return changed | (set(world.current) - set(targets))
 
 
-def _rate_source(world: World, pc: str, nc: str) -> str:
+def _rate_fields(world: World, pid: str, nid: str) -> dict:
+    """The rate an allocation records: the pair's rate on the run's day, and where it came from."""
+    pc, nc = world.pledge_currency[pid], world.need_currency[nid]
     if pc == nc:
-        return ""
+        return {"rate": Decimal(1), "rate_source": "", "rate_date": None}
     parts = [f"{c}: {world.pool.sources[c][0]}" for c in (pc, nc) if c != world.pool.currency]
-    return f"via {world.pool.currency} ({'; '.join(parts)})"[:100]
+    return {
+        "rate": world.pool.cross_rate(pc, nc),
+        "rate_source": f"via {world.pool.currency} ({'; '.join(parts)})"[:100],
+        "rate_date": world.today,
+    }
 
 
 @transaction.atomic
@@ -188,10 +194,8 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         allocation.amount, allocation.need_amount = amount, need_amount
         allocation.explanation, allocation.match_run = target.explanation, run
         # the whole proposal at today's rate, the one both amounts were converted at
-        pc, nc = world.pledge_currency[pid], world.need_currency[nid]
-        allocation.rate = world.pool.cross_rate(pc, nc)
-        allocation.rate_source = _rate_source(world, pc, nc)
-        allocation.rate_date = world.today if pc != nc else None
+        for name, value in _rate_fields(world, pid, nid).items():
+            setattr(allocation, name, value)
         allocation.updated_at = now
         changed_allocations.append(allocation)
         outcome.resized += 1
@@ -257,9 +261,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
                 need_id=need.pk,
                 amount=amount,
                 need_amount=need_amount,
-                rate=world.pool.cross_rate(pc, nc),
-                rate_source=_rate_source(world, pc, nc),
-                rate_date=world.today if pc != nc else None,
+                **_rate_fields(world, pid, nid),
                 explanation=target.explanation,
                 commit_deadline=now + pledge.commit_window,
                 match_run=run,

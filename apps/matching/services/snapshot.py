@@ -108,6 +108,22 @@ def _str_ids(rows) -> dict[str, set[str]]:
     return out
 
 
+def _str_or_none(value) -> str | None:
+    return str(value) if value else None
+
+
+def _in_pool(rows, pool: Pool, left_out: dict[str, int], what: str):
+    """(id, capacity in pool minor units, row) of the rows worth matching: those with no rate
+    to the pool are counted as left out, those with only dust left are skipped."""
+    for r in rows:
+        if r["currency_id"] not in pool.rates:
+            left_out[f"{what}_no_rate"] += 1
+            continue
+        capacity = pool.to_pool(r["amount"] - r["committed_amount"], r["currency_id"])
+        if capacity >= settings.MATCHING_MIN_UNITS:
+            yield str(r["id"]), capacity, r
+
+
 def load_world(*, now=None) -> World:
     now = now or timezone.now()
     today = now.date()
@@ -162,14 +178,7 @@ def load_world(*, now=None) -> World:
         ).values_list("pledge_id", "need_id")
     )
     pledges, pledge_currency, pledge_remaining = [], {}, {}
-    for r in pledge_rows:
-        if r["currency_id"] not in pool.rates:
-            left_out["pledges_no_rate"] += 1
-            continue
-        pid = str(r["id"])
-        capacity = pool.to_pool(r["amount"] - r["committed_amount"], r["currency_id"])
-        if capacity < settings.MATCHING_MIN_UNITS:
-            continue
+    for pid, capacity, r in _in_pool(pledge_rows, pool, left_out, "pledges"):
         pledge_currency[pid] = r["currency_id"]
         pledge_remaining[pid] = r["amount"] - r["committed_amount"]
         pledges.append(
@@ -178,23 +187,14 @@ def load_world(*, now=None) -> World:
                 capacity=capacity,
                 sectors=frozenset(sectors.get(pid, ())),
                 provinces=frozenset(provinces.get(pid, ())),
-                organization=str(r["earmark_organization_id"])
-                if r["earmark_organization_id"]
-                else None,
-                need=str(r["earmark_need_id"]) if r["earmark_need_id"] else None,
+                organization=_str_or_none(r["earmark_organization_id"]),
+                need=_str_or_none(r["earmark_need_id"]),
                 expires_at=r["expires_at"],
                 declined=frozenset(declined.get(pid, ())),
             )
         )
     needs, need_currency = [], {}
-    for r in need_rows:
-        if r["currency_id"] not in pool.rates:
-            left_out["needs_no_rate"] += 1
-            continue
-        nid = str(r["id"])
-        capacity = pool.to_pool(r["amount"] - r["committed_amount"], r["currency_id"])
-        if capacity < settings.MATCHING_MIN_UNITS:
-            continue
+    for nid, capacity, r in _in_pool(need_rows, pool, left_out, "needs"):
         need_currency[nid] = r["currency_id"]
         needs.append(
             NeedIn(

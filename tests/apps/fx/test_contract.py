@@ -9,36 +9,14 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from aidmatch.access import PlatformRole
 from apps.accounts import services as account_services
 from config.wsgi import application
+from tests.contract.checks import CHECKS, CONFIG
 from tests.factories import UserFactory
 from tests.factories.fx import ExchangeRateFactory
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "generation": {
-            "mode": "all",
-            "max-examples": 25,
-            "deterministic": True,
-            "database": "none",
-            "with-security-parameters": False,
-        },
-    }
-)
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG).include(
     path_regex=r"^/api/v1/exchange-rates/"
 )

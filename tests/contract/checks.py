@@ -1,0 +1,27 @@
+"""What every schemathesis run of the project checks, and how it generates input."""
+
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "generation": {
+            "mode": "all",  # schema-valid and schema-invalid input
+            "max-examples": 25,
+            "deterministic": True,
+            "database": "none",
+            "with-security-parameters": False,  # the tests send the credentials
+        },
+    }
+)
