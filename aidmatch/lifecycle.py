@@ -17,6 +17,17 @@ class OrganizationStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
+class InvitationStatus(StrEnum):
+    """An invitation to join an organization. ``expired`` is never stored: a pending
+    invitation past its ``expires_at`` is shown as expired and can no longer be accepted."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
 class NeedStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
@@ -69,6 +80,15 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         OS.VERIFIED: frozenset({OS.SCREENING, OS.SUSPENDED, OS.REJECTED}),
         OS.SUSPENDED: frozenset({OS.VERIFIED, OS.SCREENING, OS.REJECTED}),
         OS.REJECTED: frozenset(),
+    },
+    # The invitee accepts or declines; an admin revokes (re-inviting revokes the pending one).
+    "invitation": {
+        InvitationStatus.PENDING: frozenset(
+            {InvitationStatus.ACCEPTED, InvitationStatus.DECLINED, InvitationStatus.REVOKED}
+        ),
+        InvitationStatus.ACCEPTED: frozenset(),
+        InvitationStatus.DECLINED: frozenset(),
+        InvitationStatus.REVOKED: frozenset(),
     },
     "need": {
         N.DRAFT: frozenset({N.SUBMITTED, N.CANCELLED}),

@@ -1,8 +1,9 @@
 from django.contrib import admin
 
 from apps.audit.reads import note_confidential_read
+from apps.core.admin import ReadOnlyAdmin
 from apps.core.fields import is_confidential_field
-from apps.organizations.models import ApiKey, Membership, Organization
+from apps.organizations.models import ApiKey, Invitation, Membership, Organization
 
 
 class MembershipInline(admin.TabularInline):
@@ -46,3 +47,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = ("revoked",)
     search_fields = ("name", "prefix", "organization__name")
     readonly_fields = ("prefix", "hashed_key", "created", "last_used_at", "created_by")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Shown only: invitations are sent, answered and revoked through the API (the token is
+    emailed once and only its digest is stored, so it is not shown here)."""
+
+    list_display = ("organization", "email", "role", "status", "expires_at", "created_at")
+    list_filter = ("status", "role")
+    search_fields = ("email", "organization__name")
+    exclude = ("digest",)

@@ -1,8 +1,15 @@
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 
+from aidmatch.lifecycle import InvitationStatus
 from apps.organizations.access import is_verifier, member_org_ids
-from apps.organizations.models import Organization, OrganizationKind, OrganizationStatus
+from apps.organizations.models import (
+    Invitation,
+    Organization,
+    OrganizationKind,
+    OrganizationStatus,
+)
 
 
 class OrganizationFilterSet(django_filters.FilterSet):
@@ -26,3 +33,24 @@ class OrganizationFilterSet(django_filters.FilterSet):
         return queryset.filter(
             (visible_name & Q(name__icontains=value)) | Q(pseudonym__icontains=value)
         )
+
+
+class InvitationFilterSet(django_filters.FilterSet):
+    """``?status=pending`` lists the invitations that can still be accepted; ``expired`` the
+    pending ones past their expiry."""
+
+    status = django_filters.ChoiceFilter(
+        choices=[(s.value, s.value) for s in InvitationStatus], method="filter_status"
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["status", "role"]
+
+    def filter_status(self, queryset, name, value):
+        now = timezone.now()
+        if value == InvitationStatus.PENDING:
+            return queryset.filter(status=value, expires_at__gt=now)
+        if value == InvitationStatus.EXPIRED:
+            return queryset.filter(status=InvitationStatus.PENDING, expires_at__lte=now)
+        return queryset.filter(status=value)

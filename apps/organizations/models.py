@@ -3,9 +3,12 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
 
 from aidmatch.access import MemberRole
+from aidmatch.lifecycle import InvitationStatus
 from apps.core.fields import EncryptedJSONField, EncryptedTextField, FernetBlobField
 
 
@@ -132,6 +135,71 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organization} ({self.role})"
+
+
+# What an invitation's status column may hold (``expired`` is computed, never stored).
+INVITATION_STORED_STATUSES = [s.value for s in InvitationStatus if s != InvitationStatus.EXPIRED]
+
+
+class Invitation(models.Model):
+    """An admin's invitation of an email address to join the organization with a role.
+
+    Nothing about the invitee's account is looked up when inviting: the address gets a
+    single-use token by email (only its SHA-256 ``digest`` is stored), and the person becomes a
+    member only by accepting it while signed in with that address. One pending invitation per
+    organization and address (case-insensitive): inviting again revokes the pending one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(max_length=254, help_text="As the admin typed it.")
+    role = models.CharField(max_length=10, choices=[(r.value, r.value.title()) for r in MemberRole])
+    status = models.CharField(
+        max_length=10,
+        choices=[(s, s.title()) for s in INVITATION_STORED_STATUSES],
+        default=InvitationStatus.PENDING.value,
+    )
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token.")
+    expires_at = models.DateTimeField()
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "organization",
+                Lower("email"),
+                condition=models.Q(status=InvitationStatus.PENDING.value),
+                name="invitation_one_pending_per_email",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=INVITATION_STORED_STATUSES),
+                name="invitation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=[r.value for r in MemberRole]),
+                name="invitation_role_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} to {self.organization_id} ({self.status})"
+
+    def shown_status(self, now=None) -> str:
+        """The stored status, or ``expired`` for a pending invitation past its expiry."""
+        now = now or timezone.now()
+        if self.status == InvitationStatus.PENDING and self.expires_at <= now:
+            return InvitationStatus.EXPIRED
+        return self.status
 
 
 class ApiKey(AbstractAPIKey):

@@ -1,7 +1,13 @@
 from django.db.models import Q, QuerySet
 
 from apps.organizations.access import is_verifier, member_org_ids
-from apps.organizations.models import ApiKey, Membership, Organization, OrganizationStatus
+from apps.organizations.models import (
+    ApiKey,
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationStatus,
+)
 
 
 def organizations_visible_to(request) -> QuerySet[Organization]:
@@ -21,3 +27,7 @@ def api_keys_of(organization_ids) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(organization_id__in=organization_ids).select_related(
         "organization", "created_by"
     )
+
+
+def invitations_of(organization: Organization) -> QuerySet[Invitation]:
+    return organization.invitations.all()

@@ -1,4 +1,6 @@
-"""Writes for organizations, memberships and partner API keys; each one transaction."""
+"""Writes for organizations, memberships and partner API keys; each one transaction.
+
+People join an organization by invitation only (apps/organizations/invitations.py)."""
 
 from django.db import transaction
 
@@ -105,26 +107,6 @@ def organization_update(*, actor: User, organization: Organization, **changes) -
         },
     )
     return organization
-
-
-@transaction.atomic
-def membership_add(
-    *, actor: User, organization: Organization, email: str, role: MemberRole
-) -> Membership:
-    _require_admin(user=actor, organization=organization)
-    user = User.objects.filter(email=email.strip().lower(), is_active=True).first()
-    if user is None:
-        raise RuleViolation(
-            "No active account has this email; ask the person to register first.",
-            errors={"email": ["No active account has this email."]},
-        )
-    membership, created = Membership.objects.get_or_create(
-        user=user, organization=organization, defaults={"role": role}
-    )
-    if not created:
-        raise StateConflict("This person is already a member of the organization.")
-    audit_record(action="membership.add", obj=membership, after=audit_snapshot(membership))
-    return membership
 
 
 @transaction.atomic

@@ -302,6 +302,8 @@ HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
 # every listed-name variant in the tests hits and 0.8% of 240 unlisted Afghan names do
 # (bench/screening.py); raise it for fewer hits to review, lower it for more recall.
 SCREENING_HIT_THRESHOLD = env.float("SCREENING_HIT_THRESHOLD", default=88.0)
+# An invitation to join an organization can be accepted for this many days.
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 # A tranche sent but not confirmed after this many days is flagged.
 DISBURSEMENT_CONFIRM_DAYS = env.int("DISBURSEMENT_CONFIRM_DAYS", default=14)
 # Notifications by email (e.g. a tranche left unconfirmed): SMTP from EMAIL_URL

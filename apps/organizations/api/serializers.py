@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from aidmatch.access import ALL_SCOPES
+from aidmatch.lifecycle import InvitationStatus
 from apps.audit.reads import ConfidentialReadMixin
 from apps.core.serializers import StrictModelSerializer, StrictSerializer
-from apps.organizations.models import ApiKey, Membership, Organization
+from apps.organizations.models import ApiKey, Invitation, Membership, Organization
 from apps.reference.models import Province
 
 
@@ -101,13 +102,38 @@ class MembershipSerializer(ConfidentialReadMixin, serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MembershipCreateSerializer(StrictSerializer):
+class MembershipUpdateSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=Membership._meta.get_field("role").choices)
+
+
+class InvitationSerializer(ConfidentialReadMixin, serializers.ModelSerializer):
+    """What the organization's admins see of an invitation: the address as they typed it, never
+    whether it has an account or whose it is (and never the token). Showing the address is an
+    audited read, as for members."""
+
+    confidential_fields = ("email",)
+    status = serializers.ChoiceField(
+        source="shown_status",
+        choices=[s.value for s in InvitationStatus],
+        read_only=True,
+        help_text="'expired': still pending but past expires_at (it can no longer be accepted).",
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "status", "expires_at", "created_at"]
+        read_only_fields = fields
+
+
+class InvitationCreateSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=Membership._meta.get_field("role").choices)
 
 
-class MembershipUpdateSerializer(StrictSerializer):
-    role = serializers.ChoiceField(choices=Membership._meta.get_field("role").choices)
+class InvitationTokenSerializer(StrictSerializer):
+    token = serializers.CharField(
+        max_length=200, trim_whitespace=True, help_text="The token from the invitation email."
+    )
 
 
 class ApiKeySerializer(serializers.ModelSerializer):

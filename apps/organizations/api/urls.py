@@ -1,7 +1,7 @@
 from django.urls import path
 
 from apps.core.routers import OptionalSlashRouter
-from apps.organizations.api import documents, vetting, views
+from apps.organizations.api import documents, invitations, vetting, views
 
 router = OptionalSlashRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -31,5 +31,24 @@ urlpatterns = [
         documents.DocumentDownloadView.as_view(),
         name="organization-document",
     ),
+    # With or without a trailing slash, as the router's routes (the schema names the first).
+    *[
+        path(route + slash, view.as_view(**({"schema": None} if slash else {})), name=name)
+        for route, view, name in [
+            (
+                "organizations/<uuid:pk>/invitations",
+                invitations.InvitationListView,
+                "organization-invitations",
+            ),
+            (
+                "organizations/<uuid:pk>/invitations/<uuid:invitation_id>/revoke",
+                invitations.InvitationRevokeView,
+                "organization-invitation-revoke",
+            ),
+            ("invitations/accept", invitations.InvitationAcceptView, "invitation-accept"),
+            ("invitations/decline", invitations.InvitationDeclineView, "invitation-decline"),
+        ]
+        for slash in ("", "/")
+    ],
     *router.urls,
 ]

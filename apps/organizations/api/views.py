@@ -15,7 +15,6 @@ from apps.organizations.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
-    MembershipCreateSerializer,
     MembershipSerializer,
     MembershipUpdateSerializer,
     OrganizationOutsiderSerializer,
@@ -116,31 +115,21 @@ class OrganizationViewSet(
     def update(self, request, *args, **kwargs):
         return self.partial_update(request, *args, **kwargs)
 
-    @extend_schema(methods=["GET"], responses=MembershipSerializer(many=True))
     @extend_schema(
-        methods=["POST"], request=MembershipCreateSerializer, responses={201: MembershipSerializer}
+        responses=MembershipSerializer(many=True),
+        description="People join by invitation only (POST /organizations/{id}/invitations).",
     )
     @action(
         detail=True,
-        methods=["get", "post"],
+        methods=["get"],
         permission_classes=[UsersOnly],
         pagination_class=None,  # all members, in one list
         filter_backends=[],
     )
     def members(self, request, pk=None):
         organization = self._own_organization(pk)
-        if request.method == "GET":
-            memberships = selectors.memberships_of(organization)
-            return Response(MembershipSerializer(memberships, many=True).data)
-        serializer = MembershipCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        membership = services.membership_add(
-            actor=request.user,
-            organization=organization,
-            email=serializer.validated_data["email"],
-            role=MemberRole(serializer.validated_data["role"]),
-        )
-        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+        memberships = selectors.memberships_of(organization)
+        return Response(MembershipSerializer(memberships, many=True).data)
 
     @extend_schema(
         request=MembershipUpdateSerializer,

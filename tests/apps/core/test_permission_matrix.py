@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from aidmatch.access import MemberRole
+from apps.organizations.models import Invitation
 from tests.conftest import client_for
 from tests.factories import (
     ApiKeyFactory,
@@ -40,7 +41,17 @@ MATRIX = {
     ("PATCH", "/api/v1/organizations/{x}"): [401, 404, 403, 200, 404, 403, 403, 403],
     ("POST", "/api/v1/organizations/"): [401, 201, 201, 201, 201, 201, 403, 403],
     ("GET", "/api/v1/organizations/{x}/members"): [401, 404, 200, 200, 404, 200, 403, 403],
-    ("POST", "/api/v1/organizations/{x}/members"): [401, 404, 403, 201, 404, 403, 403, 403],
+    # People join by invitation (no adding by email): X's admin sees and revokes X's
+    # invitations, but X, not yet verified, cannot invite (409); Y's admin can invite to Y.
+    ("POST", "/api/v1/organizations/{x}/members"): [401, 405, 405, 405, 405, 405, 403, 403],
+    ("GET", "/api/v1/organizations/{x}/invitations"): [401, 404, 403, 200, 404, 403, 403, 403],
+    ("POST", "/api/v1/organizations/{x}/invitations"): [401, 404, 403, 409, 404, 403, 403, 403],
+    ("POST", "/api/v1/organizations/{y}/invitations"): [401, 404, 404, 404, 201, 403, 403, 403],
+    ("POST", "/api/v1/organizations/{x}/invitations/{invitation}/revoke"): [
+        *[401, 404, 403, 200, 404, 403, 403, 403]
+    ],
+    # Only the invited address's owner answers, with the emailed token (this one is unknown).
+    ("POST", "/api/v1/invitations/accept"): [401, 404, 404, 404, 404, 404, 403, 403],
     ("GET", "/api/v1/api-keys/"): [401, 200, 200, 200, 200, 200, 403, 403],
     ("POST", "/api/v1/api-keys/"): [401, 404, 403, 201, 404, 403, 403, 403],
     ("GET", "/api/v1/auth/me"): [401, 200, 200, 200, 200, 200, 403, 403],
@@ -75,6 +86,9 @@ BODIES = {
     ("PATCH", "/api/v1/organizations/{x}"): {"contact_phone": "+93 70 111 2222"},
     ("POST", "/api/v1/organizations/"): {"name": "New Group", "kind": "ngo", "afghan_led": True},
     ("POST", "/api/v1/organizations/{x}/members"): {"email": "{newcomer}", "role": "staff"},
+    ("POST", "/api/v1/organizations/{x}/invitations"): {"email": "{newcomer}", "role": "staff"},
+    ("POST", "/api/v1/organizations/{y}/invitations"): {"email": "{newcomer}", "role": "staff"},
+    ("POST", "/api/v1/invitations/accept"): {"token": "inv_not-a-token"},
     ("POST", "/api/v1/api-keys/"): {"organization": "{x}", "name": "app", "scopes": ["needs:read"]},
     ("POST", "/api/v1/needs/"): {
         "organization": "{x}",
@@ -112,7 +126,15 @@ def world(db, verifier):
     }
     need = NeedFactory(organization=org_x, status="draft")
     pledge = PledgeFactory(donor=clients["donor"].user)
-    return org_x, clients, {"need": need.pk, "pledge": pledge.pk}
+    invitation = Invitation.objects.create(
+        organization=org_x,
+        email="invited@example.org",
+        role=MemberRole.STAFF,
+        digest="0" * 64,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    objects = {"need": need.pk, "pledge": pledge.pk, "y": org_y.pk, "invitation": invitation.pk}
+    return org_x, clients, objects
 
 
 @pytest.mark.parametrize("endpoint", list(MATRIX), ids=lambda e: f"{e[0]} {e[1]}")
