@@ -60,3 +60,24 @@ def test_needs_pledges_and_allocations_are_shown_read_only_without_the_exact_loc
         == 403
     )
     assert allocation.pledge.__class__.objects.filter(pk=allocation.pledge_id).exists()
+
+
+def test_invitations_are_shown_read_only_without_their_token_digest(staff_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.organizations.models import Invitation
+
+    invitation = Invitation.objects.create(
+        organization=OrganizationFactory(),
+        email="invited@example.org",
+        role="staff",
+        digest="ab" * 32,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+
+    page = staff_client.get(f"/admin/organizations/invitation/{invitation.pk}/change/")
+    assert page.status_code == 200
+    assert "ab" * 32 not in page.content.decode()
+    assert staff_client.get("/admin/organizations/invitation/add/").status_code == 403

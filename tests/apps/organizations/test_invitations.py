@@ -9,10 +9,13 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from aidmatch.access import MemberRole
 from apps.audit.models import AuditEvent
+from apps.organizations.invitations import MAX_PENDING
 from apps.organizations.models import Invitation, Membership
 from tests.conftest import client_for
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -302,3 +305,39 @@ def test_the_add_member_by_email_route_is_gone(org_x, admin_x):
 
     assert response.status_code == 405
     assert not Membership.objects.filter(user=newcomer).exists()
+
+
+def _pending(org, count, *, start=0):
+    Invitation.objects.bulk_create(
+        Invitation(
+            organization=org,
+            email=f"bulk{i}@example.org",
+            role=MemberRole.STAFF,
+            digest=f"{i:064d}",
+            expires_at=timezone.now() + timedelta(days=7),
+        )
+        for i in range(start, start + count)
+    )
+
+
+def test_the_invitation_list_costs_the_same_queries_whatever_its_length(org_x, admin_x):
+    client = client_for(admin_x)
+    path = f"/api/v1/organizations/{org_x.pk}/invitations"
+    _pending(org_x, 2)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(path).status_code == 200
+    _pending(org_x, 30, start=2)
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get(path).json()["results"]) == 32
+
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_an_organization_cannot_be_turned_into_a_mailer(org_x, admin_x, sent):
+    _pending(org_x, MAX_PENDING)
+
+    refused = sent(lambda: _invite(client_for(admin_x), org_x, "one.more@example.org"))
+
+    assert refused.status_code == 422
+    assert mail.outbox == []
+    assert Invitation.objects.filter(organization=org_x).count() == MAX_PENDING
