@@ -289,6 +289,16 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Client addresses and sign-in limits ---------------------------------------------------------
+# How many reverse proxies (nginx, a load balancer) stand in front of the service and append to
+# X-Forwarded-For. 0: the client's address is REMOTE_ADDR and X-Forwarded-For is ignored (anyone
+# can write it). n: the n-th address from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Sign-in attempts per email (whatever the address) within the window, counted from the first;
+# then 429 until the window ends. A successful sign-in clears the count.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW_MINUTES = env.float("LOGIN_FAILURE_WINDOW_MINUTES", default=15.0)
+
 # --- Domain settings ----------------------------------------------------------------------------
 IDEMPOTENCY_TTL = timedelta(hours=env.int("IDEMPOTENCY_TTL_HOURS", default=48))
 # Fernet keys (comma-separated, newest first) for confidential fields; rotate by prepending.
