@@ -18,7 +18,7 @@ def caller_key(request) -> str | None:
     clear before the secret part), never its hash.
     """
     if is_api_key(request):
-        return f"key:{request.auth.pk}"
+        return f"key:{request.auth.prefix}"
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
