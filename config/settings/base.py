@@ -133,6 +133,8 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Bodies larger than this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# JSON bodies nested deeper than this (arrays and objects) are refused with 400 before parsing.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 # --- Cache, broker, Celery ------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -237,7 +239,7 @@ REST_FRAMEWORK = {
         "anon": env("THROTTLE_RATE_ANON", default="120/min"),
         "auth": env("THROTTLE_RATE_AUTH", default="20/min"),
     },
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
