@@ -150,6 +150,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A dead broker must not hold a request: connecting gives up after this many seconds and a
+# publish is retried once, so sending a task fails within a few seconds at worst (at once when
+# the port is closed). A task that could not be sent is logged and the request still succeeds;
+# the periodic sweep catches up once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # A message taken by a worker that dies unacknowledged goes back to the queue after this long
 # (Redis): keep it above the longest task's run time.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -210,6 +221,12 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="aidmatch"),
+            # An unreachable Redis fails fast; rate limits then fall back to process memory
+            # (apps/core/throttling.py) instead of answering 500.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=1.0),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=1.0),
+            },
         }
     }
 else:
