@@ -84,3 +84,16 @@ def test_normal_bodies_still_work_brackets_inside_strings_included(anon, donor_c
 )
 def test_the_depth_scan(text, exceeds):
     assert json_depth_exceeds(text, 32) is exceeds
+
+
+def test_django_views_outside_the_api_parse_their_own_bodies(client):
+    """The depth check is a DRF parser: the admin's form login is not touched by it."""
+    UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "staff@example.org", "password": PASSWORD},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
