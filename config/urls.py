@@ -29,7 +29,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Anything else under api/: a problem+json 404 whatever the method, DEBUG on or off (never
     # Django's HTML page).
-    re_path(r"^api/", csrf_exempt(problem_not_found), name="api-not-found"),
+    re_path(r"^api(?:/|$)", csrf_exempt(problem_not_found), name="api-not-found"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -7,7 +7,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("debug", [False, True])
 @pytest.mark.parametrize("method", ["get", "post", "delete"])
-@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/nope", "/api/v1/needs/x/y/z", "/api/"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/nope", "/api/nope", "/api/v1/needs/x/y/z", "/api/", "/api"]
+)
 def test_an_unknown_api_path_is_a_problem_404(client, settings, debug, method, path):
     settings.DEBUG = debug
 
