@@ -1,7 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.core.problems import handler404 as problem_not_found
 from apps.core.views import healthz, livez
 
 api_v1 = [
@@ -25,6 +27,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Anything else under api/: a problem+json 404 whatever the method, DEBUG on or off (never
+    # Django's HTML page).
+    re_path(r"^api(?:/|$)", csrf_exempt(problem_not_found), name="api-not-found"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,7 @@ from django.db import transaction
 from knox.models import AuthToken
 
 from aidmatch.errors import RuleViolation
+from apps.accounts import login_limits
 from apps.accounts.models import User
 from apps.audit.services import audit_record
 
@@ -38,10 +39,17 @@ def user_register(*, email: str, password: str, full_name: str = "") -> User:
 
 
 def token_issue(*, email: str, password: str) -> tuple[AuthToken, str]:
-    """A new bearer token for valid credentials; the token text is returned once, never stored."""
-    user = authenticate(username=email.strip().lower(), password=password)
+    """A new bearer token for valid credentials; the token text is returned once, never stored.
+
+    Counted against the email's sign-in limit first (``LoginLocked`` once spent, whatever the
+    password). An unknown email and a wrong password get the same answer, after the same work:
+    Django's ModelBackend runs the password hasher for an unknown email too.
+    """
+    login_limits.attempt(email)
+    user = authenticate(username=login_limits.normalize_email(email), password=password)
     if user is None or not user.is_active:
         raise InvalidCredentials("The email or password is wrong.")
+    login_limits.succeeded(email)
     return token_create(user=user)
 
 

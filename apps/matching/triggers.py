@@ -2,13 +2,15 @@
 
 A new pledge or need gets a greedy proposal at once (the incremental path, seconds), and a
 debounced full run then improves it. With tasks in-process (the embedded default), the full
-run alone runs, in the request.
+run alone runs, in the request. With the broker down, the change still commits and answers;
+the failed send is logged and the periodic sweep catches up.
 """
 
 import logging
 
 from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,15 @@ def request_matching(*, reason: str, pledge_ids=(), need_ids=()) -> None:
                     need_ids=need_ids,
                 )
             schedule_full_run(reason=reason)
+        except OperationalError as exc:
+            # The broker is unreachable. The change is committed: never answer it with an
+            # error; the periodic sweep runs matching once the broker is back.
+            log.warning(
+                "matching after '%s' not enqueued (broker unreachable: %s); the periodic sweep "
+                "will run it",
+                reason,
+                exc,
+            )
         except Exception:
             # The change is committed: never answer it with an error. The failed run is
             # recorded (MatchRun.error) and the periodic sweep runs matching again.

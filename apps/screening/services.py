@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import OrganizationStatus
@@ -117,7 +118,15 @@ def sanctions_list_load(
 def _enqueue_rescreen() -> None:
     from apps.screening.tasks import rescreen_all_organizations
 
-    rescreen_all_organizations.delay()
+    try:
+        rescreen_all_organizations.delay()
+    except OperationalError as exc:  # the list is loaded (committed); only the rescreen waits
+        logger.error(
+            "the rescreen after a sanctions list load was not enqueued (broker unreachable: %s); "
+            "once the broker is back, run: celery -A config.celery_app call "
+            "apps.screening.tasks.rescreen_all_organizations",
+            exc,
+        )
 
 
 def _lock_source(source: str) -> None:

@@ -133,6 +133,8 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Bodies larger than this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# JSON bodies nested deeper than this (arrays and objects) are refused with 400 before parsing.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 # --- Cache, broker, Celery ------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -148,6 +150,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A dead broker must not hold a request: connecting gives up after this many seconds and a
+# publish is retried once, so sending a task fails within a few seconds at worst (at once when
+# the port is closed). A task that could not be sent is logged and the request still succeeds;
+# the periodic sweep catches up once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # A message taken by a worker that dies unacknowledged goes back to the queue after this long
 # (Redis): keep it above the longest task's run time.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -208,6 +221,12 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="aidmatch"),
+            # An unreachable Redis fails fast; rate limits then fall back to process memory
+            # (apps/core/throttling.py) instead of answering 500.
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=1.0),
+                "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=1.0),
+            },
         }
     }
 else:
@@ -237,7 +256,7 @@ REST_FRAMEWORK = {
         "anon": env("THROTTLE_RATE_ANON", default="120/min"),
         "auth": env("THROTTLE_RATE_AUTH", default="20/min"),
     },
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.DepthLimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -288,6 +307,16 @@ SPECTACULAR_SETTINGS = {
         }
     },
 }
+
+# --- Client addresses and sign-in limits ---------------------------------------------------------
+# How many reverse proxies (nginx, a load balancer) stand in front of the service and append to
+# X-Forwarded-For. 0: the client's address is REMOTE_ADDR and X-Forwarded-For is ignored (anyone
+# can write it). n: the n-th address from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Sign-in attempts per email (whatever the address) within the window, counted from the first;
+# then 429 until the window ends. A successful sign-in clears the count.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_WINDOW_MINUTES = env.float("LOGIN_FAILURE_WINDOW_MINUTES", default=15.0)
 
 # --- Domain settings ----------------------------------------------------------------------------
 IDEMPOTENCY_TTL = timedelta(hours=env.int("IDEMPOTENCY_TTL_HOURS", default=48))

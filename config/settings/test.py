@@ -20,3 +20,5 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"caller": "100000/min", "anon": "100000/min", "auth": "100000/min"},
 }
+# Like the rates above: the tests about the sign-in limit set their own.
+LOGIN_FAILURE_LIMIT = 100000

@@ -1,5 +1,5 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +11,7 @@ from apps.accounts.api.serializers import (
     TokenSerializer,
     UserSerializer,
 )
+from apps.accounts.login_limits import LoginLocked
 from apps.core.permissions import UsersOnly
 from apps.core.throttling import AuthRateThrottle
 
@@ -29,7 +30,10 @@ class RegisterView(APIView):
 
 
 class TokenView(APIView):
-    """Exchange an email and password for a bearer token (shown once)."""
+    """Exchange an email and password for a bearer token (shown once).
+
+    Limited per client address (the ``auth`` throttle) and per email (LOGIN_FAILURE_LIMIT
+    attempts per LOGIN_FAILURE_WINDOW_MINUTES, whatever the address): 429 with Retry-After."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -39,7 +43,10 @@ class TokenView(APIView):
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, text = services.token_issue(**serializer.validated_data)
+        try:
+            token, text = services.token_issue(**serializer.validated_data)
+        except LoginLocked as locked:
+            raise exceptions.Throttled(wait=locked.wait) from None
         body = {"token": text, "expires_at": token.expiry}
         return Response(TokenSerializer(body).data, status=status.HTTP_201_CREATED)
 
