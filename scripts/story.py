@@ -1,6 +1,6 @@
-"""The whole story over HTTP, against a running AidMatch (./scripts/run) with its demo world:
+"""The whole story over HTTP, against a running AidMatch (./scripts/run) with its demo world.
 
-the girls' school network in Herat posts a need and a verifier opens it → a donor pledges for it
+The girls' school network in Herat posts a need and a verifier opens it → a donor pledges for it
 → matching proposes → the donor commits → sends a hawala tranche with a fee → the school network
 confirms receipt in AFN and files a report → the donor reads the trace. Each run tells a new
 story (a need and a pledge of its own), so it can be run again and again. Then run
@@ -233,13 +233,20 @@ def wait_for_proposal(api: Api, donor: str, pledge_id: str, timeout: float = 60)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", help="where the API is served, e.g. http://127.0.0.1:8011")
-    parser.add_argument("--env", default=str(Path(__file__).resolve().parents[1] / "var/demo.env"))
+    parser.add_argument(
+        "--env",
+        default=str(Path(__file__).resolve().parents[1] / "var/demo.env"),
+        help="the tokens and API= written by seed_demo (default var/demo.env)",
+    )
     parser.add_argument("--amount", default="1000.00", help="the pledge, in USD")
     args = parser.parse_args()
     try:
         env = load_env(Path(args.env))
     except OSError as error:
-        print(f"stopped: cannot read {args.env} ({error.strerror}); run ./scripts/run first")
+        print(
+            f"stopped: cannot read {args.env} ({error.strerror}); run ./scripts/run first",
+            file=sys.stderr,
+        )
         return 1
     api = Api(api_base(args, env))
     try:

@@ -40,8 +40,9 @@ class Command(BaseCommand):
     def handle(self, *args, env_file: str, base_url: str | None, **options):
         base_url = (base_url or base_url_from_env()).rstrip("/")
         api = f"{base_url}/api/v1"
-        world = build_world()
         out = self.stdout
+        out.write("Building the demo world (people, organizations, needs, exchange rates)…")
+        world = build_world()
         out.write(self.style.SUCCESS("Demo world ready."))
         out.write(f"Every demo account's password: {DEMO_PASSWORD}")
         out.write(f"Bearer tokens ({_validity(knox_settings.TOKEN_TTL)}; TOKEN_TTL_DAYS):")
