@@ -5,22 +5,50 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# A step's name, with the seconds since the script started (a first run takes minutes).
+say() { printf '\033[1m==> [%4ss] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
-# ensure_venv FILE: a .venv with FILE's pinned packages installed (again only when FILE changes).
+# _with_includes FILE: FILE, then the requirements files it includes with -r, recursively.
+_with_includes() {
+  local included
+  echo "$1"
+  sed -nE 's/^[[:space:]]*(-r|--requirement)[[:space:]=]+([^[:space:]#]+).*/\2/p' "$1" |
+    while read -r included; do _with_includes "$(dirname "$1")/$included"; done
+}
+
+# _stamp FILE: the marker saying that FILE's pins (with those of the files it includes), as
+# they are now, are installed in the .venv. One marker per requirements file, so scripts/run
+# and scripts/test never undo each other's.
+_stamp() {
+  local digest
+  digest="$(_with_includes "$1" | while read -r f; do cat "$f"; done | sha256sum | cut -c1-16)"
+  echo "$VENV/.installed-$(basename "$1")-$digest"
+}
+
+# _mark_installed FILE: FILE is installed, and so is every file it includes.
+_mark_installed() {
+  local f
+  _with_includes "$1" | while read -r f; do
+    rm -f "$VENV/.installed-$(basename "$f")-"*
+    touch "$(_stamp "$f")"
+  done
+}
+
+# ensure_venv FILE: a .venv with FILE's pinned packages installed (again only when FILE, or a
+# file it includes, changes). requirements-dev.txt includes requirements.txt, so installing it
+# also satisfies scripts/run.
 ensure_venv() {
-  local reqs="$ROOT/$1" stamp
+  local reqs="$ROOT/$1"
   if [ ! -x "$PY" ]; then
     say "Creating the virtual environment in .venv"
     python3 -m venv "$VENV"
   fi
-  stamp="$VENV/.installed-$(cat "$reqs" "$ROOT/requirements.txt" | sha256sum | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
+  if [ ! -f "$(_stamp "$reqs")" ]; then
     say "Installing dependencies from $1"
-    "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$PY" -m pip install --quiet --disable-pip-version-check -r "$reqs"
-    rm -f "$VENV"/.installed-*
-    touch "$stamp"
+    "$PY" -m pip install --disable-pip-version-check --upgrade pip
+    "$PY" -m pip install --disable-pip-version-check -r "$reqs"
+    _mark_installed "$reqs"
+    say "Dependencies installed"
   fi
 }
 

@@ -97,7 +97,7 @@ def build_world() -> DemoWorld:
     # Sample 2026 rates (UN operational, Da Afghanistan Bank): EUR pledges meet AFN needs.
     exchange_rates_load_file(path=SAMPLE_RATES, created_by=world.users["verifier"])
     for handle, user in world.users.items():
-        _, text = account_services.token_create(user=user, expiry=timedelta(days=30))
+        _, text = account_services.token_create(user=user)  # TOKEN_TTL_DAYS, like any token
         world.tokens[handle] = text
     return world
 

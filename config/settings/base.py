@@ -138,7 +138,9 @@ JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 # --- Cache, broker, Celery ------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# In-process tasks still pass through a broker connection object: naming its host keeps kombu
+# from warning "No hostname was supplied" at the first task.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 # With no broker configured, tasks run in-process, in the request that enqueues them.
 CELERY_TASK_ALWAYS_EAGER = env.bool(
@@ -343,13 +345,33 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="AidMatch <noreply@aidmat
 PUBLIC_MIN_ORGANIZATIONS = env.int("PUBLIC_MIN_ORGANIZATIONS", default=3)
 PUBLIC_MIN_BENEFICIARIES = env.int("PUBLIC_MIN_BENEFICIARIES", default=10)
 
+# One line per event, all through the root handler: Django's own "django" handler (which printed
+# the reloader's line and every 4xx a second time) and runserver's separate access-line handler
+# are dropped. A 4xx or 5xx is logged once, by django.request (under any server), so runserver's
+# access line for it is left out.
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {
+        "not_an_error_response": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": lambda r: not (r.args and getattr(r, "status_code", 0) >= 400),
+        },
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {
+            "handlers": [],
+            "level": LOG_LEVEL,
+            "propagate": True,
+            "filters": ["not_an_error_response"],
+        },
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
