@@ -75,6 +75,7 @@ def test_reconcile_passes_after_a_realistic_sequence(donor):
         "pledges": 3,
         "needs": 3,
         "allocations": 6,
+        "refunds": 0,
     }
 
 
