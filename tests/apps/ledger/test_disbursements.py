@@ -101,7 +101,7 @@ def test_a_returned_tranche_puts_the_money_back_on_the_need(story, donor):
 
 
 def test_a_refund_leaves_the_organizations_account_for_the_donor(story, donor):
-    org, staff, need, _pledge, allocation = story
+    org, staff, _need, _pledge, allocation = story
     tranche = send(donor, allocation, amount="800.00", fee="0.00")
     tranches.disbursement_confirm_receipt(
         disbursement_id=tranche.pk,
