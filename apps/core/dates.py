@@ -24,8 +24,13 @@ def zone(name: str | None) -> ZoneInfo:
 
 def local_today(organization=None, *, now: datetime | None = None) -> date:
     """Today in ``organization``'s time zone (Asia/Kabul without one)."""
+    return local_date(getattr(organization, "time_zone", None), now=now)
+
+
+def local_date(time_zone: str | None, *, now: datetime | None = None) -> date:
+    """The date in ``time_zone`` at ``now`` (default: this moment)."""
     now = now or timezone.now()
-    return now.astimezone(zone(getattr(organization, "time_zone", None))).date()
+    return now.astimezone(zone(time_zone)).date()
 
 
 def validate_time_zone(value: str) -> None:
