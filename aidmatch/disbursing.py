@@ -1,18 +1,11 @@
-"""Tranches: statuses, transitions, and how a tranche's amount is spread over allocations."""
+"""Tranches: channels, and how a tranche's amount is spread over allocations."""
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from enum import StrEnum
 
-from aidmatch.errors import InvalidTransition, RuleViolation
-
-
-class DisbursementStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    SENT = "sent"
-    RECEIVED = "received"
-    FAILED = "failed"
-    RETURNED = "returned"
+from aidmatch.errors import RuleViolation
+from aidmatch.lifecycle import DisbursementStatus  # its transitions: lifecycle.TRANCHE_TRANSITIONS
 
 
 class Channel(StrEnum):
@@ -28,19 +21,6 @@ D = DisbursementStatus
 LIVE = frozenset({D.SCHEDULED, D.SENT, D.RECEIVED})
 # Money in these tranches has left the donor.
 OUT = frozenset({D.SENT, D.RECEIVED})
-
-TRANSITIONS = {
-    D.SCHEDULED: frozenset({D.SENT, D.FAILED}),
-    D.SENT: frozenset({D.RECEIVED, D.FAILED, D.RETURNED}),
-    D.RECEIVED: frozenset({D.RETURNED}),
-    D.FAILED: frozenset(),
-    D.RETURNED: frozenset(),
-}
-
-
-def check_disbursement_transition(current: str, target: str) -> None:
-    if target not in TRANSITIONS.get(D(current), frozenset()):
-        raise InvalidTransition("disbursement", current, target)
 
 
 def spread(amount: Decimal, owed: Sequence[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
@@ -64,3 +44,17 @@ def spread(amount: Decimal, owed: Sequence[tuple[str, Decimal]]) -> list[tuple[s
             lines.append((allocation_id, take))
             left -= take
     return lines
+
+
+def refunded_share(
+    part: Decimal, received: Decimal, refunded: Decimal, quantum: Decimal
+) -> Decimal:
+    """The share of ``part`` (a line of a tranche, in any currency) that ``refunded`` out of the
+    tranche's ``received`` amount gave back: rounded up to ``quantum``, so what is shown as
+    received net of refunds is never more than what stayed; all of ``part`` once everything
+    received was refunded."""
+    if refunded <= 0 or part <= 0:
+        return Decimal(0)
+    if refunded >= received:
+        return part
+    return min(part, (part * refunded / received).quantize(quantum, rounding=ROUND_UP))

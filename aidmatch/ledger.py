@@ -82,6 +82,9 @@ ALLOCATION_COMMITTED = T.OUTGOING_COMMITMENT  # pledge → need (through FX); a 
 DISBURSEMENT_SENT = T.DISBURSEMENT  # need → in transit (and fees)
 RECEIPT_CONFIRMED = T.DISBURSEMENT  # in transit → organization
 EXPENDITURE_REPORTED = T.EXPENDITURE  # organization → external
+# Money the organization gives back after receipt goes to the donor, outside: a disbursement
+# whose legs run the other way (organization → external), as IATI reports a refund.
+REFUND_RECORDED = T.DISBURSEMENT
 
 
 class AccountKind(StrEnum):

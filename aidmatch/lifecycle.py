@@ -6,7 +6,7 @@ A forbidden transition raises InvalidTransition, which the API answers with 409.
 from decimal import Decimal
 from enum import StrEnum
 
-from aidmatch.errors import InvalidTransition
+from aidmatch.errors import InvalidTransition, NotPermitted
 
 
 class OrganizationStatus(StrEnum):
@@ -55,6 +55,14 @@ class AllocationStatus(StrEnum):
     DISBURSED = "disbursed"
     DECLINED = "declined"
     RELEASED = "released"
+
+
+class DisbursementStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    RECEIVED = "received"
+    FAILED = "failed"
+    RETURNED = "returned"
 
 
 N, P, A = NeedStatus, PledgeStatus, AllocationStatus
@@ -119,6 +127,81 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         A.RELEASED: frozenset(),
     },
 }
+
+
+# --- Tranches: who may move one from which state to which ---------------------------------------
+
+
+class TrancheAction(StrEnum):
+    """What can be done to a tranche (the API's ``POST /disbursements/{id}/<action>``)."""
+
+    MARK_SENT = "mark-sent"
+    CONFIRM_RECEIPT = "confirm-receipt"
+    MARK_FAILED = "mark-failed"
+    MARK_RETURNED = "mark-returned"
+    REFUND = "refunds"  # money the organization gives back after receipt; the state stays
+
+
+class TrancheParty(StrEnum):
+    """Who acts on a tranche."""
+
+    DONOR = "donor"  # the donor of its allocations (the person, or a member of the donor org)
+    ORGANIZATION = "organization"  # the receiving organization (its members and API keys)
+    VERIFIER = "verifier"
+    SYSTEM = "system"  # Celery tasks and commands: they only flag unconfirmed tranches
+
+
+D, TA, TP = DisbursementStatus, TrancheAction, TrancheParty
+
+# The one table: (state, action) -> (the state it leads to, who may do it). Anything not listed
+# is refused: a state that does not allow the action is a 409, a party that may not do it a 403.
+# A received tranche is never undone: money that comes back after receipt is a refund that the
+# receiving organization records, and the tranche stays received.
+TRANCHE_TRANSITIONS: dict[
+    tuple[DisbursementStatus, TrancheAction], tuple[DisbursementStatus, frozenset[TrancheParty]]
+] = {
+    (D.SCHEDULED, TA.MARK_SENT): (D.SENT, frozenset({TP.DONOR, TP.VERIFIER})),
+    (D.SCHEDULED, TA.MARK_FAILED): (D.FAILED, frozenset({TP.DONOR, TP.VERIFIER})),
+    (D.SENT, TA.CONFIRM_RECEIPT): (D.RECEIVED, frozenset({TP.ORGANIZATION})),
+    (D.SENT, TA.MARK_FAILED): (D.FAILED, frozenset({TP.DONOR, TP.VERIFIER})),
+    (D.SENT, TA.MARK_RETURNED): (D.RETURNED, frozenset({TP.DONOR, TP.VERIFIER})),
+    (D.RECEIVED, TA.REFUND): (D.RECEIVED, frozenset({TP.ORGANIZATION})),
+}
+
+
+def tranche_parties_for(action: TrancheAction | str) -> frozenset[TrancheParty]:
+    """Everyone who may take ``action`` in some state."""
+    action = TrancheAction(action)
+    return frozenset().union(
+        *(parties for (_, a), (_, parties) in TRANCHE_TRANSITIONS.items() if a == action)
+    )
+
+
+def check_tranche_action(
+    status: DisbursementStatus | str,
+    action: TrancheAction | str,
+    parties: set[TrancheParty] | frozenset[TrancheParty],
+) -> DisbursementStatus:
+    """The state ``action`` leads to from ``status`` when taken by a caller who is ``parties``
+    (a caller can be several: a verifier who is also the donor). Who comes first: a caller who
+    may never take the action gets NotPermitted (403) whatever the state; then a state that does
+    not allow it raises InvalidTransition (409)."""
+    status, action = DisbursementStatus(status), TrancheAction(action)
+    if not set(parties) & tranche_parties_for(action):
+        raise NotPermitted(f"You may not {action.replace('-', ' ')} this tranche.")
+    entry = TRANCHE_TRANSITIONS.get((status, action))
+    if entry is None:
+        raise InvalidTransition("tranche", status, _action_target(action))
+    target, allowed = entry
+    if not set(parties) & allowed:
+        raise NotPermitted(f"You may not {action.replace('-', ' ')} a {status} tranche.")
+    return target
+
+
+def _action_target(action: TrancheAction) -> str:
+    """The state an action names, for the message of a refused one."""
+    targets = {t for (_, a), (t, _) in TRANCHE_TRANSITIONS.items() if a == action}
+    return "refunded" if action == TA.REFUND else "/".join(sorted(targets))
 
 
 def check_transition(entity: str, current: str, target: str) -> None:

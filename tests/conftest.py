@@ -168,3 +168,23 @@ def _ledger_reconciles_at_the_end_of_the_suite(request):
             call_command("reconcile", stdout=out, stderr=io.StringIO())
         except CommandError as exc:
             pytest.fail(f"manage.py reconcile at the end of the suite: {exc}\n{out.getvalue()}")
+
+
+# --- A fixed clock --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Set the time every ``timezone.now()`` sees (services, models' auto_now, tokens):
+    ``clock("2026-11-25T20:00:00+00:00")``; returns the moment. PostgreSQL's own now() is not
+    moved, so code under test reads the time from Django."""
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    def set_to(iso: str) -> datetime:
+        moment = datetime.fromisoformat(iso)
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+        return moment
+
+    return set_to

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.disbursements.models import Disbursement, DisbursementLine
+from apps.disbursements.models import Disbursement, DisbursementLine, Refund
 
 
 class LineInline(admin.TabularInline):
@@ -10,11 +10,23 @@ class LineInline(admin.TabularInline):
     can_delete = False
 
 
+class RefundInline(admin.TabularInline):
+    """Refunds are recorded by the organization through the API, never here."""
+
+    model = Refund
+    extra = 0
+    fields = readonly_fields = ("amount", "currency", "reason", "refund_date", "created_at")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Disbursement)
 class DisbursementAdmin(admin.ModelAdmin):
     list_display = ("id", "organization", "amount", "currency", "channel", "status", "sent_at")
     list_filter = ("status", "channel")
-    inlines = [LineInline]
+    inlines = [LineInline, RefundInline]
     readonly_fields = [f.name for f in Disbursement._meta.fields]
 
     def has_add_permission(self, request):

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from aidmatch.disbursing import Channel, DisbursementStatus
-from apps.core.money import amount_field
+from apps.core.money import amount_field, cached_total_field
 
 
 class Disbursement(models.Model):
@@ -46,6 +46,9 @@ class Disbursement(models.Model):
     received_date = models.DateField(null=True, blank=True)
     expected_received_amount = amount_field(null=True, blank=True)
     difference_reason = models.CharField(max_length=500, blank=True)
+    refunded_amount = cached_total_field(
+        help_text="Sum of the refunds, in the received currency (kept with the refund rows)"
+    )
     failure_reason = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -71,6 +74,11 @@ class Disbursement(models.Model):
             models.CheckConstraint(
                 condition=Q(received_amount__isnull=True) | Q(received_amount__gte=0),
                 name="disbursement_received_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount=0)
+                | Q(received_amount__isnull=False, refunded_amount__lte=F("received_amount")),
+                name="disbursement_refunded_within_received",
             ),
         ]
         indexes = [
@@ -104,3 +112,28 @@ class DisbursementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} of {self.allocation_id}"
+
+
+class Refund(models.Model):
+    """Money the receiving organization gives back after receipt (in the tranche's received
+    currency). The tranche stays received; what it received net of refunds is what counts."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    disbursement = models.ForeignKey(Disbursement, on_delete=models.PROTECT, related_name="refunds")
+    amount = amount_field()
+    currency = models.ForeignKey("reference.Currency", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    refund_date = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["disbursement", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} {self.currency_id} of {self.disbursement_id}"

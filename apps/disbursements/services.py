@@ -1,6 +1,8 @@
-"""Tranches: schedule, mark sent, confirm receipt, mark failed or returned. Each one
-transaction, under row locks in the global order (pledges, needs, allocations, then the
-tranche), keeping the cached totals of allocations, pledges and needs with it."""
+"""Tranches: schedule, mark sent, confirm receipt, mark failed or returned, record a refund.
+Each one transaction, under row locks in the global order (pledges, needs, allocations, then the
+tranche), keeping the cached totals of allocations, pledges and needs with it. Who may do what
+in which state is one table, ``aidmatch.lifecycle.TRANCHE_TRANSITIONS``, checked under the
+tranche's lock."""
 
 import logging
 from datetime import timedelta
@@ -10,23 +12,32 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from aidmatch.disbursing import OUT, DisbursementStatus, check_disbursement_transition, spread
+from aidmatch.disbursing import OUT, DisbursementStatus, spread
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
-from aidmatch.lifecycle import AllocationStatus, check_transition
+from aidmatch.lifecycle import (
+    AllocationStatus,
+    TrancheAction,
+    TrancheParty,
+    check_tranche_action,
+    check_transition,
+)
 from apps.audit.services import audit_record, audit_snapshot
-from apps.disbursements.models import Disbursement, DisbursementLine
+from apps.core.dates import local_today
+from apps.disbursements.models import Disbursement, DisbursementLine, Refund
 from apps.disbursements.notifications import notify_unconfirmed
+from apps.disbursements.selectors import received_by_need
 from apps.ledger import services as ledger
 from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
 from apps.matching.models import Allocation
 from apps.matching.services.allocations import refresh_need_status, refresh_pledge_status
 from apps.matching.triggers import request_matching
 from apps.organizations.models import OrganizationStatus
-from apps.reports.services import need_complete_if_done
+from apps.reports.services import need_complete_if_done, spent_by_need
 
 logger = logging.getLogger(__name__)
 D = DisbursementStatus
 A = AllocationStatus
+TA, TP = TrancheAction, TrancheParty
 OWING = (A.COMMITTED, A.DISBURSING)
 
 
@@ -47,6 +58,24 @@ def _is_donor(actor, pledge) -> bool:
     return (pledge.donor_id is not None and pledge.donor_id == getattr(actor, "pk", None)) or (
         pledge.donor_organization_id is not None
         and pledge.donor_organization_id == getattr(actor, "organization_id", None)
+    )
+
+
+def _parties(actor, acting_for, disbursement, pledges) -> set[TrancheParty]:
+    """Who the caller is to this tranche: its donor, the receiving organization, a verifier."""
+    parties = set()
+    if any(_is_donor(actor, p) for p in pledges.values()):
+        parties.add(TP.DONOR)
+    if disbursement.organization_id in (acting_for or ()):
+        parties.add(TP.ORGANIZATION)
+    if getattr(actor, "is_verifier", False):
+        parties.add(TP.VERIFIER)
+    return parties
+
+
+def _authorize(action, actor, acting_for, disbursement, pledges) -> DisbursementStatus:
+    return check_tranche_action(
+        disbursement.status, action, _parties(actor, acting_for, disbursement, pledges)
     )
 
 
@@ -190,16 +219,15 @@ def _move_out(lines, pledges, needs, allocations, sign: int) -> None:
 
 
 @transaction.atomic
-def disbursement_mark_sent(*, disbursement_id, actor, value_date=None) -> Disbursement:
+def disbursement_mark_sent(
+    *, disbursement_id, actor, acting_for=frozenset(), value_date=None
+) -> Disbursement:
     disbursement, lines, pledges, needs, allocations = _locked_tranche(disbursement_id)
-    is_donor = any(_is_donor(actor, p) for p in pledges.values())
-    if not (is_donor or getattr(actor, "is_verifier", False)):
-        raise NotPermitted("Only the donor or a verifier marks a tranche sent.")
-    check_disbursement_transition(disbursement.status, D.SENT)
+    target = _authorize(TA.MARK_SENT, actor, acting_for, disbursement, pledges)
     before_status = disbursement.status
-    disbursement.status = D.SENT
+    disbursement.status = target
     disbursement.sent_at = timezone.now()
-    disbursement.value_date = value_date or timezone.now().date()
+    disbursement.value_date = value_date or local_today(disbursement.organization)
     disbursement.save(update_fields=["status", "sent_at", "value_date", "updated_at"])
     _move_out(lines, pledges, needs, allocations, +1)
     ledger.post_disbursement_sent(disbursement=disbursement)
@@ -220,6 +248,7 @@ def disbursement_confirm_receipt(
     *,
     disbursement_id,
     acting_for: set,
+    actor=None,
     received_amount: Decimal,
     received_currency,
     received_date=None,
@@ -228,10 +257,8 @@ def disbursement_confirm_receipt(
     """The receiving organization (``acting_for``: the organizations the caller acts for)
     confirms what arrived, in its currency. A difference from the expected amount (fees,
     exchange) is recorded with its reason."""
-    disbursement, lines, _pledges, needs, allocations = _locked_tranche(disbursement_id)
-    if disbursement.organization_id not in acting_for:
-        raise NotPermitted("Only the receiving organization confirms receipt.")
-    check_disbursement_transition(disbursement.status, D.RECEIVED)
+    disbursement, lines, pledges, needs, allocations = _locked_tranche(disbursement_id)
+    target = _authorize(TA.CONFIRM_RECEIPT, actor, acting_for, disbursement, pledges)
     need_currencies = {needs[allocations[line.allocation_id].need_id].currency_id for line in lines}
     expected = None
     if need_currencies == {received_currency.code}:
@@ -244,13 +271,17 @@ def disbursement_confirm_receipt(
                 "received amount differs.",
                 errors={"difference_reason": ["Required when the amount differs."]},
             )
-    if received_date and received_date > timezone.now().date():
-        raise RuleViolation("The date is in the future.", errors={"received_date": ["Future."]})
+    today = local_today(disbursement.organization)
+    if received_date and received_date > today:
+        raise RuleViolation(
+            _future(today, disbursement.organization),
+            errors={"received_date": ["Future."]},
+        )
     before_status = disbursement.status
-    disbursement.status = D.RECEIVED
+    disbursement.status = target
     disbursement.received_amount = received_amount
     disbursement.received_currency = received_currency
-    disbursement.received_date = received_date or timezone.now().date()
+    disbursement.received_date = received_date or today
     disbursement.expected_received_amount = expected
     disbursement.difference_reason = difference_reason
     disbursement.received_at = timezone.now()
@@ -278,13 +309,10 @@ def _received_total(allocation) -> Decimal:
     )
 
 
-def _give_back(disbursement_id, actor, target: D, reason: str) -> Disbursement:
+def _give_back(disbursement_id, actor, acting_for, action: TrancheAction, reason: str):
     disbursement, lines, pledges, needs, allocations = _locked_tranche(disbursement_id)
-    is_donor = any(_is_donor(actor, p) for p in pledges.values())
-    if not (is_donor or getattr(actor, "is_verifier", False)):
-        raise NotPermitted("Only the donor or a verifier records a failed or returned tranche.")
+    target = _authorize(action, actor, acting_for, disbursement, pledges)
     was_out = disbursement.status in OUT
-    check_disbursement_transition(disbursement.status, target)
     before_status = disbursement.status
     disbursement.status = target
     disbursement.failure_reason = reason[:500]
@@ -307,13 +335,107 @@ def _give_back(disbursement_id, actor, target: D, reason: str) -> Disbursement:
 
 
 @transaction.atomic
-def disbursement_mark_failed(*, disbursement_id, actor, reason: str) -> Disbursement:
-    return _give_back(disbursement_id, actor, D.FAILED, reason)
+def disbursement_mark_failed(
+    *, disbursement_id, actor, acting_for=frozenset(), reason: str
+) -> Disbursement:
+    return _give_back(disbursement_id, actor, acting_for, TA.MARK_FAILED, reason)
 
 
 @transaction.atomic
-def disbursement_mark_returned(*, disbursement_id, actor, reason: str) -> Disbursement:
-    return _give_back(disbursement_id, actor, D.RETURNED, reason)
+def disbursement_mark_returned(
+    *, disbursement_id, actor, acting_for=frozenset(), reason: str
+) -> Disbursement:
+    """Money sent that came back before the organization confirmed it. A received tranche is
+    never returned (409): money given back after receipt is a refund."""
+    return _give_back(disbursement_id, actor, acting_for, TA.MARK_RETURNED, reason)
+
+
+@transaction.atomic
+def disbursement_refund(
+    *,
+    disbursement_id,
+    actor,
+    acting_for,
+    amount: Decimal,
+    currency,
+    reason: str,
+    refund_date=None,
+) -> Refund:
+    """The receiving organization records money it gave back after receipt, in the currency it
+    received. At most what it received less what it already refunded, and never so much that a
+    need's money received (net of refunds) would fall below what its reports say was spent."""
+    disbursement, _lines, pledges, needs, _allocations = _locked_tranche(disbursement_id)
+    _authorize(TA.REFUND, actor, acting_for, disbursement, pledges)
+    received_cur = disbursement.received_currency
+    if currency.code != received_cur.code:
+        raise RuleViolation(
+            f"A refund is in the currency received, {received_cur.code}.",
+            errors={"currency": [f"This tranche was received in {received_cur.code}."]},
+        )
+    left = disbursement.received_amount - disbursement.refunded_amount
+    if amount > left:
+        raise RuleViolation(
+            f"At most {_fmt(left, received_cur)} {received_cur.code} can be refunded: "
+            f"{_fmt(disbursement.received_amount, received_cur)} received, "
+            f"{_fmt(disbursement.refunded_amount, received_cur)} already refunded.",
+            errors={"amount": [f"At most {_fmt(left, received_cur)}."]},
+        )
+    today = local_today(disbursement.organization)
+    refund_date = refund_date or today
+    if refund_date > today:
+        raise RuleViolation(
+            _future(today, disbursement.organization),
+            errors={"refund_date": ["Future."]},
+        )
+    if disbursement.received_date and refund_date < disbursement.received_date:
+        raise RuleViolation(
+            f"The money was received on {disbursement.received_date}, after this date.",
+            errors={"refund_date": ["Before the receipt."]},
+        )
+    need_ids = list(needs)
+    after = received_by_need(need_ids, extra_refunded={disbursement.pk: amount})
+    spent = spent_by_need(need_ids)
+    for need_id in sorted(need_ids, key=str):
+        need = needs[need_id]
+        net, used = after.get(need_id, Decimal(0)), spent.get(need_id, Decimal(0))
+        if used > net:
+            raise RuleViolation(
+                f"Need {need_id} would have {_fmt(net, need.currency)} {need.currency_id} "
+                f"received net of refunds, less than the {_fmt(used, need.currency)} "
+                f"{need.currency_id} its reports say was spent.",
+                errors={"amount": ["More than what was received and not yet spent."]},
+            )
+    refund = Refund.objects.create(
+        disbursement=disbursement,
+        amount=amount,
+        currency=currency,
+        reason=reason,
+        refund_date=refund_date,
+        created_by=actor if getattr(actor, "pk", None) else None,  # None for an API key
+    )
+    disbursement.refunded_amount += amount
+    disbursement.save(update_fields=["refunded_amount", "updated_at"])
+    ledger.post_refund_recorded(refund=refund, disbursement=disbursement)
+    audit_record(
+        action="disbursement.refund",
+        obj=disbursement,
+        after={"refunded_amount": disbursement.refunded_amount},
+        detail={
+            "refund": str(refund.pk),
+            "amount": str(amount),
+            "currency": currency.code,
+            "refund_date": str(refund_date),
+        },
+    )
+    return refund
+
+
+def _future(today, organization) -> str:
+    return f"The date is in the future (today is {today} in {organization.time_zone})."
+
+
+def _fmt(amount: Decimal, currency) -> str:
+    return str(amount.quantize(_quantum(currency)))
 
 
 def disbursement_flag_unconfirmed(*, now=None) -> int:

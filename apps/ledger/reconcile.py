@@ -13,7 +13,11 @@ Checks, each difference named with the row's id and both amounts:
   disbursements out of its account; live allocations do not exceed the amount;
 - allocations: a committed one (committed, disbursing, disbursed) has exactly its ``amount`` out
   of the pledge's account and its ``need_amount`` into the need's in the ledger, any other none;
-  what is disbursed of it does not exceed it.
+  what is disbursed of it does not exceed it;
+- tranches: ``refunded_amount`` equals the sum of its refund rows and what the refund postings
+  took out of the organization's account, and never exceeds what was received;
+- needs again: what their reports say was spent never exceeds what was received net of refunds
+  (the funding page's figures).
 
 On PostgreSQL the reads run in one REPEATABLE READ snapshot, so writes landing meanwhile cannot
 show up as differences.
@@ -29,7 +33,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from aidmatch.ledger import AccountKind, IatiTransactionType
@@ -263,6 +267,54 @@ def _check_allocations(c: _Checker) -> int:
     return total
 
 
+def _check_tranches(c: _Checker) -> int:
+    from apps.disbursements.models import Disbursement, Refund
+    from apps.ledger.services import refund_key
+
+    rows: dict = defaultdict(lambda: ZERO)
+    posted: dict = defaultdict(lambda: ZERO)
+    keys = {}
+    for pk, tranche, amount in Refund.objects.values_list("pk", "disbursement_id", "amount"):
+        rows[tranche] += amount
+        keys[refund_key(pk)] = tranche
+    for key, amount in (
+        Leg.objects.filter(
+            transaction__key__startswith="disbursement-refund:", account__kind=K.ORGANIZATION
+        )
+        .values_list("transaction__key", "amount")
+        .order_by()
+    ):
+        posted[keys.get(key, key)] -= amount
+    tranches = Disbursement.objects.filter(Q(refunded_amount__gt=0) | Q(pk__in=list(rows)))
+    for pk, cur, received, refunded in tranches.values_list(
+        "pk", "received_currency_id", "received_amount", "refunded_amount"
+    ).order_by("pk"):
+        c.equal("tranche.refunded_amount (rows)", "tranche", pk, rows[pk], refunded, cur)
+        c.equal("tranche.refunded_amount", "tranche", pk, posted.pop(pk, ZERO), refunded, cur)
+        if received is None or refunded > received:
+            c.differ("tranche.over_refunded", "tranche", pk, received, refunded, cur)
+    for key, amount in posted.items():
+        c.differ("tranche.refund_posting", "transaction", key, 0, amount, detail="no refund row")
+    return len(keys)
+
+
+def _check_spending(c: _Checker) -> None:
+    from apps.disbursements.selectors import received_lines
+    from apps.reports.models import DeliveryReport
+
+    received: dict = defaultdict(lambda: ZERO)
+    for line in received_lines():
+        received[line.need_id] += line.net
+    for need_id, cur, spent in (
+        DeliveryReport.objects.values_list("need_id", "need__currency_id")
+        .annotate(s=Sum("amount_spent"))
+        .filter(s__gt=0)
+        .order_by("need_id")
+    ):
+        if spent > received[need_id]:
+            c.differ("need.spent_over_received", "need", need_id, received[need_id], spent, cur)
+
+
 def reconcile(*, progress: Progress | None = None) -> ReconcileReport:
     """Check the ledger against itself, the cached totals and the allocation rows."""
     report = ReconcileReport(started_at=timezone.now())
@@ -282,6 +334,8 @@ def reconcile(*, progress: Progress | None = None) -> ReconcileReport:
         report.counts["pledges"] = _check_pledges(checker)
         report.counts["needs"] = _check_needs(checker)
         report.counts["allocations"] = _check_allocations(checker)
+        report.counts["refunds"] = _check_tranches(checker)
+        _check_spending(checker)
     report.finished_at = timezone.now()
     return report
 

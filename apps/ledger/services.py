@@ -410,6 +410,30 @@ def post_disbursement_given_back(*, disbursement, reason: str) -> list[LedgerTra
     return posted
 
 
+def refund_key(refund_id) -> str:
+    return f"disbursement-refund:{refund_id}"
+
+
+def post_refund_recorded(*, refund, disbursement) -> LedgerTransaction:
+    """3 disbursement, run back: money the organization gave back after receipt leaves its
+    account (in the currency it received) for the donor, outside. The tranche's receipt stands.
+    Call from ``disbursement_refund``."""
+    cur = refund.currency_id
+    amount = _quantized(refund.amount, cur)
+    return _post_legs(
+        [
+            PostingLeg(account_for_organization(disbursement.organization, cur).key, -amount, cur),
+            PostingLeg(rules.account_key(K.EXTERNAL, cur), amount, cur),
+        ],
+        key=refund_key(refund.pk),
+        iati_type=rules.REFUND_RECORDED,
+        description=(
+            f"Tranche {disbursement.pk} refund {refund.pk} by organization "
+            f"{disbursement.organization_id}: {amount} {cur}: {refund.reason}"
+        ),
+    )
+
+
 def post_expenditure_reported(*, report) -> LedgerTransaction | None:
     """4 expenditure: what a delivery report says was spent leaves the organization's account
     (in the need's currency) for the world outside. Nothing to post for a report of no spending."""

@@ -1,6 +1,6 @@
 """Writes for needs: create, edit, submit, approve, cancel, expire. Each one transaction."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -10,6 +10,7 @@ from django.utils import timezone
 from aidmatch.errors import InvalidTransition, NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import NEED_FUNDABLE, NeedStatus, check_transition
 from apps.audit.services import audit_changes, audit_record, audit_snapshot
+from apps.core.dates import local_date, local_today
 from apps.matching.locks import lock_need_with_pledges, lock_needs
 from apps.matching.services.allocations import (
     refresh_need_status,
@@ -66,15 +67,16 @@ def _replace_line_items(need: Need, line_items) -> None:
     )
 
 
-def _check_deadline(deadline: date) -> None:
-    if deadline < timezone.now().date():
+def _check_deadline(deadline: date, organization) -> None:
+    """A deadline is a day in the organization's time zone: today's is still fine."""
+    if deadline < local_today(organization):
         raise RuleViolation("The deadline is in the past.", errors={"deadline": ["In the past."]})
 
 
 @transaction.atomic
 def need_create(*, organization, created_by=None, api_key=None, line_items=(), **fields) -> Need:
     """A draft need of ``organization``; with line items, the amount is their sum."""
-    _check_deadline(fields["deadline"])
+    _check_deadline(fields["deadline"], organization)
     if line_items:
         fields["amount"] = _line_item_total(line_items)
     need = Need.objects.create(
@@ -108,7 +110,7 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
             f"The need is at version {need.version}, not {if_match}: read it again."
         )
     if "deadline" in changes:
-        _check_deadline(changes["deadline"])
+        _check_deadline(changes["deadline"], need.organization)
     if line_items is not None:
         changes["amount"] = _line_item_total(line_items) if line_items else changes.get("amount")
         if changes["amount"] is None:
@@ -191,7 +193,7 @@ def need_approve(*, need_id, verifier) -> Need:
             "Only needs of verified organizations can be approved; this one is "
             f"{need.organization.status}."
         )
-    _check_deadline(need.deadline)
+    _check_deadline(need.deadline, need.organization)
     request_matching(reason="need approved", need_ids=[need_id])
     return _transition(
         need_id, N.OPEN, "need.approve", approved_at=timezone.now(), approved_by=verifier
@@ -233,15 +235,21 @@ def need_cancel(*, need_id) -> Need:
     return _close_need(need_id, N.CANCELLED, "need cancelled")
 
 
-def need_expire_overdue(*, today: date | None = None) -> int:
-    """Expire fundable needs whose deadline has passed (a periodic task)."""
-    today = today or timezone.now().date()
-    due = Need.objects.filter(status__in=NEED_FUNDABLE, deadline__lt=today)
+def need_expire_overdue(*, now: datetime | None = None, today: date | None = None) -> int:
+    """Expire fundable needs whose deadline day has ended in their organization's time zone
+    (a periodic task). ``today`` puts every organization on one given day instead."""
+    now = now or timezone.now()
+    # No time zone is a whole day ahead of UTC: a need due before tomorrow (UTC) may be over.
+    horizon = today or now.date() + timedelta(days=1)
+    due = Need.objects.filter(status__in=NEED_FUNDABLE, deadline__lt=horizon).values_list(
+        "pk", "organization__time_zone"
+    )
     count = 0
-    for need_id in due.values_list("pk", flat=True):
+    for need_id, time_zone in due:
+        day = today or local_date(time_zone, now=now)
         with transaction.atomic():
             need = Need.objects.get(pk=need_id)
-            if need.status in NEED_FUNDABLE and need.deadline < today:
+            if need.status in NEED_FUNDABLE and need.deadline < day:
                 _close_need(need_id, N.EXPIRED, "need expired")
                 count += 1
     return count

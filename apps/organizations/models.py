@@ -9,6 +9,7 @@ from rest_framework_api_key.models import AbstractAPIKey
 
 from aidmatch.access import MemberRole
 from aidmatch.lifecycle import InvitationStatus
+from apps.core.dates import DEFAULT_TIME_ZONE, validate_time_zone
 from apps.core.fields import EncryptedJSONField, EncryptedTextField, FernetBlobField
 
 
@@ -54,6 +55,13 @@ class Organization(models.Model):
     iati_org_id = models.CharField(max_length=100, blank=True)
     province = models.ForeignKey(
         "reference.Province", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default=DEFAULT_TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text="IANA name: the day in which its date-only fields (receipts, reports, "
+        "deadlines) are judged",
     )
     status = models.CharField(
         max_length=20, choices=OrganizationStatus.choices, default=OrganizationStatus.PENDING

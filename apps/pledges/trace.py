@@ -1,14 +1,15 @@
-"""A pledge's trace, for its donor: each allocation, its tranches, and the reports of the
-needs it funded — with what a sensitive organization must hide hidden. A fixed number of
-queries whatever the pledge's size."""
+"""A pledge's trace, for its donor: each allocation, its tranches (with any refunds: the
+received amount is net of them), and the reports of the needs it funded — with what a
+sensitive organization must hide hidden. A fixed number of queries whatever the pledge's size."""
 
 from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Prefetch
 
+from aidmatch.disbursing import refunded_share
 from apps.core.money import money_str
-from apps.disbursements.models import DisbursementLine
+from apps.disbursements.models import DisbursementLine, Refund
 from apps.matching.models import Allocation
 from apps.pledges.models import Pledge
 from apps.reports.models import DeliveryReport
@@ -23,9 +24,13 @@ def pledge_trace(pledge: Pledge) -> dict:
         .prefetch_related(
             Prefetch(
                 "disbursement_lines",
-                queryset=DisbursementLine.objects.select_related(
-                    "disbursement__received_currency"
-                ).order_by("disbursement__created_at"),
+                queryset=DisbursementLine.objects.select_related("disbursement__received_currency")
+                .prefetch_related(
+                    Prefetch(
+                        "disbursement__refunds", queryset=Refund.objects.order_by("created_at")
+                    )
+                )
+                .order_by("disbursement__created_at"),
             )
         )
         .order_by("proposed_at", "pk")
@@ -39,7 +44,8 @@ def pledge_trace(pledge: Pledge) -> dict:
     ):
         reports[report.need_id].append(report)
 
-    sent = received_share = Decimal(0)
+    sent = received_share = refunded_share_total = Decimal(0)
+    quantum = Decimal(1).scaleb(-minor)
     out = []
     for a in allocations:
         need = a.need
@@ -47,6 +53,7 @@ def pledge_trace(pledge: Pledge) -> dict:
         tranches = []
         for line in a.disbursement_lines.all():
             d = line.disbursement
+            received_minor = d.received_currency.minor_unit if d.received_currency else minor
             tranches.append(
                 {
                     "id": str(d.pk),
@@ -61,12 +68,28 @@ def pledge_trace(pledge: Pledge) -> dict:
                     "received_currency": d.received_currency_id,
                     "sent_at": d.sent_at,
                     "received_date": d.received_date,
+                    "refunded_amount": None
+                    if d.received_currency is None
+                    else money_str(d.refunded_amount, received_minor),
+                    "refunds": [
+                        {
+                            "amount": money_str(r.amount, received_minor),
+                            "currency": r.currency_id,
+                            "refund_date": r.refund_date,
+                            "reason": None if sensitive else r.reason,
+                        }
+                        for r in d.refunds.all()
+                    ],
                 }
             )
             if d.status in ("sent", "received"):
                 sent += line.amount
             if d.status == "received":
-                received_share += line.amount
+                given_back = refunded_share(
+                    line.amount, d.received_amount, d.refunded_amount, quantum
+                )
+                received_share += line.amount - given_back
+                refunded_share_total += given_back
         out.append(
             {
                 "allocation": str(a.pk),
@@ -95,6 +118,7 @@ def pledge_trace(pledge: Pledge) -> dict:
         "disbursed_amount": money_str(pledge.disbursed_amount, minor),
         "sent_amount": money_str(sent, minor),
         "received_amount": money_str(received_share, minor),
+        "refunded_amount": money_str(refunded_share_total, minor),
         "allocations": out,
     }
 

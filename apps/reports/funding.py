@@ -1,15 +1,16 @@
-"""An organization's money, for its members and verifiers: expected (committed), received and
-spent, by donor ("anonymous donor" when asked) and by need, each in the need's currency."""
+"""An organization's money, for its members and verifiers: expected (committed), received (net
+of refunds), refunded and spent, by donor ("anonymous donor" when asked) and by need, each in
+the need's currency. Spent never exceeds received: a report that would is refused, and so is a
+refund that would make it so."""
 
 from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Sum
 
-from aidmatch.disbursing import DisbursementStatus
 from aidmatch.lifecycle import ALLOCATION_COMMITTED
 from apps.core.money import money_str
-from apps.disbursements.models import DisbursementLine
+from apps.disbursements.selectors import received_lines
 from apps.matching.models import Allocation
 from apps.reports.models import DeliveryReport
 
@@ -26,32 +27,28 @@ def organization_funding(organization) -> dict:
     allocations = Allocation.objects.filter(
         need__organization=organization, status__in=ALLOCATION_COMMITTED
     ).select_related("need__currency", "pledge__donor", "pledge__donor_organization")
-    received = dict(
-        DisbursementLine.objects.filter(
-            allocation__need__organization=organization,
-            disbursement__status=DisbursementStatus.RECEIVED,
-        )
-        .values("allocation_id")
-        .annotate(s=Sum("need_amount"))
-        .values_list("allocation_id", "s")
-    )
+    zero = Decimal(0)
+    received: dict = defaultdict(lambda: zero)
+    refunded: dict = defaultdict(lambda: zero)
+    for line in received_lines(allocation__need__organization=organization):
+        received[line.allocation_id] += line.net
+        refunded[line.allocation_id] += line.refunded
     spent = dict(
         DeliveryReport.objects.filter(need__organization=organization)
         .values("need_id")
         .annotate(s=Sum("amount_spent"))
         .values_list("need_id", "s")
     )
-    zero = Decimal(0)
-    by_need: dict = defaultdict(lambda: {"expected": zero, "received": zero})
-    by_donor: dict = defaultdict(lambda: {"expected": zero, "received": zero})
+    by_need: dict = defaultdict(lambda: {"expected": zero, "received": zero, "refunded": zero})
+    by_donor: dict = defaultdict(lambda: {"expected": zero, "received": zero, "refunded": zero})
     needs = {}
     for a in allocations:
         need = a.need
         needs[need.pk] = need
-        got = received.get(a.pk, zero)
         for bucket in (by_need[need.pk], by_donor[(_donor_label(a.pledge), need.currency_id)]):
             bucket["expected"] += a.need_amount
-            bucket["received"] += got
+            bucket["received"] += received[a.pk]
+            bucket["refunded"] += refunded[a.pk]
 
     def fmt(value, currency):
         return money_str(value, currency.minor_unit)
@@ -65,6 +62,7 @@ def organization_funding(organization) -> dict:
                 "currency": needs[need_id].currency_id,
                 "expected": fmt(v["expected"], needs[need_id].currency),
                 "received": fmt(v["received"], needs[need_id].currency),
+                "refunded": fmt(v["refunded"], needs[need_id].currency),
                 "spent": fmt(spent.get(need_id, zero), needs[need_id].currency),
             }
             for need_id, v in sorted(by_need.items(), key=lambda kv: str(kv[0]))
@@ -75,6 +73,7 @@ def organization_funding(organization) -> dict:
                 "currency": currency,
                 "expected": str(v["expected"]),
                 "received": str(v["received"]),
+                "refunded": str(v["refunded"]),
             }
             for (donor, currency), v in sorted(by_donor.items())
         ],

@@ -5,14 +5,15 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
 
 from aidmatch.disbursing import DisbursementStatus
 from aidmatch.errors import RuleViolation, StateConflict
 from aidmatch.lifecycle import NeedStatus, check_transition
 from apps.audit.services import audit_record, audit_snapshot
+from apps.core.dates import local_today
 from apps.core.files import check_upload, decrypt_checked
 from apps.disbursements.models import DisbursementLine
+from apps.disbursements.selectors import received_by_need
 from apps.ledger import services as ledger
 from apps.matching.locks import lock_needs
 from apps.reports.models import DeliveredItem, DeliveryReport, EvidenceFile
@@ -31,6 +32,16 @@ def money_received(need) -> Decimal:
     return total or Decimal(0)
 
 
+def spent_by_need(need_ids) -> dict:
+    """{need id: money its reports say was spent} (need currency)."""
+    return dict(
+        DeliveryReport.objects.filter(need_id__in=need_ids)
+        .values("need_id")
+        .annotate(s=Sum("amount_spent"))
+        .values_list("need_id", "s")
+    )
+
+
 @transaction.atomic
 def report_file(*, need_id, created_by=None, items=(), **fields) -> DeliveryReport:
     need = lock_needs([need_id])[need_id]
@@ -40,10 +51,26 @@ def report_file(*, need_id, created_by=None, items=(), **fields) -> DeliveryRepo
         raise RuleViolation(
             "The period ends before it starts.", errors={"period_end": ["Before start."]}
         )
-    if fields["period_start"] > timezone.now().date():
+    today = local_today(need.organization)
+    if fields["period_start"] > today:
         raise RuleViolation(
-            "The period has not started.", errors={"period_start": ["In the future."]}
+            f"The period has not started (today is {today} in {need.organization.time_zone}).",
+            errors={"period_start": ["In the future."]},
         )
+    spending = fields.get("amount_spent") or Decimal(0)
+    if spending > 0:
+        # Under the need's lock: a refund of its money takes the same lock.
+        received = received_by_need([need.pk]).get(need.pk, Decimal(0))
+        spent = spent_by_need([need.pk]).get(need.pk, Decimal(0))
+        if spent + spending > received:
+            quantum = Decimal(1).scaleb(-need.currency.minor_unit)
+            room = max(received - spent, Decimal(0)).quantize(quantum)
+            raise RuleViolation(
+                f"The need has {received.quantize(quantum)} {need.currency_id} received (net of "
+                f"refunds) and {spent.quantize(quantum)} already reported spent: at most "
+                f"{room} more can be reported.",
+                errors={"amount_spent": [f"At most {room}."]},
+            )
     line_items = {li.pk: li for li in need.line_items.all()}
     for item in items:
         if item["line_item"] not in line_items:

@@ -1,9 +1,15 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aidmatch.disbursing import Channel
-from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
+from apps.core.money import (
+    AmountField,
+    CurrencyAmountField,
+    money_str,
+    validate_amount_for_currency,
+)
 from apps.core.serializers import StrictSerializer
-from apps.disbursements.models import Disbursement, DisbursementLine
+from apps.disbursements.models import Disbursement, DisbursementLine, Refund
 from apps.reference.models import Currency
 
 
@@ -16,6 +22,19 @@ class LineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RefundSerializer(serializers.ModelSerializer):
+    """Money the receiving organization gave back after receipt."""
+
+    disbursement = serializers.UUIDField(source="disbursement_id")
+    amount = CurrencyAmountField("amount")
+    currency = serializers.CharField(source="currency_id")
+
+    class Meta:
+        model = Refund
+        fields = ["id", "disbursement", "amount", "currency", "reason", "refund_date", "created_at"]
+        read_only_fields = fields
+
+
 class DisbursementSerializer(serializers.ModelSerializer):
     organization = serializers.UUIDField(source="organization_id")
     currency = serializers.CharField(source="currency_id")
@@ -23,6 +42,8 @@ class DisbursementSerializer(serializers.ModelSerializer):
     fee_amount = CurrencyAmountField("fee_amount")
     received_currency = serializers.CharField(source="received_currency_id", allow_null=True)
     lines = LineSerializer(many=True)
+    refunded_amount = serializers.SerializerMethodField()
+    refunds = RefundSerializer(many=True)
 
     class Meta:
         model = Disbursement
@@ -43,6 +64,8 @@ class DisbursementSerializer(serializers.ModelSerializer):
             "received_date",
             "expected_received_amount",
             "difference_reason",
+            "refunded_amount",
+            "refunds",
             "failure_reason",
             "lines",
             "sent_at",
@@ -52,6 +75,13 @@ class DisbursementSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_refunded_amount(self, obj) -> str | None:
+        """Refunded so far, in the received currency (null before receipt)."""
+        if obj.received_currency is None:
+            return None
+        return money_str(obj.refunded_amount, obj.received_currency.minor_unit)
 
 
 class DisbursementCreateSerializer(StrictSerializer):
@@ -95,3 +125,18 @@ class ConfirmReceiptSerializer(StrictSerializer):
 
 class FailureReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500)
+
+
+class RefundCreateSerializer(StrictSerializer):
+    amount = AmountField(help_text="In the currency the tranche was received in")
+    currency = serializers.SlugRelatedField(slug_field="code", queryset=Currency.objects.all())
+    reason = serializers.CharField(max_length=500)
+    refund_date = serializers.DateField(
+        required=False, help_text="Default: today in the organization's time zone"
+    )
+
+    def validate(self, attrs):
+        attrs["amount"] = validate_amount_for_currency(
+            attrs["amount"], attrs["currency"].minor_unit
+        )
+        return attrs

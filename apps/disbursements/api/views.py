@@ -14,6 +14,8 @@ from apps.disbursements.api.serializers import (
     DisbursementSerializer,
     FailureReasonSerializer,
     MarkSentSerializer,
+    RefundCreateSerializer,
+    RefundSerializer,
 )
 from apps.disbursements.models import Disbursement
 from apps.matching.selectors import allocations_visible_to
@@ -31,7 +33,8 @@ class DisbursementViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Tranches from pledge to organization: scheduled → sent → received (failed, returned)."""
+    """Tranches from pledge to organization: scheduled → sent → received (failed, returned);
+    who may do what in which state: ``aidmatch.lifecycle.TRANCHE_TRANSITIONS``."""
 
     serializer_class = DisbursementSerializer
     permission_classes = [ScopedForApiKeys]
@@ -45,6 +48,7 @@ class DisbursementViewSet(
         "confirm_receipt": Scope.DISBURSEMENTS_WRITE,
         "mark_failed": Scope.DISBURSEMENTS_WRITE,
         "mark_returned": Scope.DISBURSEMENTS_WRITE,
+        "refunds": Scope.DISBURSEMENTS_WRITE,
     }
 
     queryset = Disbursement.objects.none()  # the model, for the schema; get_queryset filters
@@ -75,7 +79,10 @@ class DisbursementViewSet(
         serializer = MarkSentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         disbursement = services.disbursement_mark_sent(
-            disbursement_id=self.get_object().pk, actor=request.user, **serializer.validated_data
+            disbursement_id=self.get_object().pk,
+            actor=request.user,
+            acting_for=member_org_ids(request),
+            **serializer.validated_data,
         )
         return self._respond(disbursement)
 
@@ -87,6 +94,7 @@ class DisbursementViewSet(
         serializer.is_valid(raise_exception=True)
         disbursement = services.disbursement_confirm_receipt(
             disbursement_id=self.get_object().pk,
+            actor=request.user,
             acting_for=member_org_ids(request),
             **serializer.validated_data,
         )
@@ -99,7 +107,10 @@ class DisbursementViewSet(
         serializer = FailureReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         disbursement = services.disbursement_mark_failed(
-            disbursement_id=self.get_object().pk, actor=request.user, **serializer.validated_data
+            disbursement_id=self.get_object().pk,
+            actor=request.user,
+            acting_for=member_org_ids(request),
+            **serializer.validated_data,
         )
         return self._respond(disbursement)
 
@@ -110,6 +121,24 @@ class DisbursementViewSet(
         serializer = FailureReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         disbursement = services.disbursement_mark_returned(
-            disbursement_id=self.get_object().pk, actor=request.user, **serializer.validated_data
+            disbursement_id=self.get_object().pk,
+            actor=request.user,
+            acting_for=member_org_ids(request),
+            **serializer.validated_data,
         )
         return self._respond(disbursement)
+
+    @extend_schema(request=RefundCreateSerializer, responses={201: RefundSerializer})
+    @idempotent
+    @action(detail=True, methods=["post"], url_path="refunds")
+    def refunds(self, request, pk=None):
+        """The receiving organization records money it gave back after receipt."""
+        serializer = RefundCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refund = services.disbursement_refund(
+            disbursement_id=self.get_object().pk,
+            actor=request.user,
+            acting_for=member_org_ids(request),
+            **serializer.validated_data,
+        )
+        return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)

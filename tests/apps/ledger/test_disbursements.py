@@ -85,27 +85,47 @@ def test_a_tranche_sent_and_received_reconciles_with_the_needs_disbursed_total(s
 
 
 def test_a_returned_tranche_puts_the_money_back_on_the_need(story, donor):
-    org, _staff, need, _pledge, allocation = story
+    _org, _staff, need, _pledge, allocation = story
     tranche = send(donor, allocation, amount="800.00", fee="0.00")
-    tranche = tranches.disbursement_confirm_receipt(
-        disbursement_id=tranche.pk,
-        acting_for={org.pk},
-        received_amount=D("56000.00"),
-        received_currency=Currency.objects.get(code="AFN"),
-    )
-    ledger.post_disbursement_received(disbursement=tranche)
 
     tranche = tranches.disbursement_mark_returned(
         disbursement_id=tranche.pk, actor=donor, reason="sent to the wrong branch"
     )
     reversals = ledger.post_disbursement_given_back(disbursement=tranche, reason="returned")
 
-    assert [t.key for t in reversals] == [
-        f"disbursement-received-reversed:{tranche.pk}",
-        f"disbursement-sent-reversed:{tranche.pk}",
-    ]
+    assert [t.key for t in reversals] == [f"disbursement-sent-reversed:{tranche.pk}"]
     need_account = account_key(AccountKind.NEED, "AFN", need.pk)
     assert balances(need_account)[need_account] == D("56000.00")
+    report = reconcile()
+    assert report.ok, report.render()
+
+
+def test_a_refund_leaves_the_organizations_account_for_the_donor(story, donor):
+    org, staff, _need, _pledge, allocation = story
+    tranche = send(donor, allocation, amount="800.00", fee="0.00")
+    tranches.disbursement_confirm_receipt(
+        disbursement_id=tranche.pk,
+        acting_for={org.pk},
+        received_amount=D("56000.00"),
+        received_currency=Currency.objects.get(code="AFN"),
+    )
+
+    refund = tranches.disbursement_refund(
+        disbursement_id=tranche.pk,
+        actor=staff,
+        acting_for={org.pk},
+        amount=D("6000.00"),
+        currency=Currency.objects.get(code="AFN"),
+        reason="the school closed for the winter",
+    )
+
+    posted = LedgerTransaction.objects.get(key=f"disbursement-refund:{refund.pk}")
+    org_account = account_key(AccountKind.ORGANIZATION, "AFN", org.pk)
+    assert posted.iati_type == IatiTransactionType.DISBURSEMENT
+    assert sorted((leg.account.key, leg.amount) for leg in posted.legs.all()) == sorted(
+        [(org_account, D("-6000.00")), ("external:AFN", D("6000.00"))]
+    )
+    assert balances(org_account)[org_account] == D("50000.00")
     report = reconcile()
     assert report.ok, report.render()
 

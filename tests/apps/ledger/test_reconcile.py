@@ -75,6 +75,7 @@ def test_reconcile_passes_after_a_realistic_sequence(donor):
         "pledges": 3,
         "needs": 3,
         "allocations": 6,
+        "refunds": 0,
     }
 
 
@@ -233,3 +234,36 @@ def test_progress_goes_to_stderr_on_large_data(donor, capsys, monkeypatch):
     captured = capsys.readouterr()
     assert "pledges: 2/3" in captured.err and "allocations: 6/6" in captured.err
     assert "pledges: 2/3" not in captured.out
+
+
+@pytest.mark.ledger_unreconciled
+def test_refunds_and_spending_are_reconciled(donor):
+    """Clean after refunds; a refund total that disagrees with its rows and postings, or a
+    report written past the service that spends more than was received, is named."""
+    from apps.disbursements.models import Disbursement
+    from apps.reports.models import DeliveryReport
+    from tests.apps.disbursements.test_refunds import received_tranche
+    from tests.conftest import client_for
+
+    _org, staff, need, _pledge, tranche = received_tranche(donor)
+    response = client_for(staff).post(
+        f"/api/v1/disbursements/{tranche.pk}/refunds",
+        {"amount": "40.00", "currency": "USD", "reason": "the school closed for winter"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    clean = reconcile()
+    assert clean.ok, clean.render()
+    assert clean.counts["refunds"] == 1
+
+    Disbursement.objects.filter(pk=tranche.pk).update(refunded_amount=D("30.00"))
+    DeliveryReport.objects.create(
+        need=need, period_start="2026-01-01", period_end="2026-01-31", amount_spent=D("70.01")
+    )
+    found = {(d.check, d.id, d.expected, d.actual) for d in reconcile().differences}
+
+    assert found == {
+        ("tranche.refunded_amount (rows)", str(tranche.pk), "40", "30"),
+        ("tranche.refunded_amount", str(tranche.pk), "40", "30"),
+        ("need.spent_over_received", str(need.pk), "70", "70.01"),  # 100 less the 30 it says
+    }

@@ -118,6 +118,7 @@ def test_pledge_to_families_fed(food_program, donor, donor_client):
             "currency": "AFN",
             "expected": "70000.00",
             "received": "70000.00",
+            "refunded": "0.00",
             "spent": "67900.00",
         }
     ]
@@ -162,10 +163,11 @@ def test_a_report_for_another_organizations_need_is_404(food_program, admin_y):
     assert response.status_code == 404
 
 
-def test_money_spent_in_a_report_is_posted_as_expenditure(food_program):
+def test_money_spent_in_a_report_is_posted_as_expenditure(food_program, donor):
     from apps.ledger.models import LedgerTransaction
 
-    _, staff, need = food_program
+    org, staff, need = food_program
+    receive(donor, org, need, "70000.00")
     report = (
         client_for(staff)
         .post(
@@ -184,3 +186,33 @@ def test_money_spent_in_a_report_is_posted_as_expenditure(food_program):
     posted = LedgerTransaction.objects.get(key=f"expenditure-reported:{report['id']}")
     assert posted.iati_type == 4
     assert sorted(str(leg.amount) for leg in posted.legs.all()) == ["-1200.0000", "1200.0000"]
+
+
+def receive(donor, org, need, amount, *, fee="0.00"):
+    """A committed allocation of ``amount`` (need currency, pledged in it too) sent and
+    confirmed received in full: the tranche."""
+    from apps.disbursements import services as tranches
+    from apps.matching.services.allocations import allocation_commit
+    from apps.reference.models import Currency
+    from tests.factories import PledgeFactory
+
+    pledge = PledgeFactory(donor=donor, amount=Decimal(amount), currency_id=need.currency_id)
+    allocation = allocation_commit(
+        allocation_id=propose(pledge, need, Decimal(amount), Decimal(amount)).pk
+    )
+    currency = Currency.objects.get(code=need.currency_id)
+    tranche = tranches.disbursement_create(
+        actor=donor,
+        allocation_ids=[allocation.pk],
+        amount=Decimal(amount),
+        currency=currency,
+        channel="bank",
+        fee_amount=Decimal(fee),
+    )
+    tranches.disbursement_mark_sent(disbursement_id=tranche.pk, actor=donor)
+    return tranches.disbursement_confirm_receipt(
+        disbursement_id=tranche.pk,
+        acting_for={org.pk},
+        received_amount=Decimal(amount) - Decimal(fee),
+        received_currency=currency,
+    )
