@@ -25,6 +25,7 @@ EDITABLE_FIELDS = frozenset(
         "registry",
         "iati_org_id",
         "province",
+        "time_zone",
         "contact_name",
         "contact_email",
         "contact_phone",

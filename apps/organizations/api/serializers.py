@@ -63,6 +63,7 @@ class OrganizationSerializer(ConfidentialReadMixin, StrictModelSerializer):
             "registry",
             "iati_org_id",
             "province",
+            "time_zone",
             "status",
             "contact_name",
             "contact_email",

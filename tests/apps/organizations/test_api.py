@@ -98,6 +98,25 @@ def test_only_an_admin_edits_the_organization(org_x, admin_x, staff_x):
     assert org_x.contact_phone == "+93 1"
 
 
+def test_an_admin_sets_the_time_zone_its_dates_are_judged_in(org_x, admin_x):
+    client = client_for(admin_x)
+    assert client.get(f"/api/v1/organizations/{org_x.pk}").json()["time_zone"] == "Asia/Kabul"
+
+    moved = client.patch(
+        f"/api/v1/organizations/{org_x.pk}", {"time_zone": "Asia/Tehran"}, format="json"
+    )
+    unknown = client.patch(
+        f"/api/v1/organizations/{org_x.pk}", {"time_zone": "Mars/Olympus"}, format="json"
+    )
+
+    assert moved.status_code == 200
+    assert moved.json()["time_zone"] == "Asia/Tehran"
+    assert unknown.status_code == 400
+    assert "time_zone" in unknown.json()["errors"]
+    org_x.refresh_from_db()
+    assert org_x.time_zone == "Asia/Tehran"
+
+
 def test_status_cannot_be_set_by_its_members(org_x, admin_x):
     response = client_for(admin_x).patch(
         f"/api/v1/organizations/{org_x.pk}", {"status": "verified"}, format="json"
