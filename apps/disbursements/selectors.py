@@ -1,7 +1,7 @@
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from apps.core.actors import is_api_key
-from apps.disbursements.models import Disbursement
+from apps.disbursements.models import Disbursement, DisbursementLine
 from apps.organizations.access import is_verifier, member_org_ids
 
 
@@ -9,7 +9,11 @@ def disbursements_visible_to(request) -> QuerySet[Disbursement]:
     """The donor's own tranches, the receiving organization's, or all for verifiers."""
     qs = Disbursement.objects.select_related(
         "currency", "received_currency", "organization"
-    ).prefetch_related("lines")
+    ).prefetch_related(
+        Prefetch(
+            "lines", queryset=DisbursementLine.objects.select_related("allocation__need__currency")
+        )
+    )
     if is_verifier(request):
         return qs
     orgs = member_org_ids(request)

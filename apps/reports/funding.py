@@ -44,17 +44,18 @@ def organization_funding(organization) -> dict:
     zero = Decimal(0)
     by_need: dict = defaultdict(lambda: {"expected": zero, "received": zero})
     by_donor: dict = defaultdict(lambda: {"expected": zero, "received": zero})
-    needs = {}
+    needs, currencies = {}, {}
     for a in allocations:
         need = a.need
         needs[need.pk] = need
+        currencies[need.currency_id] = need.currency
         got = received.get(a.pk, zero)
         for bucket in (by_need[need.pk], by_donor[(_donor_label(a.pledge), need.currency_id)]):
             bucket["expected"] += a.need_amount
             bucket["received"] += got
 
     def fmt(value, currency):
-        return money_str(value, currency.minor_unit)
+        return money_str(value, currency)
 
     return {
         "organization": str(organization.pk),
@@ -73,8 +74,8 @@ def organization_funding(organization) -> dict:
             {
                 "donor": donor,
                 "currency": currency,
-                "expected": str(v["expected"]),
-                "received": str(v["received"]),
+                "expected": fmt(v["expected"], currencies[currency]),
+                "received": fmt(v["received"], currencies[currency]),
             }
             for (donor, currency), v in sorted(by_donor.items())
         ],

@@ -1,14 +1,18 @@
 from rest_framework import serializers
 
 from aidmatch.disbursing import Channel
-from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
+from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.disbursements.models import Disbursement, DisbursementLine
 from apps.reference.models import Currency
 
 
 class LineSerializer(serializers.ModelSerializer):
+    """One allocation's share of a tranche: in the tranche's currency and in the need's."""
+
     allocation = serializers.UUIDField(source="allocation_id")
+    amount = MoneyField(currency_field="disbursement.currency")
+    need_amount = MoneyField(currency_field="allocation.need.currency")
 
     class Meta:
         model = DisbursementLine
@@ -19,8 +23,10 @@ class LineSerializer(serializers.ModelSerializer):
 class DisbursementSerializer(serializers.ModelSerializer):
     organization = serializers.UUIDField(source="organization_id")
     currency = serializers.CharField(source="currency_id")
-    amount = CurrencyAmountField("amount")
-    fee_amount = CurrencyAmountField("fee_amount")
+    amount = MoneyField("amount")
+    fee_amount = MoneyField("fee_amount")
+    received_amount = MoneyField(currency_field="received_currency", allow_null=True)
+    expected_received_amount = MoneyField(currency_field="received_currency", allow_null=True)
     received_currency = serializers.CharField(source="received_currency_id", allow_null=True)
     lines = LineSerializer(many=True)
 
