@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from aidmatch.errors import RuleViolation
 from aidmatch.lifecycle import DisbursementStatus  # its transitions: lifecycle.TRANCHE_TRANSITIONS
+from aidmatch.money import CurrencyLike, format_money
 
 
 class Channel(StrEnum):
@@ -23,17 +24,20 @@ LIVE = frozenset({D.SCHEDULED, D.SENT, D.RECEIVED})
 OUT = frozenset({D.SENT, D.RECEIVED})
 
 
-def spread(amount: Decimal, owed: Sequence[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
+def spread(
+    amount: Decimal, owed: Sequence[tuple[str, Decimal]], currency: CurrencyLike
+) -> list[tuple[str, Decimal]]:
     """Spread ``amount`` over allocations in the order given, each up to what it still owes.
 
-    ``owed`` is [(allocation id, amount still owed)], oldest first. Raises RuleViolation when
-    the amount is more than they owe together.
+    ``owed`` is [(allocation id, amount still owed)], oldest first, in ``currency``. Raises
+    RuleViolation when the amount is more than they owe together.
     """
     total_owed = sum((o for _, o in owed), Decimal(0))
     if amount > total_owed:
+        most = format_money(total_owed, currency)
         raise RuleViolation(
-            f"The amount is more than these allocations still owe ({total_owed}).",
-            errors={"amount": [f"At most {total_owed}."]},
+            f"The amount is more than these allocations still owe ({most}).",
+            errors={"amount": [f"At most {most}."]},
         )
     lines, left = [], amount
     for allocation_id, still_owed in owed:

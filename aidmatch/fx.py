@@ -12,6 +12,11 @@ day uses the latest snapshot dated on or before that day, by these rules (one pl
    DOWN at 10 places; its date is the older leg's date and its source names both legs.
 4. Otherwise :class:`NoExchangeRate` (HTTP 422).
 
+With a maximum age (``max_age_days``; the service passes ``FX_MAX_RATE_AGE_DAYS``), a rate dated
+more than that many days before the day of the conversion is not used: a pair whose own newest
+rate is too old converts through USD when both legs are fresh, and otherwise the conversion is
+refused with :class:`StaleExchangeRate` (HTTP 422), naming the pair and the newest rate's date.
+
 Every rounding goes down, and amounts are then rounded down to the quote currency's minor unit
 (``aidmatch.money.convert``): the receiving side never gets more than was pledged.
 """
@@ -22,7 +27,7 @@ import csv
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal, localcontext
 
 from aidmatch.errors import RuleViolation
@@ -62,6 +67,42 @@ class NoExchangeRate(RuleViolation):
             )
         super().__init__(detail)
         self.base, self.quote, self.on = base, quote, on
+
+
+class StaleExchangeRate(NoExchangeRate):
+    """Rates convert ``base`` to ``quote``, but the newest is older than the maximum age."""
+
+    code = "stale_exchange_rate"
+    title = "Exchange rate too old"
+
+    def __init__(
+        self, *, base: str, quote: str, on: date, rate_date: date, max_age_days: int
+    ) -> None:
+        ways = (
+            "directly or inverted"
+            if PIVOT in (base, quote)
+            else f"directly, inverted or through {PIVOT}"
+        )
+        super().__init__(
+            f"The newest exchange rate from {base} to {quote} ({ways}) is dated "
+            f"{rate_date.isoformat()}, more than {max_age_days} days before {on.isoformat()}: "
+            "a verifier must record a newer rate before it can be used.",
+            base=base,
+            quote=quote,
+            on=on,
+        )
+        self.rate_date, self.max_age_days = rate_date, max_age_days
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        """Members added to the problem body (RFC 9457 extensions)."""
+        return {
+            "base": self.base,
+            "quote": self.quote,
+            "on": self.on.isoformat() if self.on else None,
+            "rate_date": self.rate_date.isoformat(),
+            "max_age_days": self.max_age_days,
+        }
 
 
 class InvalidRate(RuleViolation):
@@ -157,13 +198,17 @@ def _older(first: date | None, second: date | None) -> date | None:
     return min(dates) if dates else None
 
 
-def quote_from(base: str, quote: str, latest: Mapping[Pair, Snapshot]) -> Quote | None:
-    """Rules 1–3 over ``latest`` (from :func:`latest_by_pair`); None when nothing converts."""
-    if base == quote:
-        return identity()
-    found = _pair_quote(base, quote, latest)
-    if found is not None or PIVOT in (base, quote):
-        return found
+def oldest_allowed(on: date, max_age_days: int | None) -> date | None:
+    """The oldest date a rate may have to be used on ``on`` (None: any age)."""
+    return None if max_age_days is None else on - timedelta(days=max_age_days)
+
+
+def _fresh(found: Quote, oldest: date | None) -> bool:
+    return oldest is None or found.date is None or found.date >= oldest
+
+
+def _cross(base: str, quote: str, latest: Mapping[Pair, Snapshot]) -> Quote | None:
+    """Rule 3: its date is the older leg's, so a fresh cross rate has two fresh legs."""
     to_pivot = _pair_quote(base, PIVOT, latest)
     from_pivot = _pair_quote(PIVOT, quote, latest)
     if to_pivot is None or from_pivot is None:
@@ -174,24 +219,92 @@ def quote_from(base: str, quote: str, latest: Mapping[Pair, Snapshot]) -> Quote 
     return Quote(rate, _cross_source(to_pivot, from_pivot), _older(to_pivot.date, from_pivot.date))
 
 
-def resolve(base: str, quote: str, on: date, snapshots: Iterable[Snapshot]) -> Quote:
-    """The quote converting ``base`` to ``quote`` on ``on``, or NoExchangeRate."""
-    found = quote_from(base, quote, latest_by_pair(snapshots, on))
+def quote_from(
+    base: str,
+    quote: str,
+    latest: Mapping[Pair, Snapshot],
+    *,
+    on: date | None = None,
+    max_age_days: int | None = None,
+) -> Quote | None:
+    """Rules 1–3 over ``latest`` (from :func:`latest_by_pair`); None when nothing converts.
+
+    With ``max_age_days`` (and ``on``), only rates dated at most that many days before ``on``
+    are used (a cross rate's date is its older leg's, so both legs must be fresh); when only
+    older ones would convert, :class:`StaleExchangeRate` names the newest one's date."""
+    if base == quote:
+        return identity()
+    oldest = oldest_allowed(on, max_age_days) if on is not None else None
+    candidates = []
+    found = _pair_quote(base, quote, latest)
+    if found is not None:
+        candidates.append(found)
+        if _fresh(found, oldest):
+            return found
+    if PIVOT not in (base, quote):
+        cross = _cross(base, quote, latest)
+        if cross is not None:
+            candidates.append(cross)
+            if _fresh(cross, oldest):
+                return cross
+    if not candidates:
+        return None
+    newest = max(c.date for c in candidates if c.date is not None)
+    raise StaleExchangeRate(
+        base=base, quote=quote, on=on, rate_date=newest, max_age_days=max_age_days
+    )
+
+
+def resolve(
+    base: str,
+    quote: str,
+    on: date,
+    snapshots: Iterable[Snapshot],
+    *,
+    max_age_days: int | None = None,
+) -> Quote:
+    """The quote converting ``base`` to ``quote`` on ``on``, or NoExchangeRate (or
+    StaleExchangeRate when the only rates are older than ``max_age_days``)."""
+    found = quote_from(base, quote, latest_by_pair(snapshots, on), on=on, max_age_days=max_age_days)
     if found is None:
         raise NoExchangeRate(base=base, quote=quote, on=on)
     return found
 
 
-def rates_to(quote: str, on: date, snapshots: Iterable[Snapshot]) -> dict[str, Quote]:
-    """Every currency that converts to ``quote`` on ``on`` (``quote`` itself at 1), by code."""
+@dataclass(frozen=True, slots=True)
+class PoolRates:
+    """Rates of every currency to one quote currency on a day: the usable ``quotes`` by code, and
+    the currencies whose rates are all too old, with the newest one's date (``stale``)."""
+
+    quotes: dict[str, Quote]
+    stale: dict[str, date]
+
+
+def pool_rates(
+    quote: str, on: date, snapshots: Iterable[Snapshot], *, max_age_days: int | None = None
+) -> PoolRates:
+    """Every currency that converts to ``quote`` on ``on`` (``quote`` itself at 1), by code, and
+    those that would but for the age of their rates."""
     latest = latest_by_pair(snapshots, on)
     codes = {quote} | {c for pair in latest for c in pair}
-    result: dict[str, Quote] = {}
+    quotes: dict[str, Quote] = {}
+    stale: dict[str, date] = {}
     for code in sorted(codes):
-        found = quote_from(code, quote, latest)
+        try:
+            found = quote_from(code, quote, latest, on=on, max_age_days=max_age_days)
+        except StaleExchangeRate as exc:
+            stale[code] = exc.rate_date
+            continue
         if found is not None:
-            result[code] = found
-    return result
+            quotes[code] = found
+    return PoolRates(quotes, stale)
+
+
+def rates_to(
+    quote: str, on: date, snapshots: Iterable[Snapshot], *, max_age_days: int | None = None
+) -> dict[str, Quote]:
+    """Every currency that converts to ``quote`` on ``on`` (``quote`` itself at 1), by code."""
+    return pool_rates(quote, on, snapshots, max_age_days=max_age_days).quotes
 
 
 # --- Reading rates from text (the CSV loader and the API share these rules) ---------------------

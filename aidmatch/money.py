@@ -6,7 +6,8 @@ No floats anywhere: amounts come in as strings or Decimals and leave as strings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Protocol
 
 from aidmatch.errors import RuleViolation
 
@@ -19,6 +20,44 @@ class AmountError(RuleViolation):
 def minor_quantum(minor_unit: int) -> Decimal:
     """The smallest amount of a currency with ``minor_unit`` decimals (2 → Decimal('0.01'))."""
     return Decimal(1).scaleb(-minor_unit)
+
+
+class CurrencyLike(Protocol):
+    """Anything with an ISO 4217 ``code`` and its ``minor_unit`` (a Currency row, CurrencyUnit)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def minor_unit(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyUnit:
+    code: str
+    minor_unit: int
+
+
+# How an amount leaves the service: a plain decimal string, never an exponent.
+AMOUNT_PATTERN = r"^-?[0-9]+(\.[0-9]{1,4})?$"
+
+
+def amount_text(amount: Decimal | int, minor_unit: int) -> str:
+    """``amount`` written with exactly the currency's ``minor_unit`` decimals: "1000.00" for
+    USD (never "1000.0000"), "0.00" for zero, "1500" for JPY, "1.250" for KWD.
+
+    Amounts are stored exactly, so quantizing changes only trailing zeros; should a value ever
+    carry more digits than its currency has, it is rounded half-even rather than cut.
+    """
+    quantized = Decimal(amount).quantize(minor_quantum(minor_unit), rounding=ROUND_HALF_EVEN)
+    if quantized == 0:
+        quantized = abs(quantized)  # never "-0.00"
+    return format(quantized, "f")
+
+
+def format_money(amount: Decimal | int, currency: CurrencyLike) -> str:
+    """An amount and its currency for a message: "884.93 USD", "63408.00 AFN", "1500 JPY"."""
+    return f"{amount_text(amount, currency.minor_unit)} {currency.code}"
 
 
 def parse_amount(

@@ -1,14 +1,16 @@
 """Money columns and API fields: Decimal amounts beside a currency, never floats."""
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
+from django.apps import apps
 from django.db import models
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import fields as drf_fields
 from rest_framework import serializers
 
-from aidmatch.money import AmountError, parse_amount
+from aidmatch.money import AMOUNT_PATTERN, AmountError, amount_text, parse_amount
 
 MAX_DIGITS = 18
 DECIMAL_PLACES = 4  # the largest minor unit of any ISO 4217 currency
@@ -63,21 +65,90 @@ def validate_amount_for_currency(
         raise serializers.ValidationError({field: [exc.detail]}) from None
 
 
-def money_str(amount: Decimal, minor_unit: int) -> str:
-    return str(amount.quantize(Decimal(1).scaleb(-minor_unit)))
+def minor_unit_of(currency) -> int:
+    """The minor unit of a Currency row (or anything with ``minor_unit``) or of an ISO code.
+
+    Codes are looked up once per process (the currencies are reference facts that never change)."""
+    if hasattr(currency, "minor_unit"):
+        return currency.minor_unit
+    code = str(currency)
+    if code not in _MINOR_UNITS:
+        Currency = apps.get_model("reference", "Currency")
+        _MINOR_UNITS.update(Currency.objects.values_list("code", "minor_unit"))
+    try:
+        return _MINOR_UNITS[code]
+    except KeyError:
+        raise ValueError(f"Unknown currency '{code}'.") from None
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class CurrencyAmountField(serializers.Field):
-    """An amount read from ``attr`` and shown with its currency's minor unit ("1250.00")."""
+_MINOR_UNITS: dict[str, int] = {}
 
-    def __init__(self, attr: str, currency_attr: str = "currency", **kwargs):
-        self.attr, self.currency_attr = attr, currency_attr
-        kwargs.update(source="*", read_only=True)
+
+def money_str(amount: Decimal, minor_unit) -> str:
+    """``amount`` with exactly its currency's decimals; ``minor_unit`` is the number of decimals,
+    a Currency row or a currency code. Dict-shaped responses (trace, funding, public figures)
+    use this; serializers use :class:`MoneyField`, which calls it."""
+    if not isinstance(minor_unit, int):
+        minor_unit = minor_unit_of(minor_unit)
+    return amount_text(amount, minor_unit)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": AMOUNT_PATTERN,
+        "description": (
+            "An amount as a decimal string with exactly its currency's minor-unit decimals "
+            '(ISO 4217: "1250.00" USD or AFN, "1500" JPY, "12.500" KWD).'
+        ),
+        "example": "1250.00",
+    }
+)
+class MoneyField(serializers.Field):
+    """The one way an amount leaves the API: a Decimal written with exactly the decimals of its
+    currency, read from the same object.
+
+    ``currency_field`` says where that currency is: a dotted path on the object (``"currency"``,
+    ``"pledge.currency"``, ``"received_currency"``; dict keys work too) or a callable taking the
+    object. The currency found may be a Currency row or an ISO code. The value comes from
+    ``source`` as usual (or from ``attr``, the first positional argument, for a value read beside
+    the currency on the same object).
+    """
+
+    def __init__(
+        self,
+        attr: str | None = None,
+        *,
+        currency_field: str | Callable = "currency",
+        currency_attr: str | None = None,
+        **kwargs,
+    ):
+        self.value_attrs = attr.split(".") if attr else None
+        self.currency_field = currency_attr or currency_field
+        if attr:
+            kwargs["source"] = "*"
+        kwargs["read_only"] = True
         super().__init__(**kwargs)
 
-    def to_representation(self, obj):
-        value = getattr(obj, self.attr)
+    def get_attribute(self, instance):
+        if self.value_attrs is None:
+            value = super().get_attribute(instance)
+        else:
+            value = drf_fields.get_attribute(instance, self.value_attrs)
         if value is None:
             return None
-        return money_str(value, getattr(obj, self.currency_attr).minor_unit)
+        if callable(self.currency_field):
+            currency = self.currency_field(instance)
+        else:
+            currency = drf_fields.get_attribute(instance, self.currency_field.split("."))
+        return value, currency
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        amount, currency = value
+        return money_str(amount, currency)
+
+
+# The name this field had before it was used for every amount.
+CurrencyAmountField = MoneyField

@@ -26,6 +26,7 @@ def problem(
     detail: str,
     errors: dict | None = None,
     headers: dict | None = None,
+    extensions: dict | None = None,
 ) -> Response:
     body = {
         "type": TYPE_BASE + code.replace("_", "-"),
@@ -36,6 +37,8 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    for name, value in (extensions or {}).items():  # RFC 9457 extension members
+        body.setdefault(name, value)
     return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
@@ -66,7 +69,14 @@ def _field_errors(data) -> tuple[dict, str]:
 def problem_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         set_rollback()
-        return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors or None)
+        return problem(
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            exc.errors or None,
+            extensions=getattr(exc, "extensions", None),  # e.g. a stale rate's pair and date
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

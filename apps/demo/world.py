@@ -10,11 +10,12 @@ from django.utils import timezone
 from aidmatch.access import MemberRole, PlatformRole
 from apps.accounts import services as account_services
 from apps.accounts.models import User
-from apps.fx.services import SAMPLE_RATES, exchange_rates_load_file
+from apps.fx.services import SAMPLE_RATES, exchange_rates_carry_forward, exchange_rates_load_file
 from apps.needs import services as need_services
 from apps.needs.models import Need
 from apps.organizations.models import Membership, Organization, OrganizationStatus
 
+DEMO_RATE_SOURCE = "demo"
 DEMO_PASSWORD = "demo-Pass-2026!"  # noqa: S105 (printed for the demo, on purpose)
 
 
@@ -94,8 +95,16 @@ def build_world() -> DemoWorld:
             defaults={"role": role},
         )
     _needs(world)
-    # Sample 2026 rates (UN operational, Da Afghanistan Bank): EUR pledges meet AFN needs.
+    # Sample 2026 rates (UN operational, Da Afghanistan Bank): EUR pledges meet AFN needs. Rates
+    # older than FX_MAX_RATE_AGE_DAYS are not used, so their newest values are recorded again,
+    # dated today, from the source "demo".
     exchange_rates_load_file(path=SAMPLE_RATES, created_by=world.users["verifier"])
+    exchange_rates_carry_forward(
+        path=SAMPLE_RATES,
+        on=timezone.now().date(),
+        source=DEMO_RATE_SOURCE,
+        created_by=world.users["verifier"],
+    )
     for handle, user in world.users.items():
         _, text = account_services.token_create(user=user)  # TOKEN_TTL_DAYS, like any token
         world.tokens[handle] = text

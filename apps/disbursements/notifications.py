@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 from aidmatch.access import MemberRole
+from aidmatch.money import format_money
 from apps.disbursements.models import Disbursement
 from apps.organizations.models import Membership
 
@@ -37,7 +38,7 @@ def notify_unconfirmed(disbursement: Disbursement) -> int:
     A mail server that fails is logged, never raised: the flag stays on the tranche either way."""
     days = settings.DISBURSEMENT_CONFIRM_DAYS
     what = (
-        f"Tranche {disbursement.pk}: {disbursement.amount} {disbursement.currency_id} "
+        f"Tranche {disbursement.pk}: {format_money(disbursement.amount, disbursement.currency)} "
         f"by {disbursement.channel}, sent on {disbursement.sent_at:%Y-%m-%d}."
     )
     messages = []

@@ -2,11 +2,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from aidmatch.disbursing import DisbursementStatus, refunded_share
 from apps.core.actors import is_api_key
-from apps.disbursements.models import Disbursement, DisbursementLine
+from apps.disbursements.models import Disbursement, DisbursementLine, Refund
 from apps.organizations.access import is_verifier, member_org_ids
 
 
@@ -14,7 +14,12 @@ def disbursements_visible_to(request) -> QuerySet[Disbursement]:
     """The donor's own tranches, the receiving organization's, or all for verifiers."""
     qs = Disbursement.objects.select_related(
         "currency", "received_currency", "organization"
-    ).prefetch_related("lines", "refunds")
+    ).prefetch_related(
+        Prefetch(
+            "lines", queryset=DisbursementLine.objects.select_related("allocation__need__currency")
+        ),
+        Prefetch("refunds", queryset=Refund.objects.select_related("currency")),
+    )
     if is_verifier(request):
         return qs
     orgs = member_org_ids(request)

@@ -21,6 +21,7 @@ from aidmatch.lifecycle import (
     check_tranche_action,
     check_transition,
 )
+from aidmatch.money import format_money
 from apps.audit.services import audit_record, audit_snapshot
 from apps.core.dates import local_today
 from apps.disbursements.models import Disbursement, DisbursementLine, Refund
@@ -126,7 +127,7 @@ def disbursement_create(
             "The fee must be less than the amount.", errors={"fee_amount": ["Too high."]}
         )
     owed = [(a.pk, a.amount - a.disbursed_amount) for a in rows]
-    lines = spread(amount, owed)
+    lines = spread(amount, owed, currency)
     disbursement = Disbursement.objects.create(
         donor=rows and pledges[rows[0].pledge_id].donor,
         donor_organization=pledges[rows[0].pledge_id].donor_organization,
@@ -267,7 +268,7 @@ def disbursement_confirm_receipt(
         )
         if received_amount != expected and not difference_reason.strip():
             raise RuleViolation(
-                f"Expected {expected} {received_currency.code} after the fee; say why the "
+                f"Expected {format_money(expected, received_currency)} after the fee; say why the "
                 "received amount differs.",
                 errors={"difference_reason": ["Required when the amount differs."]},
             )

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
 
@@ -37,14 +38,20 @@ def _latest_snapshots(pairs_filter: Q, on: date) -> Iterable[fx.Snapshot]:
     return list(latest.values())
 
 
+def max_rate_age_days() -> int:
+    """How old (in days before the day of a conversion) a rate may be: FX_MAX_RATE_AGE_DAYS."""
+    return settings.FX_MAX_RATE_AGE_DAYS
+
+
 def rate_on(*, base: str, quote: str, on: date) -> Quote:
     """1 ``base`` = ``rate`` ``quote`` on ``on`` (see ``aidmatch.fx`` for the rules), in one
-    query; raises NoExchangeRate (422) when no snapshot converts the pair."""
+    query; raises NoExchangeRate (422) when no snapshot converts the pair, StaleExchangeRate
+    (422) when the only ones are older than FX_MAX_RATE_AGE_DAYS."""
     if base == quote:
         return fx.identity()
     codes = {base, quote, fx.PIVOT}
     snapshots = _latest_snapshots(Q(base_id__in=codes, quote_id__in=codes), on)
-    return fx.resolve(base, quote, on, snapshots)
+    return fx.resolve(base, quote, on, snapshots, max_age_days=max_rate_age_days())
 
 
 def convert(*, amount: Decimal, base: str, quote: str, on: date) -> tuple[Decimal, Quote]:
@@ -57,9 +64,15 @@ def convert(*, amount: Decimal, base: str, quote: str, on: date) -> tuple[Decima
     return convert_amount(amount, used.rate, minor_unit), used
 
 
-def rates_to(*, quote: str, on: date) -> dict[str, Quote]:
-    """Every currency code that converts to ``quote`` on ``on`` (``quote`` itself at 1), with its
-    quote, in one query: the latest snapshot of each pair touching ``quote`` or USD."""
+def pool_rates(*, quote: str, on: date) -> fx.PoolRates:
+    """Every currency code that converts to ``quote`` on ``on`` (``quote`` itself at 1) with a
+    rate no older than FX_MAX_RATE_AGE_DAYS, with its quote, and those whose rates are all too
+    old, in one query: the latest snapshot of each pair touching ``quote`` or USD."""
     touching = {quote, fx.PIVOT}
     snapshots = _latest_snapshots(Q(base_id__in=touching) | Q(quote_id__in=touching), on)
-    return fx.rates_to(quote, on, snapshots)
+    return fx.pool_rates(quote, on, snapshots, max_age_days=max_rate_age_days())
+
+
+def rates_to(*, quote: str, on: date) -> dict[str, Quote]:
+    """The usable quotes of :func:`pool_rates`."""
+    return pool_rates(quote=quote, on=on).quotes

@@ -164,3 +164,23 @@ def exchange_rates_load_file(
     except DomainError as exc:
         problems = [f"line {numbered[int(i)][0]}: {msgs[0]}" for i, msgs in exc.errors.items()]
         raise InvalidRateFile(problems or [exc.detail]) from None
+
+
+def exchange_rates_carry_forward(
+    *, path: Path, on: date, source: str, created_by=None
+) -> LoadResult:
+    """Record the newest rate of each pair in a CSV of rates (dated on or before ``on``) again,
+    dated ``on``, from ``source``: the demo does this with the sample rates, so that its
+    conversions and matching find rates younger than FX_MAX_RATE_AGE_DAYS on any day it runs.
+    Safe to repeat (the same day's copies are left alone)."""
+    known = set(Currency.objects.values_list("code", flat=True))
+    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+        rows = [row for _, row in parse_csv(handle, known)]
+    newest: dict[tuple[str, str], RateRow] = {}
+    for row in rows:
+        current = newest.get((row.base, row.quote))
+        if row.date <= on and (current is None or row.date >= current.date):
+            newest[row.base, row.quote] = row
+    source = parse_source(source)
+    copies = [RateRow(r.base, r.quote, r.rate, on, source) for _, r in sorted(newest.items())]
+    return exchange_rates_load(rows=copies, created_by=created_by)

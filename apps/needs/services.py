@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from aidmatch.errors import InvalidTransition, NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import NEED_FUNDABLE, NeedStatus, check_transition
+from aidmatch.money import format_money
 from apps.audit.services import audit_changes, audit_record, audit_snapshot
 from apps.core.dates import local_date, local_today
 from apps.matching.locks import lock_need_with_pledges, lock_needs
@@ -127,9 +128,10 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
     if "amount" in changes and changes["amount"] != need.amount:
         new_amount = changes["amount"]
         if new_amount < need.committed_amount:
+            committed = format_money(need.committed_amount, need.currency)
             raise StateConflict(
-                f"The amount cannot go below the {need.committed_amount} already committed.",
-                errors={"amount": [f"Must be at least {need.committed_amount}."]},
+                f"The amount cannot go below the {committed} already committed.",
+                errors={"amount": [f"Must be at least {committed}."]},
             )
         release_proposals(
             proposals.values(),

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, PledgeStatus, check_transition
+from aidmatch.money import format_money
 from apps.audit.services import audit_record, audit_snapshot
 from apps.ledger import services as ledger  # ledger: postings in the same transaction
 from apps.matching.locks import lock_pledge_with_needs
@@ -102,10 +103,10 @@ def _require_donor(pledge: Pledge, actor) -> None:
 def _shrink_to(pledge: Pledge, needs: dict, proposals: dict, new_amount: Decimal, reason: str):
     """Set a locked pledge's amount, releasing its newest proposals until they fit."""
     if new_amount < pledge.committed_amount:
+        committed = format_money(pledge.committed_amount, pledge.currency)
         raise StateConflict(
-            f"The pledge cannot go below the {pledge.committed_amount} {pledge.currency_id} "
-            "already committed.",
-            errors={"amount": [f"Must be at least {pledge.committed_amount}."]},
+            f"The pledge cannot go below the {committed} already committed.",
+            errors={"amount": [f"Must be at least {committed}."]},
         )
     pledge.amount = new_amount
     release_proposals(
@@ -128,7 +129,7 @@ def pledge_reduce(*, pledge_id, actor, amount: Decimal) -> Pledge:
     if amount > pledge.amount:
         raise RuleViolation(
             "A pledge can be reduced, not raised: make a new pledge to give more.",
-            errors={"amount": [f"Must be at most {pledge.amount}."]},
+            errors={"amount": [f"Must be at most {format_money(pledge.amount, pledge.currency)}."]},
         )
     previous_amount = pledge.amount
     before = audit_snapshot(pledge, fields=["amount", "status"])

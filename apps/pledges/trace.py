@@ -64,7 +64,7 @@ def pledge_trace(pledge: Pledge) -> dict:
                     "fee_amount": money_str(d.fee_amount, minor),
                     "received_amount": None
                     if d.received_amount is None
-                    else str(d.received_amount),
+                    else money_str(d.received_amount, d.received_currency),
                     "received_currency": d.received_currency_id,
                     "sent_at": d.sent_at,
                     "received_date": d.received_date,

@@ -41,17 +41,18 @@ def organization_funding(organization) -> dict:
     )
     by_need: dict = defaultdict(lambda: {"expected": zero, "received": zero, "refunded": zero})
     by_donor: dict = defaultdict(lambda: {"expected": zero, "received": zero, "refunded": zero})
-    needs = {}
+    needs, currencies = {}, {}
     for a in allocations:
         need = a.need
         needs[need.pk] = need
+        currencies[need.currency_id] = need.currency
         for bucket in (by_need[need.pk], by_donor[(_donor_label(a.pledge), need.currency_id)]):
             bucket["expected"] += a.need_amount
             bucket["received"] += received[a.pk]
             bucket["refunded"] += refunded[a.pk]
 
     def fmt(value, currency):
-        return money_str(value, currency.minor_unit)
+        return money_str(value, currency)
 
     return {
         "organization": str(organization.pk),
@@ -71,9 +72,9 @@ def organization_funding(organization) -> dict:
             {
                 "donor": donor,
                 "currency": currency,
-                "expected": str(v["expected"]),
-                "received": str(v["received"]),
-                "refunded": str(v["refunded"]),
+                "expected": fmt(v["expected"], currencies[currency]),
+                "received": fmt(v["received"], currencies[currency]),
+                "refunded": fmt(v["refunded"], currencies[currency]),
             }
             for (donor, currency), v in sorted(by_donor.items())
         ],

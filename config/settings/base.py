@@ -174,6 +174,11 @@ CELERY_TASK_DEFAULT_QUEUE = "aidmatch"
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TIMEZONE = "UTC"
 
+# --- Exchange rates -----------------------------------------------------------------------------
+# A rate dated more than this many days before the day of a conversion is not used: converting
+# is refused (422 naming the pair and the rate's date) and matching leaves the currency out.
+FX_MAX_RATE_AGE_DAYS = max(0, env.int("FX_MAX_RATE_AGE_DAYS", default=7))
+
 # --- Matching -----------------------------------------------------------------------------------
 # Pledges and needs in other currencies are converted into this one for the solver.
 MATCHING_POOL_CURRENCY = env("MATCHING_POOL_CURRENCY", default="USD")

@@ -14,12 +14,14 @@ from aidmatch.fx import (
     NoExchangeRate,
     Quote,
     Snapshot,
+    StaleExchangeRate,
     invert,
     latest_by_pair,
     multiply,
     parse_date,
     parse_rate,
     parse_row,
+    pool_rates,
     rates_to,
     resolve,
 )
@@ -202,3 +204,48 @@ def test_a_row_names_every_problem_at_once():
         parse_row(
             {"base": "AFN", "quote": "AFN", "rate": "1", "date": "2026-01-01", "source": "x"}, known
         )
+
+
+# --- The maximum age of a rate ------------------------------------------------------------------
+
+
+def test_without_a_maximum_age_any_past_rate_is_used():
+    assert resolve("USD", "AFN", date(2026, 11, 25), [snap("USD", "AFN", "70", JAN)]).date == JAN
+
+
+def test_a_rate_older_than_the_maximum_age_is_stale_and_names_pair_and_date():
+    snaps = [snap("EUR", "AFN", "77.05", date(2026, 7, 15))]
+    with pytest.raises(StaleExchangeRate) as caught:
+        resolve("EUR", "AFN", date(2026, 11, 25), snaps, max_age_days=7)
+    error = caught.value
+    assert isinstance(error, NoExchangeRate) and error.status == 422
+    assert error.extensions == {
+        "base": "EUR",
+        "quote": "AFN",
+        "on": "2026-11-25",
+        "rate_date": "2026-07-15",
+        "max_age_days": 7,
+    }
+    assert "from EUR to AFN" in error.detail and "2026-07-15" in error.detail
+    on_the_last_day = resolve("EUR", "AFN", date(2026, 7, 22), snaps, max_age_days=7)
+    assert on_the_last_day.date == date(2026, 7, 15)
+
+
+def test_a_cross_rate_is_fresh_only_when_both_legs_are():
+    day = date(2026, 11, 25)
+    fresh_leg = snap("USD", "AFN", "66", date(2026, 11, 24))
+    stale_leg = snap("EUR", "USD", "1.08", date(2026, 11, 1))
+    with pytest.raises(StaleExchangeRate) as caught:
+        resolve("EUR", "AFN", day, [fresh_leg, stale_leg], max_age_days=7)
+    assert caught.value.rate_date == date(2026, 11, 1)
+    both = [fresh_leg, snap("EUR", "USD", "1.08", date(2026, 11, 20))]
+    assert resolve("EUR", "AFN", day, both, max_age_days=7).date == date(2026, 11, 20)
+
+
+def test_pool_rates_separate_usable_and_stale_currencies():
+    day = date(2026, 11, 25)
+    snaps = [snap("USD", "AFN", "66", day), snap("EUR", "USD", "1.08", date(2026, 7, 1))]
+    found = pool_rates("USD", day, snaps, max_age_days=7)
+    assert set(found.quotes) == {"USD", "AFN"}
+    assert found.stale == {"EUR": date(2026, 7, 1)}
+    assert rates_to("USD", day, snaps, max_age_days=7) == found.quotes

@@ -2,7 +2,17 @@ from decimal import Decimal
 
 import pytest
 
-from aidmatch.money import AmountError, Money, convert, from_minor, parse_amount, to_minor
+from aidmatch.money import (
+    AmountError,
+    CurrencyUnit,
+    Money,
+    amount_text,
+    convert,
+    format_money,
+    from_minor,
+    parse_amount,
+    to_minor,
+)
 
 
 @pytest.mark.parametrize(
@@ -39,3 +49,32 @@ def test_minor_units_round_trip():
 def test_money_refuses_mixed_currencies():
     with pytest.raises(ValueError, match="USD"):
         Money(Decimal(1), "USD") + Money(Decimal(1), "AFN")
+
+
+# --- How amounts are written out ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "minor_unit", "text"),
+    [
+        ("1000.0000", 2, "1000.00"),  # a 4-place column, shown in USD or AFN
+        ("63408.0000", 2, "63408.00"),
+        ("0", 2, "0.00"),  # zero has the currency's decimals too
+        ("0E-4", 2, "0.00"),
+        ("-0.0000", 2, "0.00"),  # never "-0.00"
+        ("1500.0000", 0, "1500"),  # JPY
+        ("0", 0, "0"),
+        ("12.5000", 3, "12.500"),  # KWD
+        ("1E+3", 2, "1000.00"),  # never an exponent
+        ("99999999999999.9900", 2, "99999999999999.99"),
+    ],
+)
+def test_amount_text_has_exactly_the_currencys_decimals(amount, minor_unit, text):
+    assert amount_text(Decimal(amount), minor_unit) == text
+
+
+def test_format_money_names_the_currency():
+    usd, jpy = CurrencyUnit("USD", 2), CurrencyUnit("JPY", 0)
+    assert format_money(Decimal("884.9300"), usd) == "884.93 USD"
+    assert format_money(Decimal("0"), usd) == "0.00 USD"
+    assert format_money(Decimal("1500.0000"), jpy) == "1500 JPY"

@@ -2,19 +2,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aidmatch.disbursing import Channel
-from apps.core.money import (
-    AmountField,
-    CurrencyAmountField,
-    money_str,
-    validate_amount_for_currency,
-)
+from apps.core.money import AmountField, MoneyField, money_str, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.disbursements.models import Disbursement, DisbursementLine, Refund
 from apps.reference.models import Currency
 
 
 class LineSerializer(serializers.ModelSerializer):
+    """One allocation's share of a tranche: in the tranche's currency and in the need's."""
+
     allocation = serializers.UUIDField(source="allocation_id")
+    amount = MoneyField(currency_field="disbursement.currency")
+    need_amount = MoneyField(currency_field="allocation.need.currency")
 
     class Meta:
         model = DisbursementLine
@@ -26,7 +25,7 @@ class RefundSerializer(serializers.ModelSerializer):
     """Money the receiving organization gave back after receipt."""
 
     disbursement = serializers.UUIDField(source="disbursement_id")
-    amount = CurrencyAmountField("amount")
+    amount = MoneyField("amount")
     currency = serializers.CharField(source="currency_id")
 
     class Meta:
@@ -38,8 +37,10 @@ class RefundSerializer(serializers.ModelSerializer):
 class DisbursementSerializer(serializers.ModelSerializer):
     organization = serializers.UUIDField(source="organization_id")
     currency = serializers.CharField(source="currency_id")
-    amount = CurrencyAmountField("amount")
-    fee_amount = CurrencyAmountField("fee_amount")
+    amount = MoneyField("amount")
+    fee_amount = MoneyField("fee_amount")
+    received_amount = MoneyField(currency_field="received_currency", allow_null=True)
+    expected_received_amount = MoneyField(currency_field="received_currency", allow_null=True)
     received_currency = serializers.CharField(source="received_currency_id", allow_null=True)
     lines = LineSerializer(many=True)
     refunded_amount = serializers.SerializerMethodField()

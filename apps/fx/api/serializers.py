@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aidmatch.fx import SOURCE_MAX_LENGTH, InvalidRate, parse_rate, parse_source
-from apps.core.money import AmountField, validate_amount_for_currency
+from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.fx.models import ExchangeRate
 from apps.reference.models import Currency
@@ -88,17 +88,29 @@ class ConvertQuerySerializer(serializers.Serializer):
 
 
 class ConversionSerializer(serializers.Serializer):
-    """An amount converted on a day, with the rate used and where it came from."""
+    """An amount converted on a day, with the rate used, its date and where it came from."""
 
-    amount = serializers.CharField(help_text="The amount converted, in the base currency.")
+    amount = MoneyField(
+        currency_field="base", help_text="The amount converted, in the base currency."
+    )
     base = serializers.CharField()
     quote = serializers.CharField()
     on = serializers.DateField()
-    converted_amount = serializers.CharField(
-        help_text="In the quote currency, rounded down to its minor unit."
+    converted_amount = MoneyField(
+        currency_field="quote", help_text="In the quote currency, rounded down to its minor unit."
     )
     rate = serializers.CharField(help_text="1 base = rate quote (10 decimals, rounded down).")
-    source = serializers.CharField(help_text="The snapshot's source; 'identity' for one currency.")
+    rate_date = serializers.DateField(
+        allow_null=True,
+        help_text=(
+            "The date of the snapshot used (the older leg's for a cross rate; null for one "
+            "currency). Never more than FX_MAX_RATE_AGE_DAYS before `on`."
+        ),
+    )
+    rate_source = serializers.CharField(
+        help_text="The snapshot's source; 'identity' for one currency."
+    )
+    source = serializers.CharField(help_text="Same as rate_source (kept for existing clients).")
     date = serializers.DateField(
-        allow_null=True, help_text="The snapshot's date (the older leg's for a cross rate)."
+        allow_null=True, help_text="Same as rate_date (kept for existing clients)."
     )

@@ -7,7 +7,6 @@ from rest_framework.response import Response
 
 from aidmatch.fx import RATE_QUANTUM
 from apps.core.idempotency import idempotent
-from apps.core.money import money_str
 from apps.core.problems import PROBLEM_CONTENT_TYPE
 from apps.fx import selectors, services
 from apps.fx.api.serializers import (
@@ -101,12 +100,14 @@ class ExchangeRateViewSet(
         on = query.validated_data.get("on") or timezone.now().date()
         converted, used = selectors.convert(amount=amount, base=base.code, quote=quote.code, on=on)
         body = {
-            "amount": money_str(amount, base.minor_unit),
-            "base": base.code,
-            "quote": quote.code,
+            "amount": amount,
+            "base": base,
+            "quote": quote,
             "on": on,
-            "converted_amount": money_str(converted, quote.minor_unit),
+            "converted_amount": converted,
             "rate": str(used.rate.quantize(RATE_QUANTUM)),
+            "rate_date": used.date,
+            "rate_source": used.source,
             "source": used.source,
             "date": used.date,
         }

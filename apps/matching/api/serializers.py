@@ -1,29 +1,16 @@
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.core.money import money_str
+from apps.core.money import MoneyField
 from apps.core.serializers import StrictSerializer
 from apps.matching.models import Allocation, MatchRun
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class _Money(serializers.Field):
-    def __init__(self, attr: str, side: str, **kwargs):
-        self.attr, self.side = attr, side
-        super().__init__(source="*", read_only=True, **kwargs)
-
-    def to_representation(self, obj):
-        currency = getattr(obj, self.side).currency
-        return money_str(getattr(obj, self.attr), currency.minor_unit)
 
 
 class AllocationSerializer(serializers.ModelSerializer):
     pledge = serializers.UUIDField(source="pledge_id")
     need = serializers.UUIDField(source="need_id")
-    amount = _Money("amount", "pledge")
+    amount = MoneyField(currency_field="pledge.currency")
     currency = serializers.CharField(source="pledge.currency_id")
-    need_amount = _Money("need_amount", "need")
+    need_amount = MoneyField(currency_field="need.currency")
     need_currency = serializers.CharField(source="need.currency_id")
     donor = serializers.SerializerMethodField()
     organization = serializers.SerializerMethodField()

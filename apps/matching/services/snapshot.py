@@ -4,9 +4,12 @@ constant number of queries whatever the size of the world.
 
 Conversion into the pool rounds down (a capacity is never overstated); out of the pool, the
 same rate is used back, again rounding down, so a need never receives more than was pledged.
-Pledges or needs in a currency with no rate to the pool currency are left out of the run (and
-counted in its stats) until a verifier records a rate; so are pledges and needs with less than
-MATCHING_MIN_UNITS minor units of the pool left (rounding dust is not worth a proposal).
+Pledges or needs in a currency with no rate to the pool currency, or only rates older than
+FX_MAX_RATE_AGE_DAYS, are left out of the run until a verifier records a fresh rate: the run's
+stats name those currencies (``currencies_without_rate``, with the newest too-old rate's date in
+``stale_rates``) and count the pledges and needs left out (``pledges_no_rate``,
+``needs_no_rate``). So are pledges and needs with less than MATCHING_MIN_UNITS minor units of
+the pool left (rounding dust is not worth a proposal).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Pool:
     minor_units: dict[str, int]
     on: date
     pair_rates: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    stale: dict[str, date] = field(default_factory=dict)  # code → newest rate, too old
 
     def to_pool(self, amount: Decimal, currency: str) -> int:
         """Minor units of the pool currency, rounded down."""
@@ -83,7 +87,7 @@ class World:
     need_currency: dict[str, str]
     pledge_remaining: dict[str, Decimal]  # amount - committed, in the pledge's currency
     current: dict[tuple[str, str], Allocation]  # (pledge id, need id) → proposal
-    left_out: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, object] = field(default_factory=dict)  # merged into the run's stats
 
 
 def load_pool(*, on: date, currencies: set[str]) -> Pool:
@@ -92,13 +96,16 @@ def load_pool(*, on: date, currencies: set[str]) -> Pool:
     minor_units = dict(Currency.objects.values_list("code", "minor_unit"))
     rates: dict[str, Decimal] = {pool_currency: Decimal(1)}
     sources: dict[str, tuple[str, date | None]] = {pool_currency: ("identity", None)}
+    stale: dict[str, date] = {}
     if currencies - {pool_currency}:
-        from apps.fx.selectors import rates_to
+        from apps.fx.selectors import pool_rates
 
-        for code, quote in rates_to(quote=pool_currency, on=on).items():
+        found = pool_rates(quote=pool_currency, on=on)
+        for code, quote in found.quotes.items():
             rates[code] = quote.rate
             sources[code] = (quote.source, quote.date)
-    return Pool(pool_currency, rates, sources, minor_units, on)
+        stale = {code: day for code, day in found.stale.items() if code in currencies}
+    return Pool(pool_currency, rates, sources, minor_units, on, stale=stale)
 
 
 def _str_ids(rows) -> dict[str, set[str]]:
@@ -112,7 +119,7 @@ def _str_or_none(value) -> str | None:
     return str(value) if value else None
 
 
-def _in_pool(rows, pool: Pool, left_out: dict[str, int], what: str):
+def _in_pool(rows, pool: Pool, left_out: dict, what: str):
     """(id, capacity in pool minor units, row) of the rows worth matching: those with no rate
     to the pool are counted as left out, those with only dust left are skipped."""
     for r in rows:
@@ -159,7 +166,12 @@ def load_world(*, now=None) -> World:
     )
     currencies = {r["currency_id"] for r in pledge_rows} | {r["currency_id"] for r in need_rows}
     pool = load_pool(on=today, currencies=currencies)
-    left_out = {"pledges_no_rate": 0, "needs_no_rate": 0}
+    left_out: dict[str, object] = {
+        "pledges_no_rate": 0,
+        "needs_no_rate": 0,
+        "currencies_without_rate": sorted(currencies - set(pool.rates)),
+        "stale_rates": {code: day.isoformat() for code, day in sorted(pool.stale.items())},
+    }
 
     pledge_ids = [r["id"] for r in pledge_rows]
     sectors = _str_ids(

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from aidmatch.money import format_money
 from apps.audit.reads import ConfidentialReadMixin
-from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
+from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.needs.models import Need, NeedLineItem
 from apps.reference.models import Currency, District, Province, Sector
@@ -19,8 +20,8 @@ class LineItemSerializer(StrictSerializer):
 
 
 class LineItemOutSerializer(serializers.ModelSerializer):
-    unit_cost = CurrencyAmountField("unit_cost")
-    amount = CurrencyAmountField("amount")
+    unit_cost = MoneyField("unit_cost")
+    amount = MoneyField("amount")
 
     class Meta:
         model = NeedLineItem
@@ -39,9 +40,9 @@ class NeedPublicSerializer(serializers.ModelSerializer):
     sector = serializers.CharField(source="sector_id")
     province = serializers.CharField(source="province_id")
     currency = serializers.CharField(source="currency_id")
-    amount = CurrencyAmountField("amount")
-    funded_amount = CurrencyAmountField("committed_amount")
-    remaining_amount = CurrencyAmountField("remaining_amount")
+    amount = MoneyField("amount")
+    funded_amount = MoneyField("committed_amount")
+    remaining_amount = MoneyField("remaining_amount")
     percent_funded = serializers.SerializerMethodField()
 
     class Meta:
@@ -74,8 +75,8 @@ class NeedRestrictedSerializer(NeedPublicSerializer):
 
     organization = OrganizationRefSerializer()
     district = serializers.SerializerMethodField()
-    committed_amount = CurrencyAmountField("committed_amount")
-    disbursed_amount = CurrencyAmountField("disbursed_amount")
+    committed_amount = MoneyField("committed_amount")
+    disbursed_amount = MoneyField("disbursed_amount")
     line_items = LineItemOutSerializer(many=True, read_only=True)
 
     class Meta(NeedPublicSerializer.Meta):
@@ -107,7 +108,7 @@ class NeedFullSerializer(ConfidentialReadMixin, NeedRestrictedSerializer):
 
     confidential_fields = ("location_detail",)
 
-    proposed_amount = CurrencyAmountField("proposed_amount")
+    proposed_amount = MoneyField("proposed_amount")
     organization_name = serializers.CharField(source="organization.name")
 
     class Meta(NeedRestrictedSerializer.Meta):
@@ -173,8 +174,9 @@ class NeedInputSerializer(StrictSerializer):
         if line_items:
             total = sum(li["unit_cost"] * li["quantity"] for li in line_items)
             if "amount" in attrs and attrs["amount"] != total:
+                shown = format_money(total, currency) if currency else total
                 raise serializers.ValidationError(
-                    {"amount": [f"With line items the amount is their sum, {total}; omit it."]}
+                    {"amount": [f"With line items the amount is their sum, {shown}; omit it."]}
                 )
             if total > Decimal("99999999999999"):
                 raise serializers.ValidationError({"line_items": ["The total is too large."]})

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from rest_framework import serializers
 
-from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
+from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.needs.models import Need
 from apps.needs.selectors import needs_visible_to
@@ -16,13 +16,13 @@ class PledgeSerializer(serializers.ModelSerializer):
     """A pledge as its donor (and verifiers) see it."""
 
     currency = serializers.CharField(source="currency_id")
-    amount = CurrencyAmountField("amount")
-    original_amount = CurrencyAmountField("original_amount")
-    allocated_amount = CurrencyAmountField("allocated_amount")
-    proposed_amount = CurrencyAmountField("proposed_amount")
-    committed_amount = CurrencyAmountField("committed_amount")
-    disbursed_amount = CurrencyAmountField("disbursed_amount")
-    available_amount = CurrencyAmountField("available_amount")
+    amount = MoneyField("amount")
+    original_amount = MoneyField("original_amount")
+    allocated_amount = MoneyField("allocated_amount")
+    proposed_amount = MoneyField("proposed_amount")
+    committed_amount = MoneyField("committed_amount")
+    disbursed_amount = MoneyField("disbursed_amount")
+    available_amount = MoneyField("available_amount")
     earmark_sectors = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     earmark_provinces = serializers.SlugRelatedField(slug_field="pcode", many=True, read_only=True)
     earmark_organization = serializers.UUIDField(source="earmark_organization_id", allow_null=True)

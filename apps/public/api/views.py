@@ -14,7 +14,7 @@ from apps.reference.models import Currency
 
 def _cell(cell: Cell, minor_units: dict[str, int]) -> dict:
     percent = (cell.committed * 100 / cell.needed).quantize(Decimal("0.1")) if cell.needed else 0
-    minor = minor_units.get(cell.currency, 2)
+    minor = minor_units[cell.currency]
     return {
         "province": cell.province,
         "sector": cell.sector,

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.audit.reads import ConfidentialReadMixin
-from apps.core.money import AmountField, CurrencyAmountField, validate_amount_for_currency
+from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.reports.models import DeliveryReport, EvidenceFile
 
@@ -27,7 +27,7 @@ class ReportSerializer(serializers.ModelSerializer):
     """A report as donors see it: no evidence files; no narrative for sensitive organizations."""
 
     need = serializers.UUIDField(source="need_id")
-    amount_spent = CurrencyAmountField("amount_spent", currency_attr="currency")
+    amount_spent = MoneyField("amount_spent")
     currency = serializers.CharField(source="need.currency_id")
     items = DeliveredItemSerializer(many=True)
     narrative = serializers.SerializerMethodField()

@@ -57,7 +57,7 @@ def test_a_hawala_tranche_from_schedule_to_receipt(story, donor_client):
     assert created.status_code == 201, created.content
     tranche = created.json()
     assert tranche["status"] == "scheduled"
-    assert tranche["lines"][0]["need_amount"] == "35000.0000"
+    assert tranche["lines"][0]["need_amount"] == "35000.00"
 
     sent = donor_client.post(f"/api/v1/disbursements/{tranche['id']}/mark-sent", {}, format="json")
     assert sent.json()["status"] == "sent"
@@ -82,7 +82,7 @@ def test_a_hawala_tranche_from_schedule_to_receipt(story, donor_client):
         format="json",
     )
     assert confirmed.status_code == 200, confirmed.content
-    assert confirmed.json()["expected_received_amount"] == "33950.0000"
+    assert confirmed.json()["expected_received_amount"] == "33950.00"
     allocation.refresh_from_db()
     assert allocation.status == "disbursing" and allocation.disbursed_amount == Decimal("500")
 

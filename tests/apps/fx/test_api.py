@@ -198,8 +198,8 @@ def test_the_lists_query_count_does_not_grow_with_its_length(donor_client, verif
 
 
 def test_convert_an_amount_on_a_day(donor_client):
-    ExchangeRateFactory(base_id="EUR", quote_id="USD", rate=D("1.0850"), date=date(2026, 1, 1))
-    ExchangeRateFactory(base_id="USD", quote_id="AFN", rate=D("70.5"), date=date(2026, 2, 1))
+    ExchangeRateFactory(base_id="EUR", quote_id="USD", rate=D("1.0850"), date=date(2026, 2, 24))
+    ExchangeRateFactory(base_id="USD", quote_id="AFN", rate=D("70.5"), date=date(2026, 2, 27))
     response = donor_client.get(f"{URL}convert?base=EUR&quote=AFN&amount=250&on=2026-03-01")
     assert response.status_code == 200, response.json()
     assert response.json() == {
@@ -209,11 +209,65 @@ def test_convert_an_amount_on_a_day(donor_client):
         "on": "2026-03-01",
         "converted_amount": "19123.12",
         "rate": "76.4925000000",
+        "rate_date": "2026-02-24",  # the older leg's
+        "rate_source": "UN operational rates (via USD)",
         "source": "UN operational rates (via USD)",
-        "date": "2026-01-01",
+        "date": "2026-02-24",
     }
     same = donor_client.get(f"{URL}convert?base=AFN&quote=AFN&amount=5").json()
     assert (same["converted_amount"], same["rate"], same["date"]) == ("5.00", "1.0000000000", None)
+
+
+def test_convert_in_yen_and_dinar_has_their_decimals(donor_client):
+    ExchangeRateFactory(base_id="USD", quote_id="JPY", rate=D("150.019"), date=date(2026, 3, 1))
+    ExchangeRateFactory(base_id="USD", quote_id="KWD", rate=D("0.30779"), date=date(2026, 3, 1))
+    yen = donor_client.get(f"{URL}convert?base=USD&quote=JPY&amount=10&on=2026-03-01").json()
+    assert (yen["amount"], yen["converted_amount"]) == ("10.00", "1500")
+    dinar = donor_client.get(f"{URL}convert?base=JPY&quote=KWD&amount=5000&on=2026-03-01").json()
+    assert (dinar["amount"], dinar["converted_amount"]) == ("5000", "10.258")
+
+
+@pytest.mark.parametrize(
+    ("query", "rate_date"),
+    [
+        # the case: a conversion on 2026-11-25 would have used a rate of 2026-07-15
+        ("base=EUR&quote=AFN&amount=1000&on=2026-11-25", "2026-07-15"),
+        ("base=AFN&quote=EUR&amount=1000&on=2026-11-25", "2026-07-15"),  # the inverse, too
+    ],
+)
+def test_convert_with_a_rate_older_than_the_maximum_age_is_a_422_naming_pair_and_date(
+    donor_client, query, rate_date
+):
+    ExchangeRateFactory(base_id="EUR", quote_id="AFN", rate=D("77.05"), date=date(2026, 7, 15))
+    response = donor_client.get(f"{URL}convert?{query}")
+    assert response.status_code == 422, response.json()
+    assert response["Content-Type"] == PROBLEM
+    body = response.json()
+    pair = (body["base"], body["quote"])
+    assert body["code"] == "stale_exchange_rate" and pair in {("EUR", "AFN"), ("AFN", "EUR")}
+    assert (body["rate_date"], body["on"], body["max_age_days"]) == (rate_date, "2026-11-25", 7)
+    assert f"from {pair[0]} to {pair[1]}" in body["detail"] and rate_date in body["detail"]
+
+
+def test_convert_refuses_a_cross_rate_with_one_stale_leg(donor_client):
+    ExchangeRateFactory(base_id="EUR", quote_id="USD", rate=D("1.0850"), date=date(2026, 11, 1))
+    ExchangeRateFactory(base_id="USD", quote_id="AFN", rate=D("66.05"), date=date(2026, 11, 24))
+    stale = donor_client.get(f"{URL}convert?base=EUR&quote=AFN&amount=10&on=2026-11-25")
+    body = stale.json()
+    assert stale.status_code == 422
+    assert (body["code"], body["rate_date"]) == ("stale_exchange_rate", "2026-11-01")
+    fresh = donor_client.get(f"{URL}convert?base=USD&quote=AFN&amount=10&on=2026-11-25")
+    assert fresh.status_code == 200 and fresh.json()["rate_date"] == "2026-11-24"
+
+
+def test_the_maximum_age_is_a_setting(donor_client, settings):
+    ExchangeRateFactory(base_id="USD", quote_id="AFN", rate=D("66.05"), date=date(2026, 11, 1))
+    query = f"{URL}convert?base=USD&quote=AFN&amount=10&on=2026-11-25"
+    assert donor_client.get(query).status_code == 422  # 24 days > 7, the default
+    settings.FX_MAX_RATE_AGE_DAYS = 24
+    assert donor_client.get(query).json()["rate_date"] == "2026-11-01"
+    settings.FX_MAX_RATE_AGE_DAYS = 23
+    assert donor_client.get(query).json()["max_age_days"] == 23
 
 
 @pytest.mark.parametrize(

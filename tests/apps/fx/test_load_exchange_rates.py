@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from aidmatch.fx import StaleExchangeRate
 from apps.fx import selectors
 from apps.fx.models import ExchangeRate
 from apps.fx.services import SAMPLE_RATES
@@ -64,13 +65,20 @@ def test_the_sample_file_lets_a_eur_pledge_meet_an_afn_need():
     count = ExchangeRate.objects.count()
     assert f"Done: {count} created, 0 unchanged." in out and count >= 30
     assert "Done: 0 created" in load(SAMPLE_RATES)
+    # The direct EUR/AFN rate of 2026-07-15 is too old by November: EUR converts through USD,
+    # at the rates of 2026-11-01, while they are no older than FX_MAX_RATE_AGE_DAYS (7) ...
     amount, used = selectors.convert(
-        amount=D("1000.00"), base="EUR", quote="AFN", on=date(2026, 11, 25)
+        amount=D("1000.00"), base="EUR", quote="AFN", on=date(2026, 11, 5)
     )
-    assert used.source == "Da Afghanistan Bank" and used.date == date(2026, 7, 15)
-    assert amount == D("77050.00")
-    pool = selectors.rates_to(quote="USD", on=date(2026, 11, 25))
+    assert used.source == "UN operational rates (via USD)" and used.date == date(2026, 11, 1)
+    assert amount == D("76802.32")  # 1/0.86 × 66.05 = 76.8023255813…, rounded down
+    pool = selectors.rates_to(quote="USD", on=date(2026, 11, 5))
     assert {"AFN", "EUR", "GBP", "PKR", "USD"} <= set(pool)
+    # ... and not after: on 2026-11-25 the newest rate is 24 days old.
+    with pytest.raises(StaleExchangeRate) as caught:
+        selectors.convert(amount=D("1000.00"), base="EUR", quote="AFN", on=date(2026, 11, 25))
+    assert caught.value.rate_date == date(2026, 11, 1)
+    assert selectors.rates_to(quote="USD", on=date(2026, 11, 25)).keys() == {"USD"}
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 import pytest
 from django.db import IntegrityError, transaction
 
-from aidmatch.fx import NoExchangeRate, Quote
+from aidmatch.fx import NoExchangeRate, Quote, StaleExchangeRate
 from apps.fx import selectors
 from apps.fx.models import ExchangeRate
 from tests.factories.fx import ExchangeRateFactory
@@ -15,6 +15,12 @@ pytestmark = pytest.mark.django_db
 
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
 UN, DAB = "UN operational rates", "Da Afghanistan Bank"
+
+
+@pytest.fixture(autouse=True)
+def any_age(settings):
+    """These tests choose among snapshots a month apart; the age limit has its own tests below."""
+    settings.FX_MAX_RATE_AGE_DAYS = 3650
 
 
 def test_the_latest_snapshot_on_or_before_the_day_is_used(django_assert_num_queries):
@@ -109,3 +115,48 @@ def test_the_database_refuses_a_second_snapshot_of_the_same_pair_day_and_source(
     ExchangeRateFactory()
     with pytest.raises(IntegrityError, match="fx_rate_unique_snapshot"), transaction.atomic():
         ExchangeRateFactory(rate=D("71"))
+
+
+# --- The maximum age of a rate (FX_MAX_RATE_AGE_DAYS) -------------------------------------------
+
+
+def test_a_rate_older_than_the_maximum_age_is_refused_naming_the_pair_and_its_date(settings):
+    settings.FX_MAX_RATE_AGE_DAYS = 7
+    ExchangeRateFactory(base_id="USD", quote_id="AFN", rate=D("70.5"), date=FEB)
+    assert selectors.rate_on(base="USD", quote="AFN", on=date(2026, 2, 8)).date == FEB  # 7 days
+    with pytest.raises(StaleExchangeRate) as caught:
+        selectors.rate_on(base="AFN", quote="USD", on=date(2026, 2, 9))  # 8 days: too old
+    assert (caught.value.base, caught.value.quote, caught.value.rate_date) == ("AFN", "USD", FEB)
+    assert caught.value.status == 422 and "2026-02-01" in caught.value.detail
+    settings.FX_MAX_RATE_AGE_DAYS = 8  # the setting is read on every conversion
+    assert selectors.rate_on(base="AFN", quote="USD", on=date(2026, 2, 9)).date == FEB
+
+
+def test_a_cross_rate_needs_both_legs_fresh(settings):
+    settings.FX_MAX_RATE_AGE_DAYS = 7
+    ExchangeRateFactory(base_id="EUR", quote_id="USD", rate=D("1.0850"), date=JAN)  # stale leg
+    ExchangeRateFactory(base_id="USD", quote_id="AFN", rate=D("70.5"), date=MAR)  # fresh leg
+    with pytest.raises(StaleExchangeRate) as caught:
+        selectors.convert(amount=D("250.00"), base="EUR", quote="AFN", on=MAR)
+    assert caught.value.rate_date == JAN  # the older leg's date
+    ExchangeRateFactory(base_id="EUR", quote_id="USD", rate=D("1.09"), date=MAR)
+    assert selectors.convert(amount=D("250.00"), base="EUR", quote="AFN", on=MAR)[1].date == MAR
+
+
+def test_a_stale_direct_rate_gives_way_to_a_fresh_one_through_usd(settings):
+    settings.FX_MAX_RATE_AGE_DAYS = 7
+    ExchangeRateFactory(base_id="EUR", quote_id="AFN", rate=D("77"), date=JAN, source=DAB)
+    ExchangeRateFactory(base_id="EUR", quote_id="USD", rate=D("1.1"), date=MAR)
+    ExchangeRateFactory(base_id="USD", quote_id="AFN", rate=D("70"), date=MAR)
+    assert selectors.rate_on(base="EUR", quote="AFN", on=MAR) == Quote(
+        D("77.0000000000"), f"{UN} (via USD)", MAR
+    )
+
+
+def test_the_pool_leaves_out_currencies_whose_rates_are_too_old(settings):
+    settings.FX_MAX_RATE_AGE_DAYS = 7
+    ExchangeRateFactory(base_id="USD", quote_id="AFN", rate=D("70"), date=MAR)
+    ExchangeRateFactory(base_id="EUR", quote_id="USD", rate=D("1.08"), date=JAN)
+    found = selectors.pool_rates(quote="USD", on=MAR)
+    assert set(found.quotes) == {"USD", "AFN"}
+    assert found.stale == {"EUR": JAN}

@@ -5,6 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from aidmatch.access import PlatformRole
 from aidmatch.errors import RuleViolation
@@ -119,5 +120,12 @@ def test_the_demo_world_loads_the_sample_rates():
 
     build_world()
     build_world()  # safe to build again
-    assert ExchangeRate.objects.count() == 34
-    assert selectors.rates_to(quote="AFN", on=date(2026, 11, 25)).keys() >= {"EUR", "USD", "GBP"}
+    today = timezone.now().date()
+    pairs = ExchangeRate.objects.exclude(source="demo").values("base", "quote").distinct()
+    assert ExchangeRate.objects.exclude(source="demo").count() == 34
+    # the newest sample rate of each pair again, dated today: fresh whatever day the demo runs
+    demo = ExchangeRate.objects.filter(source="demo")
+    assert demo.count() == pairs.count() == 15 and {r.date for r in demo} == {today}
+    assert demo.get(base="USD", quote="AFN").rate == D("66.05")  # 2026-11-01, the newest
+    assert demo.get(base="EUR", quote="AFN").rate == D("77.05")  # 2026-07-15
+    assert selectors.rates_to(quote="AFN", on=today).keys() >= {"EUR", "USD", "GBP", "JPY"}

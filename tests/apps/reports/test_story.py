@@ -103,7 +103,7 @@ def test_pledge_to_families_fed(food_program, donor, donor_client):
     assert trace["committed_amount"] == trace["disbursed_amount"] == "1000.00"
     assert trace["received_amount"] == "1000.00"
     (only,) = trace["allocations"]
-    assert only["tranches"][0]["received_amount"] == "67900.0000"
+    assert only["tranches"][0]["received_amount"] == "67900.00"
     assert only["reports"][0]["reached"]["households"] == 40
     assert only["reports"][0]["items"] == [
         {"item": "Food package, family of 8, 4 weeks", "quantity": 40}
