@@ -50,7 +50,8 @@ def _currency_of(key: str, here: dict, context: dict, need_currency_of: dict) ->
         if "need_currency" in context:
             return context["need_currency"]
         return need_currency_of[here["allocation"]]  # a tranche's line
-    if key in ("received_amount", "expected_received_amount") and "received_currency" in here:
+    received_keys = ("received_amount", "expected_received_amount", "refunded_amount")
+    if key in received_keys and "received_currency" in here:
         return here["received_currency"]
     return context["currency"]
 
