@@ -176,11 +176,13 @@ def _leased(run: MatchRun | None) -> Iterator[MatchRun | None]:
     def renew() -> None:
         try:
             while not stop.wait(seconds / 3):
-                MatchRun.objects.filter(
-                    pk=run.pk, status=MatchRun.Status.RUNNING, attempts=attempt
-                ).update(lease_expires_at=timezone.now() + timedelta(seconds=seconds))
-        except Exception:  # the run goes on; at worst it is taken for dead and retried
-            log.warning("could not renew the lease of matching run %s", run.pk, exc_info=True)
+                try:
+                    MatchRun.objects.filter(
+                        pk=run.pk, status=MatchRun.Status.RUNNING, attempts=attempt
+                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=seconds))
+                except Exception:  # tried again at the next turn; the run goes on
+                    log.warning("could not renew the lease of matching run %s", run.pk)
+                    connection.close()
         finally:
             connection.close()
 
