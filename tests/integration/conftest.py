@@ -106,8 +106,8 @@ def _test_database_url() -> str:
 @pytest.fixture
 def broker_tasks(settings):
     """Send tasks through Redis instead of running them in-process, for this test."""
+    previous = celery_app.conf.task_always_eager  # read (and so loaded) before the override
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
     yield

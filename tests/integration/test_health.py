@@ -131,8 +131,8 @@ def test_a_worker_of_another_deployment_on_the_same_broker_does_not_answer_for_t
 
 
 def test_unavailable_when_the_broker_is_unreachable(client, db, settings):
+    previous = celery_app.conf.broker_url  # read (and so loaded) before the override
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     try:
         response = healthz(client)
