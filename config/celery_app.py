@@ -1,11 +1,59 @@
-"""The Celery app: settings come from Django's settings under the CELERY_ namespace."""
+"""The Celery app: settings come from Django's settings under the CELERY_ namespace.
 
+Every worker runs a housekeeping thread (``worker_ready``): it writes the worker's heartbeat for
+the queues it consumes every HEALTH_HEARTBEAT_SECONDS (read by /healthz), and every
+MATCHING_SWEEP_SECONDS, from its start on, retries the matching runs whose worker died or whose
+message was lost (beat's sweep does the same, so recovery needs neither beat nor a restart).
+"""
+
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("aidmatch")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+_housekeeping: dict = {}
+
+
+@signals.worker_ready.connect
+def _start_housekeeping(sender, **kwargs) -> None:
+    from django.conf import settings
+    from django.utils import timezone
+
+    from apps.core.workers import Housekeeper, heartbeat_record
+    from apps.matching.tasks import recover_matching_runs
+
+    hostname = sender.hostname
+    queues = list(sender.app.amqp.queues.consume_from)
+    started_at = timezone.now()
+    keeper = Housekeeper(
+        [
+            (
+                "heartbeat",
+                settings.HEALTH_HEARTBEAT_SECONDS,
+                lambda: heartbeat_record(hostname=hostname, queues=queues, started_at=started_at),
+            ),
+            ("recover matching runs", settings.MATCHING_SWEEP_SECONDS, recover_matching_runs),
+        ]
+    )
+    keeper.start()
+    _housekeeping.update(keeper=keeper, hostname=hostname)
+
+
+@signals.worker_shutdown.connect
+def _stop_housekeeping(sender, **kwargs) -> None:
+    keeper = _housekeeping.pop("keeper", None)
+    if keeper is None:
+        return
+    keeper.stop()
+    from apps.core.workers import heartbeat_remove
+
+    try:  # a stopped worker is down at once; a killed one when its heartbeat goes stale
+        heartbeat_remove(hostname=_housekeeping.pop("hostname"))
+    except Exception:
+        logging.getLogger(__name__).warning("could not remove this worker's heartbeat")

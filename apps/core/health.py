@@ -1,7 +1,11 @@
-"""Health of the parts the service needs: database, broker, workers."""
+"""Health of the parts the service needs: database, broker, workers (their heartbeats in this
+deployment's database: nothing waits for a worker to answer), and the ledger's last reconcile."""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from config.celery_app import app as celery_app
 
@@ -19,26 +23,38 @@ def check_database() -> dict:
 def check_broker() -> dict:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"status": "up", "mode": "in-process"}
+    timeout = settings.HEALTH_BROKER_TIMEOUT
     try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=settings.HEALTH_WORKER_TIMEOUT)
+        with celery_app.connection_for_write(connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=0, timeout=timeout)
     except Exception as exc:
         return {"status": "down", "error": type(exc).__name__}
     return {"status": "up", "transport": celery_app.conf.broker_url.split("://", 1)[0]}
 
 
 def check_workers(broker: dict) -> dict:
+    """Up when, for each queue in HEALTH_REQUIRED_QUEUES, a worker's heartbeat in this
+    deployment's database is younger than HEALTH_WORKER_STALE_SECONDS (apps/core/workers.py)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"status": "up", "mode": "in-process", "count": 0}
     if broker["status"] != "up":
         return {"status": "down", "error": "broker unreachable"}
+    from apps.core.models import WorkerHeartbeat
+
+    since = timezone.now() - timedelta(seconds=settings.HEALTH_WORKER_STALE_SECONDS)
     try:
-        replies = celery_app.control.ping(timeout=settings.HEALTH_WORKER_TIMEOUT)
+        beats = list(WorkerHeartbeat.objects.filter(last_seen__gte=since).values_list("queues"))
     except Exception as exc:
         return {"status": "down", "error": type(exc).__name__}
-    if not replies:
-        return {"status": "down", "error": "no worker answered", "count": 0}
-    return {"status": "up", "count": len(replies)}
+    served = {queue for (queues,) in beats for queue in queues}
+    missing = [q for q in settings.HEALTH_REQUIRED_QUEUES if q not in served]
+    if missing:
+        return {
+            "status": "down",
+            "error": "no live worker heartbeat for queue(s) " + ", ".join(missing),
+            "count": len(beats),
+        }
+    return {"status": "up", "count": len(beats)}
 
 
 def check_ledger(database: dict) -> dict:

@@ -28,3 +28,19 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker of this deployment is alive: it rewrites its row every
+    HEALTH_HEARTBEAT_SECONDS (apps/core/workers.py) and deletes it when it stops. /healthz reads
+    these rows, in this deployment's database, so a worker of another deployment on the same
+    broker never answers for it."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    queues = models.JSONField(default=list)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.hostname} {self.last_seen:%Y-%m-%dT%H:%M:%S}"

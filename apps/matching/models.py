@@ -89,7 +89,9 @@ class MatchRun(models.Model):
 
     A Celery task redelivered after a worker died finds its run by ``task_id`` and takes it over
     (``attempts`` counts the deliveries); a run writes only the difference between the solution
-    and the current proposals, so a repeat changes nothing twice.
+    and the current proposals, so a repeat changes nothing twice. A running run holds a lease
+    (``lease_expires_at``) that its worker renews: a run whose lease ran out is retried by the
+    sweep, and so is a queued run whose message was lost.
     """
 
     class Trigger(models.TextChoices):
@@ -140,10 +142,28 @@ class MatchRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a message was last sent for this run; empty while a queued run waits "
+        "for the run holding the lock, which sends it when it finishes.",
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Renewed by the worker executing the run; once past, its worker is taken for "
+        "dead and the run is retried.",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["status", "-created_at"])]
         constraints = [
+            # Triggers coalesce: at most one automatic full run waits, whatever their number.
+            models.UniqueConstraint(
+                fields=["mode"],
+                condition=Q(status="queued", mode="full") & ~Q(trigger="manual"),
+                name="match_run_one_queued_automatic_full_run",
+            ),
             models.CheckConstraint(
                 condition=Q(
                     status__in=["queued", "running", "succeeded", "failed", "skipped", "abandoned"]

@@ -189,6 +189,15 @@ MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=5.0)
 MATCHING_MIN_UNITS = env.int("MATCHING_MIN_UNITS", default=100)
 # Enqueue matching after pledge, need and allocation changes (the periodic sweep runs anyway).
 MATCHING_TRIGGER_ON_CHANGE = env.bool("MATCHING_TRIGGER_ON_CHANGE", default=True)
+# A running run's worker renews its lease every third of this; a run whose lease ran out (its
+# worker died) is retried, at most MATCHING_RUN_MAX_ATTEMPTS deliveries in all.
+MATCHING_RUN_LEASE_SECONDS = env.int("MATCHING_RUN_LEASE_SECONDS", default=60)
+MATCHING_RUN_MAX_ATTEMPTS = env.int("MATCHING_RUN_MAX_ATTEMPTS", default=3)
+# How often beat's sweep (and every worker) looks for runs whose worker died or whose message was
+# lost: a dead run is retried within lease + this (90 s by default).
+MATCHING_SWEEP_SECONDS = env.int("MATCHING_SWEEP_SECONDS", default=30)
+# The sweep also starts a full run when none was started for this long.
+MATCHING_PERIODIC_RUN_MINUTES = env.int("MATCHING_PERIODIC_RUN_MINUTES", default=10)
 # Periodic work, declared here and run by one `celery beat`. Every task is safe to repeat.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
@@ -213,7 +222,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-matching": {
         "task": "apps.matching.tasks.sweep_matching",
-        "schedule": timedelta(minutes=10),
+        "schedule": timedelta(seconds=MATCHING_SWEEP_SECONDS),
     },
     # Ledger: recompute every balance from the legs and compare with the cached totals.
     "reconcile-ledger": {
@@ -333,7 +342,14 @@ FIELD_ENCRYPTION_KEYS = env.list(
     # The embedded default's key: fine for a laptop demo, refused by production settings.
     default=["n9tG0h7s3KkVdJ8m3hYqk3o0w8b5kq1rYV3x8JQ0c2U="],
 )
-HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
+# Workers write a heartbeat (WorkerHeartbeat) every HEALTH_HEARTBEAT_SECONDS; /healthz counts a
+# worker up while its heartbeat is younger than HEALTH_WORKER_STALE_SECONDS, and wants one for each
+# of HEALTH_REQUIRED_QUEUES (default: the task queue). The broker check gives up after
+# HEALTH_BROKER_TIMEOUT seconds.
+HEALTH_HEARTBEAT_SECONDS = env.float("HEALTH_HEARTBEAT_SECONDS", default=10.0)
+HEALTH_WORKER_STALE_SECONDS = env.float("HEALTH_WORKER_STALE_SECONDS", default=30.0)
+HEALTH_REQUIRED_QUEUES = env.list("HEALTH_REQUIRED_QUEUES", default=[CELERY_TASK_DEFAULT_QUEUE])
+HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=0.5)
 # Sanctions screening: a name scoring at least this (0-100) against a list entry is a hit. At 88
 # every listed-name variant in the tests hits and 0.8% of 240 unlisted Afghan names do
 # (bench/screening.py); raise it for fewer hits to review, lower it for more recall.

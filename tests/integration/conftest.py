@@ -60,6 +60,7 @@ class WorkerProcess:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so kill_group reaches it all
         )
         self._wait_until_ready()
         return self
@@ -77,6 +78,12 @@ class WorkerProcess:
         """SIGKILL: no chance to finish, ack or clean up."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def kill_group(self) -> None:
+        """SIGKILL to the worker's whole process group: the main process and any child."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
@@ -99,8 +106,8 @@ def _test_database_url() -> str:
 @pytest.fixture
 def broker_tasks(settings):
     """Send tasks through Redis instead of running them in-process, for this test."""
+    previous = celery_app.conf.task_always_eager  # read (and so loaded) before the override
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
     yield

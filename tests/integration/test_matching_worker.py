@@ -1,6 +1,8 @@
 """Matching with a real Celery worker process on Redis and PostgreSQL: a pledge posted through
 the API is proposed within seconds; a worker killed in the middle of a run loses nothing and
-applies nothing twice; concurrent pledges, edits, withdrawals and runs never over-allocate."""
+applies nothing twice, and a whole worker killed is detected by the run's lease and its runs
+retried; triggers during a long run coalesce into one follow-up; concurrent pledges, edits,
+withdrawals and runs never over-allocate."""
 
 import random
 import time
@@ -9,7 +11,8 @@ from decimal import Decimal
 
 import psycopg2
 import pytest
-from django.core.cache import cache
+import redis
+from django.conf import settings as django_settings
 from django.db import connection, connections
 from django.db.models import Count, Q, Sum
 
@@ -18,9 +21,10 @@ from aidmatch.lifecycle import ALLOCATION_LIVE, AllocationStatus
 from apps.ledger.reconcile import reconcile
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.runs import match_run_execute
-from apps.matching.tasks import FULL_RUN_PENDING, run_matching
+from apps.matching.tasks import run_matching, schedule_full_run
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
+from config.celery_app import app as celery_app
 from tests.conftest import client_for
 from tests.factories import MembershipFactory, NeedFactory, PledgeFactory, UserFactory
 from tests.integration.conftest import WorkerProcess, _test_database_url
@@ -31,9 +35,6 @@ pytestmark = pytest.mark.worker
 @pytest.fixture
 def matching_on(settings):
     settings.MATCHING_TRIGGER_ON_CHANGE = True
-    cache.delete(FULL_RUN_PENDING)
-    yield
-    cache.delete(FULL_RUN_PENDING)
 
 
 def wait_for(predicate, timeout=45.0, step=0.2):
@@ -212,3 +213,118 @@ def test_concurrent_pledges_edits_withdrawals_and_runs_never_over_allocate(worke
     )
     assert Allocation.objects.filter(status=AllocationStatus.PROPOSED).exists()
     assert_money_holds()
+
+
+def a_small_world():
+    for i in range(30):
+        PledgeFactory(amount=Decimal("100.00") + i)
+    for i in range(20):
+        NeedFactory(amount=Decimal("250.00"), urgency=1 + i % 5)
+
+
+def test_triggers_during_a_long_run_coalesce_into_one_follow_up_and_nothing_retries(
+    transactional_db, django_db_serialized_rollback, broker_tasks, verifier_client, tmp_path
+):
+    a_small_world()
+    workers = []
+    blocker = psycopg2.connect(_test_database_url())
+    blocker.autocommit = False
+    try:
+        workers = [
+            WorkerProcess(_test_database_url(), tmp_path / f"worker-{i}.log").start()
+            for i in range(2)
+        ]
+        with blocker.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM needs_need FOR UPDATE")
+        schedule_full_run(reason="the first change")
+        first = wait_for(lambda: MatchRun.objects.filter(status="running").first())
+        wait_for(_a_backend_waits_on_a_lock)
+
+        def trigger(i: int) -> None:  # what every committed change calls (apps/matching/triggers)
+            try:
+                schedule_full_run(reason=f"change {i}")
+            finally:
+                connections.close_all()
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            list(pool.map(trigger, range(300)))
+        manual = verifier_client.post("/api/v1/match-runs/", {"reason": "now"}, format="json")
+        assert manual.status_code == 202, manual.json()
+        # the follow-up was delivered to the free worker, found the lock held, and waits for
+        # the run to finish (deferred: no message) instead of retrying every few seconds
+        wait_for(lambda: MatchRun.objects.filter(status="queued", enqueued_at=None).exists())
+        assert MatchRun.objects.filter(status="queued").count() == 2  # the follow-up, the manual
+
+        blocker.rollback()
+        wait_for(
+            lambda: (
+                not MatchRun.objects.filter(status__in=["queued", "running"]).exists()
+                and MatchRun.objects.filter(status="succeeded").count() == 3
+            )
+        )
+    finally:
+        blocker.close()
+        for worker in workers:
+            worker.stop()
+
+    automatic = MatchRun.objects.filter(mode="full").exclude(trigger="manual")
+    assert [r.status for r in automatic] == ["succeeded", "succeeded"]  # the run + one follow-up
+    assert first.pk in {r.pk for r in automatic}
+    assert MatchRun.objects.get(pk=manual.json()["id"]).status == "succeeded"
+    assert MatchRun.objects.count() == 3
+    logs = "".join(w.log_path.read_text() for w in workers)
+    assert "Retry in" not in logs
+    assert_money_holds()
+
+
+def test_a_whole_worker_killed_mid_run_is_found_by_its_lease_and_its_runs_retried(
+    transactional_db, django_db_serialized_rollback, broker_tasks, verifier_client, tmp_path
+):
+    """kill -9 of the worker's process group with the broker's visibility timeout left at its
+    default (an hour): the run it held and a queued manual run whose message was lost with it
+    are retried by the next worker, within the lease and the sweep interval."""
+    a_small_world()
+    env = {"MATCHING_RUN_LEASE_SECONDS": "3", "MATCHING_SWEEP_SECONDS": "1"}
+    first = WorkerProcess(_test_database_url(), tmp_path / "first.log", **env).start()
+    blocker = psycopg2.connect(_test_database_url())
+    blocker.autocommit = False
+    with blocker.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM needs_need FOR UPDATE")
+    try:
+        schedule_full_run(reason="a change")
+        run = wait_for(lambda: MatchRun.objects.filter(status="running").first())
+        wait_for(_a_backend_waits_on_a_lock)
+        manual = verifier_client.post("/api/v1/match-runs/", {"reason": "now"}, format="json")
+        assert manual.status_code == 202, manual.json()
+        wait_for(lambda: MatchRun.objects.get(pk=run.pk).lease_expires_at > run.lease_expires_at)
+    finally:
+        first.kill_group()  # SIGKILL to the main process and its children
+        blocker.rollback()
+        blocker.close()
+    celery_app.control.purge()  # the manual run's message is lost with the worker
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("running", 1)
+    assert MatchRun.objects.get(pk=manual.json()["id"]).status == "queued"
+
+    second = WorkerProcess(_test_database_url(), tmp_path / "second.log", **env).start()
+    try:
+        wait_for(
+            lambda: MatchRun.objects.filter(status="succeeded").count() == 2,
+            timeout=40,  # lease 3 s + sweep 1 s, then the runs themselves
+        )
+    finally:
+        second.stop()
+        _forget_unacknowledged_messages()
+
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.attempts == 2 and run.created > 0
+    assert MatchRun.objects.get(pk=manual.json()["id"]).attempts == 1
+    assert MatchRun.objects.count() == 2
+    assert_money_holds()
+
+
+def _forget_unacknowledged_messages() -> None:
+    """The killed worker's messages would come back in an hour (the visibility timeout) into
+    this Redis database: drop them now."""
+    client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
+    client.delete("unacked", "unacked_index")

@@ -17,7 +17,7 @@ from apps.matching.filters import AllocationFilterSet, MatchRunFilterSet
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services import allocations as services
 from apps.matching.services.runs import match_run_request
-from apps.matching.tasks import run_matching
+from apps.matching.tasks import send_run
 from apps.organizations.access import is_verifier
 
 
@@ -110,7 +110,5 @@ class MatchRunViewSet(
             reason=data.validated_data["reason"],
             by=request.user,
         )
-        transaction.on_commit(
-            lambda: run_matching.delay(trigger="manual", mode=run.mode, run_id=str(run.pk))
-        )
+        transaction.on_commit(lambda: send_run(run))
         return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)

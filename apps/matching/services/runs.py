@@ -2,6 +2,13 @@
 
 Read the world, solve (exactly, or the greedy insert for a new pledge or need), write the
 difference under row locks, then let auto-commit pledges commit what they were given.
+
+Full runs coalesce: every trigger lands on the one queued automatic full run (a partial unique
+index holds "at most one"), so a trigger during a run queues exactly one follow-up. A delivery
+that finds the lock held defers its queued run (``enqueued_at`` emptied) instead of retrying;
+the run holding the lock sends the deferred runs when it finishes. The executing worker renews
+the run's lease; the sweep retries runs whose lease ran out and queued runs whose message was
+lost (``match_runs_recover``).
 """
 
 from __future__ import annotations
@@ -11,8 +18,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from aidmatch import matching
@@ -77,38 +87,112 @@ def single_flight(*, wait: bool) -> Iterator[None]:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
 
 
-def lock_is_free() -> bool:
-    try:
-        with single_flight(wait=False):
-            return True
-    except MatchingBusy:
-        return False
-
-
 def match_run_request(*, trigger: str, mode: str = MatchRun.Mode.FULL, reason: str = "", by=None):
     """A queued run (the manual trigger through the API); the task picks it up by id."""
-    return MatchRun.objects.create(trigger=trigger, mode=mode, reason=reason[:200], requested_by=by)
+    return MatchRun.objects.create(
+        trigger=trigger,
+        mode=mode,
+        reason=reason[:200],
+        requested_by=by,
+        enqueued_at=timezone.now(),
+    )
 
 
-def _claim(*, run_id, task_id, trigger, mode, reason) -> MatchRun:
-    """The run of this delivery: the queued one, or the one an earlier delivery of the same
-    task started before its worker died, or a new one."""
-    if run_id is not None:
-        run = MatchRun.objects.get(pk=run_id)
-    elif task_id:
-        run, _ = MatchRun.objects.get_or_create(
-            task_id=task_id, defaults={"trigger": trigger, "mode": mode, "reason": reason[:200]}
-        )
-    else:
-        run = MatchRun.objects.create(trigger=trigger, mode=mode, reason=reason[:200])
-    if task_id and run.task_id != task_id:
-        run.task_id = task_id
-    run.status = MatchRun.Status.RUNNING
-    run.attempts += 1
-    run.started_at = timezone.now()
-    run.error = ""
-    run.save()
+def _queued_automatic_full_runs():
+    return MatchRun.objects.filter(status=MatchRun.Status.QUEUED, mode=MatchRun.Mode.FULL).exclude(
+        trigger=MatchRun.Trigger.MANUAL
+    )
+
+
+def full_run_request(
+    *, trigger: str = MatchRun.Trigger.EVENT, reason: str = ""
+) -> tuple[MatchRun, bool]:
+    """The queued automatic full run that this trigger joins, and whether it is new (then the
+    caller sends its message). Triggers during a run queue one follow-up, however many."""
+    for _ in range(5):
+        queued = _queued_automatic_full_runs().first()
+        if queued is not None:
+            return queued, False
+        try:
+            with transaction.atomic():
+                run = MatchRun.objects.create(
+                    trigger=trigger,
+                    mode=MatchRun.Mode.FULL,
+                    reason=reason[:200],
+                    enqueued_at=timezone.now(),
+                )
+            return run, True
+        except IntegrityError:  # a concurrent trigger queued it first: join that one
+            continue
+    raise RuntimeError("no queued full run could be found or created")
+
+
+def _claim(*, run_id, task_id, trigger, mode, reason) -> MatchRun | None:
+    """The run of this delivery: the queued one, or the one an earlier delivery started before
+    its worker died, or a new one; None when the run is already over (a repeated message).
+    Called under the matching lock, so a 'running' run found here has no live worker."""
+    with transaction.atomic():
+        if run_id is not None:
+            run = MatchRun.objects.select_for_update().get(pk=run_id)
+        elif task_id:
+            run, _ = MatchRun.objects.get_or_create(
+                task_id=task_id, defaults={"trigger": trigger, "mode": mode, "reason": reason[:200]}
+            )
+        else:
+            run = MatchRun.objects.create(trigger=trigger, mode=mode, reason=reason[:200])
+        if run.status not in (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING):
+            log.info("matching run %s is already %s: nothing to do", run.pk, run.status)
+            return None
+        now = timezone.now()
+        if run.attempts >= settings.MATCHING_RUN_MAX_ATTEMPTS:
+            run.status = MatchRun.Status.ABANDONED
+            run.error = f"given up after {run.attempts} deliveries whose worker was lost"
+            run.finished_at = now
+            run.save()
+            log.error("matching run %s abandoned: %s", run.pk, run.error)
+            return None
+        if task_id and run.task_id != task_id:
+            run.task_id = task_id
+        run.status = MatchRun.Status.RUNNING
+        run.attempts += 1
+        run.started_at = now
+        run.lease_expires_at = now + timedelta(seconds=settings.MATCHING_RUN_LEASE_SECONDS)
+        run.error = ""
+        run.save()
     return run
+
+
+@contextmanager
+def _leased(run: MatchRun | None) -> Iterator[MatchRun | None]:
+    """Renew the run's lease from a thread while the block runs (its own connection), so the
+    sweep can tell a run whose worker died from a long one."""
+    if run is None or connection.vendor != "postgresql":
+        yield run
+        return
+    stop = threading.Event()
+    seconds = settings.MATCHING_RUN_LEASE_SECONDS
+    attempt = run.attempts
+
+    def renew() -> None:
+        try:
+            while not stop.wait(seconds / 3):
+                try:
+                    MatchRun.objects.filter(
+                        pk=run.pk, status=MatchRun.Status.RUNNING, attempts=attempt
+                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=seconds))
+                except Exception:  # tried again at the next turn; the run goes on
+                    log.warning("could not renew the lease of matching run %s", run.pk)
+                    connection.close()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=renew, name=f"lease-{run.pk}", daemon=True)
+    thread.start()
+    try:
+        yield run
+    finally:
+        stop.set()
+        thread.join(timeout=10)
 
 
 def match_run_execute(
@@ -121,10 +205,17 @@ def match_run_execute(
     pledge_ids=(),
     need_ids=(),
     wait: bool = True,
-) -> MatchRun:
-    """Run matching now. Raises MatchingBusy when another run holds the lock and not ``wait``."""
-    with single_flight(wait=wait):
-        run = _claim(run_id=run_id, task_id=task_id, trigger=trigger, mode=mode, reason=reason)
+) -> MatchRun | None:
+    """Run matching now. Raises MatchingBusy when another run holds the lock and not ``wait``;
+    None when the run asked for is already over."""
+    with (
+        single_flight(wait=wait),
+        _leased(
+            _claim(run_id=run_id, task_id=task_id, trigger=trigger, mode=mode, reason=reason)
+        ) as run,
+    ):
+        if run is None:
+            return None
         started = time.perf_counter()
         try:
             world = load_world()
@@ -185,11 +276,80 @@ def match_run_execute(
         return run
 
 
-@transaction.atomic
-def match_runs_abandon_stale(*, older_than) -> int:
-    """Runs left 'running' by a worker that died and was never redelivered."""
-    if not lock_is_free():
-        return 0
-    return MatchRun.objects.filter(
-        status__in=[MatchRun.Status.RUNNING], started_at__lt=timezone.now() - older_than
-    ).update(status=MatchRun.Status.ABANDONED, finished_at=timezone.now())
+def match_run_defer(*, run_id) -> bool:
+    """A delivery found the lock held: leave its queued run without a message (``enqueued_at``
+    empty) for the run holding the lock to send when it finishes. False when the run is not
+    queued (it is over, or running)."""
+    return bool(
+        MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.QUEUED).update(enqueued_at=None)
+    )
+
+
+def match_runs_take_deferred() -> list[MatchRun]:
+    """The queued runs that wait for a message (their delivery found the lock held), marked as
+    sent: the caller sends them. Called by a run after it released the lock."""
+    with transaction.atomic():
+        runs = list(
+            MatchRun.objects.select_for_update(skip_locked=True)
+            .filter(status=MatchRun.Status.QUEUED, enqueued_at__isnull=True)
+            .order_by("created_at")
+        )
+        MatchRun.objects.filter(pk__in=[r.pk for r in runs]).update(enqueued_at=timezone.now())
+    return runs
+
+
+def _requeue_lost(run: MatchRun, now) -> bool:
+    """A run whose worker died goes back to the queue (False: an incremental run, or a full run
+    that a queued full run already covers, is abandoned instead)."""
+    if run.mode == MatchRun.Mode.FULL:
+        try:
+            with transaction.atomic():
+                run.status, run.enqueued_at = MatchRun.Status.QUEUED, now
+                run.lease_expires_at = None
+                run.save(update_fields=["status", "enqueued_at", "lease_expires_at"])
+            log.warning("matching run %s lost its worker (lease expired): retrying", run.pk)
+            return True
+        except IntegrityError:  # the one queued automatic full run exists: it covers this one
+            pass
+    run.status, run.finished_at = MatchRun.Status.ABANDONED, now
+    run.error = "worker lost; the next full run covers it"
+    run.save(update_fields=["status", "finished_at", "error"])
+    log.warning("matching run %s lost its worker (lease expired): abandoned", run.pk)
+    return False
+
+
+def match_runs_recover() -> tuple[list[MatchRun], bool]:
+    """Runs to send again: running ones whose lease ran out (their worker died) go back to the
+    queue, and queued ones whose message was lost are sent again (the caller sends them; the
+    second item says a full run should be scheduled for the runs abandoned). Safe to call from
+    many workers at once: rows are taken with SKIP LOCKED and marked as sent."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.MATCHING_RUN_LEASE_SECONDS)
+    # A message is due at most the debounce after it was sent; a lease later, it is lost.
+    grace = lease + timedelta(seconds=settings.MATCHING_DEBOUNCE_SECONDS)
+    requeued: list[MatchRun] = []
+    abandoned = False
+    with transaction.atomic():
+        dead = MatchRun.objects.select_for_update(skip_locked=True).filter(
+            Q(lease_expires_at__lt=now)
+            | Q(lease_expires_at__isnull=True, started_at__lt=now - timedelta(hours=1)),
+            status=MatchRun.Status.RUNNING,
+        )
+        for run in dead.order_by("created_at"):
+            if _requeue_lost(run, now):
+                requeued.append(run)
+            else:
+                abandoned = True
+        alive = MatchRun.objects.filter(status=MatchRun.Status.RUNNING, lease_expires_at__gte=now)
+        waiting = Q(enqueued_at__lt=now - grace)
+        if not alive.exists():  # no run will finish and send the deferred ones
+            waiting |= Q(enqueued_at__isnull=True)
+        lost = list(
+            MatchRun.objects.select_for_update(skip_locked=True)
+            .filter(waiting, status=MatchRun.Status.QUEUED)
+            .order_by("created_at")
+        )
+        for run in lost:
+            log.warning("matching run %s is queued without a message: sending it", run.pk)
+        MatchRun.objects.filter(pk__in=[r.pk for r in lost]).update(enqueued_at=now)
+    return requeued + lost, abandoned

@@ -79,11 +79,6 @@ def test_a_pledge_made_through_the_api_is_matched_after_its_commit(
     settings, donor_client, django_capture_on_commit_callbacks
 ):
     settings.MATCHING_TRIGGER_ON_CHANGE = True
-    from django.core.cache import cache
-
-    from apps.matching.tasks import FULL_RUN_PENDING
-
-    cache.delete(FULL_RUN_PENDING)
     need = NeedFactory(sector_id="education", province_id="AF32", district_id=None)
     with django_capture_on_commit_callbacks(execute=True):
         response = donor_client.post(

@@ -14,9 +14,13 @@ from apps.fx.models import ExchangeRate
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.allocations import allocation_decline
 from apps.matching.services.apply import apply_solution
-from apps.matching.services.runs import match_run_execute
+from apps.matching.services.runs import (
+    full_run_request,
+    match_run_execute,
+    match_runs_recover,
+)
 from apps.matching.services.snapshot import load_world
-from apps.matching.tasks import run_matching
+from apps.matching.tasks import recover_matching_runs, run_matching, sweep_matching
 from apps.needs.models import Need
 from apps.needs.services import need_cancel, need_update
 from apps.pledges.models import Pledge
@@ -244,3 +248,125 @@ def test_a_resized_proposal_is_converted_whole_at_the_rate_it_records():
         assert allocation.need_amount == (allocation.amount * allocation.rate).quantize(
             Decimal("0.01"), rounding=ROUND_DOWN
         )
+
+
+def test_triggers_during_a_run_queue_exactly_one_follow_up():
+    MatchRun.objects.create(
+        trigger="event",
+        status="running",
+        attempts=1,
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
+
+    joined = [full_run_request(reason=f"change {i}") for i in range(300)]
+
+    assert sum(created for _, created in joined) == 1
+    assert len({run.pk for run, _ in joined}) == 1
+    assert MatchRun.objects.filter(status="queued").count() == 1
+    # a manual run is asked for on its own: it is not folded into the automatic one
+    manual = MatchRun.objects.create(trigger="manual", enqueued_at=timezone.now())
+    assert full_run_request(reason="one more")[0].pk != manual.pk
+
+
+def test_a_repeated_message_of_a_finished_run_changes_nothing():
+    PledgeFactory(amount=Decimal("100.00"))
+    NeedFactory()
+    run = full_run()
+
+    again = match_run_execute(trigger="manual", run_id=run.pk)
+
+    assert again is None
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == ("succeeded", 1)
+
+
+def test_runs_whose_worker_died_and_queued_runs_whose_message_was_lost_are_retried():
+    PledgeFactory(amount=Decimal("100.00"))
+    NeedFactory()
+    now = timezone.now()
+    dead = MatchRun.objects.create(
+        trigger="event", status="running", attempts=1, lease_expires_at=now - timedelta(seconds=1)
+    )
+    lost = MatchRun.objects.create(
+        trigger="manual", status="queued", enqueued_at=now - timedelta(minutes=10)
+    )
+    just_sent = MatchRun.objects.create(trigger="manual", status="queued", enqueued_at=now)
+
+    sent, abandoned = match_runs_recover()
+
+    assert {r.pk for r in sent} == {dead.pk, lost.pk} and not abandoned
+    assert MatchRun.objects.get(pk=dead.pk).status == "queued"
+    assert MatchRun.objects.get(pk=just_sent.pk).enqueued_at == now
+    assert match_runs_recover() == ([], False)  # marked as sent: not sent twice
+
+
+def test_recovery_runs_them_to_the_end_through_the_task():
+    PledgeFactory(amount=Decimal("100.00"))
+    NeedFactory()
+    dead = MatchRun.objects.create(
+        trigger="event",
+        status="running",
+        attempts=1,
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    assert recover_matching_runs() == 1
+
+    dead.refresh_from_db()
+    assert (dead.status, dead.attempts, dead.created) == ("succeeded", 2, 1)
+
+
+def test_a_deferred_run_is_sent_again_only_when_no_run_is_alive_to_send_it():
+    alive = MatchRun.objects.create(
+        trigger="manual",
+        status="running",
+        attempts=1,
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
+    deferred = MatchRun.objects.create(trigger="event", status="queued", enqueued_at=None)
+
+    assert match_runs_recover() == ([], False)
+
+    alive.status = "succeeded"
+    alive.save()
+    sent, _ = match_runs_recover()
+    assert [r.pk for r in sent] == [deferred.pk]
+
+
+def test_a_dead_incremental_run_is_abandoned_for_a_full_run_and_retries_are_bounded(settings):
+    PledgeFactory(amount=Decimal("100.00"))
+    NeedFactory()
+    expired = timezone.now() - timedelta(seconds=1)
+    incremental = MatchRun.objects.create(
+        trigger="event", mode="incremental", status="running", attempts=1, lease_expires_at=expired
+    )
+    doomed = MatchRun.objects.create(
+        trigger="manual",
+        status="running",
+        attempts=settings.MATCHING_RUN_MAX_ATTEMPTS,
+        lease_expires_at=expired,
+    )
+
+    recover_matching_runs()
+
+    incremental.refresh_from_db()
+    doomed.refresh_from_db()
+    assert incremental.status == "abandoned" and "full run" in incremental.error
+    assert doomed.status == "abandoned" and "deliveries" in doomed.error
+    full = MatchRun.objects.get(mode="full", trigger="periodic")
+    assert (full.status, full.created) == ("succeeded", 1)
+
+
+def test_the_sweep_starts_a_periodic_full_run_only_when_none_started_lately():
+    sweep_matching()
+    sweep_matching()
+
+    assert list(MatchRun.objects.values_list("trigger", "status")) == [("periodic", "succeeded")]
+
+
+def test_by_default_a_dead_worker_is_found_within_two_minutes():
+    from config.settings import base
+
+    lease, sweep = base.MATCHING_RUN_LEASE_SECONDS, base.MATCHING_SWEEP_SECONDS
+    assert lease + sweep <= 120
+    assert base.CELERY_BEAT_SCHEDULE["sweep-matching"]["schedule"] <= timedelta(seconds=60)

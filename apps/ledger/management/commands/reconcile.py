@@ -1,6 +1,7 @@
 """``manage.py reconcile``: check the ledger against the cached totals; non-zero exit on any
-difference."""
+difference. The outcome is recorded (read by /healthz) unless ``--no-record``."""
 
+import argparse
 import json
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,13 +18,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--record", action="store_true", help="Store the outcome (read by /healthz)."
+            "--record",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="Store the outcome, read by /healthz (the default; --no-record to only print it).",
         )
         parser.add_argument(
             "--json", action="store_true", dest="as_json", help="Print the report as JSON."
         )
 
-    def handle(self, *args, record=False, as_json=False, **options):
+    def handle(self, *args, record=True, as_json=False, **options):
         def progress(stage: str, done: int, total: int) -> None:
             self.stderr.write(f"  {stage}: {done}/{total}")
 
