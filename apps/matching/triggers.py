@@ -25,6 +25,9 @@ def request_matching(*, reason: str, pledge_ids=(), need_ids=()) -> None:
         from apps.matching.tasks import run_matching, schedule_full_run
 
         try:
+            # The full run first: it is recorded in PostgreSQL and survives a broker outage
+            # (the sweep sends it), so a failed incremental send below loses nothing.
+            schedule_full_run(reason=reason)
             if (pledge_ids or need_ids) and not settings.CELERY_TASK_ALWAYS_EAGER:
                 run_matching.delay(
                     trigger="event",
@@ -33,7 +36,6 @@ def request_matching(*, reason: str, pledge_ids=(), need_ids=()) -> None:
                     pledge_ids=pledge_ids,
                     need_ids=need_ids,
                 )
-            schedule_full_run(reason=reason)
         except OperationalError as exc:
             # The broker is unreachable. The change is committed: never answer it with an
             # error; the periodic sweep runs matching once the broker is back.

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from apps.matching.models import MatchRun
 from apps.pledges.models import Pledge
 from config.celery_app import app as celery_app
 from tests.conftest import client_for
@@ -18,13 +19,13 @@ DEAD = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 def redis_down(settings):
     """The cache and the broker both point at a closed port; tasks are really sent (not run
     in-process), so enqueueing meets the dead broker."""
+    conf = celery_app.conf  # loaded from the settings before they are overridden
+    saved = (conf.broker_url, conf.task_always_eager, celery_app._pool, celery_app.amqp)
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD}
     }
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.MATCHING_TRIGGER_ON_CHANGE = True
-    conf = celery_app.conf
-    saved = (conf.broker_url, conf.task_always_eager, celery_app._pool, celery_app.amqp)
     conf.broker_url, conf.task_always_eager = DEAD, False
     celery_app._pool = None  # connections to the real broker are not reused
     celery_app.amqp._producer_pool = None
@@ -55,6 +56,8 @@ def test_reads_and_writes_work_with_redis_down(redis_down, caplog):
     )
     assert pledge.status_code == 201, pledge.content
     assert Pledge.objects.filter(pk=pledge.json()["id"], amount="2500.00").exists()
+    # The full run the pledge asked for is recorded in PostgreSQL, waiting for the broker.
+    assert MatchRun.objects.filter(mode=MatchRun.Mode.FULL, status=MatchRun.Status.QUEUED).exists()
 
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     cache_warnings = [r for r in warnings if r.name == "apps.core.throttling"]
