@@ -21,6 +21,7 @@ from psycopg2.extras import Json, execute_values
 
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import Row
+from apps.core.dates import local_date
 from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.allocations import refresh_need_status, refresh_pledge_status
@@ -153,12 +154,14 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         (str(a.pledge_id), str(a.need_id)): a
         for a in lock_allocations([pk for pk, _ in live_rows]).values()
     }
-    verified = set(
-        Organization.objects.filter(
+    # Verified organizations, each with its own "today": a deadline is a day in its time zone.
+    org_today = {
+        pk: local_date(time_zone, now=now)
+        for pk, time_zone in Organization.objects.filter(
             pk__in={n.organization_id for n in needs.values()},
             status=OrganizationStatus.VERIFIED,
-        ).values_list("pk", flat=True)
-    )
+        ).values_list("pk", "time_zone")
+    }
 
     def pledge_ok(pid: str) -> bool:
         p = pledges.get(pid)
@@ -173,8 +176,8 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         return (
             n is not None
             and n.status in NEED_FUNDABLE
-            and n.deadline >= world.today
-            and n.organization_id in verified
+            and n.organization_id in org_today
+            and n.deadline >= org_today[n.organization_id]
         )
 
     changed_allocations: list[Allocation] = []

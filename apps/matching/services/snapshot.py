@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from django.utils import timezone
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import NeedIn, PledgeIn, Proposal
 from aidmatch.money import minor_quantum
+from apps.core.dates import local_date
 from apps.matching.models import Allocation
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
@@ -150,7 +151,9 @@ def load_world(*, now=None) -> World:
     need_rows = list(
         Need.objects.filter(
             status__in=NEED_FUNDABLE,
-            deadline__gte=today,
+            # No time zone is a whole day behind UTC; each deadline is then judged in its
+            # organization's own day below.
+            deadline__gte=today - timedelta(days=1),
             organization__status=OrganizationStatus.VERIFIED,
         ).values(
             "id",
@@ -162,8 +165,14 @@ def load_world(*, now=None) -> World:
             "organization_id",
             "urgency",
             "deadline",
+            "organization__time_zone",
         )
     )
+    need_rows = [
+        r
+        for r in need_rows
+        if r["deadline"] >= local_date(r.pop("organization__time_zone"), now=now)
+    ]
     currencies = {r["currency_id"] for r in pledge_rows} | {r["currency_id"] for r in need_rows}
     pool = load_pool(on=today, currencies=currencies)
     left_out: dict[str, object] = {

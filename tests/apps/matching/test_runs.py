@@ -216,6 +216,25 @@ def test_expired_pledges_and_needs_past_their_deadline_are_not_matched():
     assert (run.pledges_seen, run.needs_seen, run.created) == (1, 0, 0)
 
 
+def test_a_deadline_is_over_when_its_day_has_ended_in_the_organizations_time_zone(clock):
+    # 2026-11-25 20:00 UTC is 2026-11-26 00:30 in Kabul and 15:00 on the 25th in New York.
+    kabul_25th = NeedFactory(deadline=date(2026, 11, 25), amount=Decimal("100.00"))
+    kabul_26th = NeedFactory(deadline=date(2026, 11, 26), amount=Decimal("100.00"))
+    new_york_25th = NeedFactory(
+        organization=OrganizationFactory(time_zone="America/New_York"),
+        deadline=date(2026, 11, 25),
+        amount=Decimal("100.00"),
+    )
+    PledgeFactory(amount=Decimal("1000.00"))
+    clock("2026-11-25T20:00:00+00:00")
+
+    run = full_run()
+
+    assert run.needs_seen == 2
+    assert set(proposals().values_list("need_id", flat=True)) == {kabul_26th.pk, new_york_25th.pk}
+    assert not proposals(need=kabul_25th).exists()
+
+
 def test_the_task_records_its_run_and_a_repeat_changes_nothing():
     PledgeFactory(amount=Decimal("100.00"))
     NeedFactory()
