@@ -1,3 +1,4 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from aidmatch.access import ALL_SCOPES
@@ -140,6 +141,11 @@ class ApiKeyCreateSerializer(StrictSerializer):
         child=serializers.ChoiceField(choices=sorted(ALL_SCOPES)), min_length=1, max_length=20
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_expires_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("Must be in the future.")
+        return value
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
