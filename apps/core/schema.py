@@ -37,6 +37,7 @@ class AutoSchema(SpectacularAutoSchema):
                 parameter["schema"] = dict(typed)
         return parameters
 
+
 PROBLEM = {
     "type": "object",
     "description": "An error, as application/problem+json (RFC 9457).",
@@ -104,9 +105,7 @@ LOCATION = {
 def add_location_headers(result, generator, request, public):
     paths = result.get("paths", {})
     details = {
-        path.rstrip("/").rsplit("/", 1)[0]
-        for path in paths
-        if re.search(r"/\{\w+\}/?$", path)
+        path.rstrip("/").rsplit("/", 1)[0] for path in paths if re.search(r"/\{\w+\}/?$", path)
     }
     for path, path_item in paths.items():
         created = path_item.get("post", {}).get("responses", {}).get("201")
