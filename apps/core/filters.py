@@ -3,6 +3,7 @@
 import django_filters
 from django import forms
 from django.db import models
+from django_filters import rest_framework as filters_drf
 
 
 class QueryBooleanFormField(forms.Field):
@@ -23,10 +24,17 @@ class BooleanFilter(django_filters.BooleanFilter):
     field_class = QueryBooleanFormField
 
 
-class FilterSet(django_filters.FilterSet):
-    """A filterset whose filters generated from model booleans (``Meta.fields``) are strict."""
+class FilterSet(filters_drf.FilterSet):
+    """A filterset whose filters generated from model booleans (``Meta.fields``, or a view's
+    ``filterset_fields``) are strict."""
 
     FILTER_DEFAULTS = {
-        **django_filters.filterset.FILTER_FOR_DBFIELD_DEFAULTS,
+        **filters_drf.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": BooleanFilter},
     }
+
+
+class DjangoFilterBackend(filters_drf.DjangoFilterBackend):
+    """Builds the filterset of a view's ``filterset_fields`` on ours."""
+
+    filterset_base = FilterSet

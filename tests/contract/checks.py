@@ -4,6 +4,7 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -12,6 +13,7 @@ CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
+    response_headers_conformance,  # e.g. the Location of every 201
     response_schema_conformance,
 ]
 CONFIG = schemathesis.Config.from_dict(

@@ -23,7 +23,7 @@ class OrganizationOutsiderSerializer(serializers.ModelSerializer):
     for a sensitive organization its pseudonym instead of its name."""
 
     name = serializers.CharField(source="public_name", read_only=True)
-    province = serializers.SlugRelatedField(slug_field="pcode", read_only=True)
+    province = serializers.SlugRelatedField(slug_field="pcode", read_only=True, allow_null=True)
 
     class Meta:
         model = Organization
@@ -114,8 +114,10 @@ class MembershipUpdateSerializer(StrictSerializer):
 class ApiKeySerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="prefix", read_only=True)
     organization = serializers.UUIDField(source="organization_id", read_only=True)
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
-    expires_at = serializers.DateTimeField(source="expiry_date", read_only=True)
+    created_by = serializers.EmailField(
+        source="created_by.email", read_only=True, default=None, allow_null=True
+    )
+    expires_at = serializers.DateTimeField(source="expiry_date", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(source="created", read_only=True)
 
     class Meta:

@@ -8,10 +8,12 @@ from django.urls import get_resolver
 from django.utils import timezone
 from django_filters import BooleanFilter as LaxBooleanFilter
 from django_filters import FilterSet
+from django_filters.rest_framework import DjangoFilterBackend as LaxFilterBackend
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from apps.core.filters import BooleanFilter
+from apps.core.filters import DjangoFilterBackend as FilterBackend
 from apps.core.serializers import QueryBooleanField, StrictBooleanField
 from apps.organizations.models import ApiKey, Organization
 from apps.pledges.models import Pledge
@@ -107,15 +109,47 @@ def test_every_boolean_the_api_reads_is_strict():
     assert lax == []
 
 
+def test_every_view_builds_its_filters_on_the_strict_filterset():
+    """Filters a view declares as ``filterset_fields`` (reports' ``final``, API keys'
+    ``revoked``) are built by apps.core.filters.DjangoFilterBackend, on the strict FilterSet."""
+    lax = []
+    for pattern in _patterns(get_resolver()):
+        callback = pattern.callback
+        view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if view is None or not getattr(view, "filterset_fields", None):
+            continue
+        for backend in view.filter_backends:
+            if issubclass(backend, LaxFilterBackend) and not issubclass(backend, FilterBackend):
+                lax.append(view.__name__)
+    assert lax == []
+
+
+def _patterns(resolver):
+    for entry in resolver.url_patterns:
+        if hasattr(entry, "url_patterns"):
+            yield from _patterns(entry)
+        else:
+            yield entry
+
+
 # --- booleans in query strings ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("value", ["yes", "1", "True", "null"])
-def test_a_query_string_boolean_must_be_true_or_false(donor_client, value):
-    response = donor_client.get("/api/v1/organizations/", {"afghan_led": value})
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/organizations/", "afghan_led"),
+        ("/api/v1/pledges/", "anonymous"),
+        ("/api/v1/reports/", "final"),
+        ("/api/v1/api-keys/", "revoked"),
+    ],
+)
+def test_a_query_string_boolean_must_be_true_or_false(donor_client, path, name, value):
+    response = donor_client.get(path, {name: value})
 
     assert response.status_code == 400, response.content
-    assert list(response.json()["errors"]) == ["afghan_led"]
+    assert list(response.json()["errors"]) == [name]
 
 
 def test_a_query_string_boolean_filters(donor_client):
