@@ -16,14 +16,16 @@ CHECKS = [
     response_headers_conformance,  # e.g. the Location of every 201
     response_schema_conformance,
 ]
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "generation": {
-            "mode": "all",  # schema-valid and schema-invalid input
-            "max-examples": 25,
-            "deterministic": True,
-            "database": "none",
-            "with-security-parameters": False,  # the tests send the credentials
-        },
-    }
+GENERATION = {
+    "mode": "all",  # schema-valid and schema-invalid input
+    "max-examples": 25,
+    "deterministic": True,
+    "database": "none",
+    "with-security-parameters": False,  # the tests send the credentials
+}
+# Every phase: explicit examples, the coverage phase's boundary cases, and fuzzing.
+CONFIG = schemathesis.Config.from_dict({"generation": GENERATION})
+# Examples and fuzzing only: for callers whose boundary cases another run already sends.
+WITHOUT_COVERAGE = schemathesis.Config.from_dict(
+    {"generation": GENERATION, "phases": {"coverage": {"enabled": False}}}
 )

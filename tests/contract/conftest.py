@@ -3,10 +3,10 @@ checked after each call.
 
 The world: a verified organization ("own") with open, draft and submitted needs, a staff
 member, an admin, and an API key with every scope; other organizations (one sensitive, one
-pending, one with no province); a donor with two pledges (and another donor's one) proposed to needs of "own" and of
-others, two of the proposals committed, one of them with a tranche sent and a delivery report
-filed; a match run nobody requested (an automatic one); a screening hit on a listed director; a
-document and an evidence file; and a verifier.
+pending, one with no province); a donor with two pledges (and another donor's one) proposed
+to needs of "own" and of others, two of the proposals committed, one of them with a tranche
+sent and a delivery report filed; a match run nobody requested (a periodic one); a screening
+hit on a listed director; a document and an evidence file; and a verifier.
 
 It is built once per module inside a transaction that is rolled back at the end, and every call
 a test makes runs in a savepoint rolled back after its checks: each generated request meets the
@@ -88,7 +88,7 @@ def _build() -> None:
     other = OrganizationFactory(name="Balkh Schools Network", kind="school_network")
     sensitive = OrganizationFactory(name="Hidden Girls' School", sensitive=True)
     pending = OrganizationFactory(name="Kunduz Clinic", status=OrganizationStatus.PENDING)
-    nowhere = OrganizationFactory(name="Kabul Widows' Bakery", province=None)
+    nowhere = OrganizationFactory(name="Kabul Widows' Bakery", province_id=None)
     api_key, key = ApiKeyFactory.create(organization=own, scopes=sorted(ALL_SCOPES))
 
     own_needs = [
