@@ -1,5 +1,10 @@
+import contextlib
+import json
 import re
 import uuid
+from urllib.parse import quote
+
+from django.urls import Resolver404, get_script_prefix, resolve
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -16,3 +21,48 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+class CreatedLocationMiddleware:
+    """Every 201 to a POST names what it created: ``Location`` is the detail URL of the object
+    in the body (its ``id`` appended to the collection's path), set only when that URL is a
+    route of the API whose id is that object's. Replays of idempotent requests get it too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 201
+            and request.method == "POST"
+            and not response.has_header("Location")
+        ):
+            location = created_location(request.path_info, _body(response))
+            if location:
+                response["Location"] = request.build_absolute_uri(
+                    get_script_prefix().rstrip("/") + location
+                )
+        return response
+
+
+def _body(response):
+    data = getattr(response, "data", None)
+    if data is None and response.get("Content-Type", "").startswith("application/json"):
+        with contextlib.suppress(ValueError):
+            data = json.loads(response.content)
+    return data
+
+
+def created_location(collection: str, body) -> str | None:
+    """The detail path of the object ``body`` describes, created by a POST to ``collection``."""
+    if not isinstance(body, dict) or body.get("id") in (None, ""):
+        return None
+    object_id = str(body["id"])
+    path = f"{collection.rstrip('/')}/{quote(object_id, safe='')}"
+    path += "/" if collection.endswith("/") else ""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return path if object_id in {str(v) for v in match.kwargs.values()} else None

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.functions import Coalesce
-from rest_framework import pagination
+from rest_framework import pagination, serializers
 
 # Where a missing value sorts (last when ascending), so a cursor can point past it.
 _LAST = [
@@ -38,6 +38,30 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-created_at"
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        """``page_size`` is a whole number from 1 to ``max_page_size``; anything else is a 400
+        (not silently the default, nor cut down to the maximum)."""
+        name = self.page_size_query_param
+        if name not in request.query_params:
+            return self.page_size
+        value = request.query_params[name]
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= self.max_page_size):
+            raise serializers.ValidationError(
+                {name: [f"Must be a whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(value)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                }
+        return parameters
 
     def _requested_ordering(self, request, queryset, view) -> tuple[str, ...]:
         return tuple(super().get_ordering(request, queryset, view))

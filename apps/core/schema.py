@@ -4,14 +4,39 @@
   (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) adds one ``Problem`` component and, to each
   operation, the error statuses it can return, as ``application/problem+json`` (see
   apps.core.problems). A status an operation declares itself is left as it is.
+- Path ids are typed (uuid, integer) though the router matches them with patterns.
+- Every 201 of a POST to a collection that has a detail path declares the ``Location``
+  header (the detail URL of the created object; apps.core.middleware.CreatedLocationMiddleware
+  sets it): a second postprocessing hook.
 - A response shown at several levels of detail (a need to the public, to a signed-in donor, to
   its organization) is documented with ``AnyOfSerializer`` as ``anyOf`` its shapes.
 """
 
+import re
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.serializers import PolymorphicProxySerializerExtension
 from drf_spectacular.utils import PolymorphicProxySerializer
 
 from apps.core.problems import PROBLEM_CONTENT_TYPE
+from apps.core.routers import INTEGER_LOOKUP, UUID_LOOKUP
+
+# The router's id patterns (apps.core.routers), documented as the types they stand for.
+LOOKUP_TYPES = {
+    f"^{UUID_LOOKUP}$": {"type": "string", "format": "uuid"},
+    f"^{INTEGER_LOOKUP}$": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            typed = LOOKUP_TYPES.get(parameter["schema"].get("pattern"))
+            if typed:
+                parameter["schema"] = dict(typed)
+        return parameters
+
 
 PROBLEM = {
     "type": "object",
@@ -65,6 +90,27 @@ def add_problem_responses(result, generator, request, public):
             for code, description in codes.items():
                 responses.setdefault(code, {"content": content, "description": description})
             operation["responses"] = dict(sorted(responses.items()))
+    return result
+
+
+LOCATION = {
+    "Location": {
+        "description": "The URL of the created object.",
+        "required": True,
+        "schema": {"type": "string", "format": "uri"},
+    }
+}
+
+
+def add_location_headers(result, generator, request, public):
+    paths = result.get("paths", {})
+    details = {
+        path.rstrip("/").rsplit("/", 1)[0] for path in paths if re.search(r"/\{\w+\}/?$", path)
+    }
+    for path, path_item in paths.items():
+        created = path_item.get("post", {}).get("responses", {}).get("201")
+        if created is not None and path.rstrip("/") in details:
+            created["headers"] = {**created.get("headers", {}), **LOCATION}
     return result
 
 

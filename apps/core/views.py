@@ -32,6 +32,18 @@ def healthz(request):
     return JsonResponse(report, status=200 if healthy else 503)
 
 
+@extend_schema(
+    summary="Liveness: the process answers (no dependency checked)",
+    responses={
+        (200, "application/json"): inline_serializer(
+            "Live", {"status": serializers.ChoiceField(choices=["ok"])}
+        )
+    },
+)
+@api_view(["GET"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([])
 def livez(request):
     """The process answers: for a load balancer's liveness probe (no dependency checked)."""
     return JsonResponse({"status": "ok"})

@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from aidmatch.lifecycle import InvitationStatus
+from apps.core.filters import FilterSet
 from apps.organizations.access import is_verifier, member_org_ids
 from apps.organizations.models import (
     Invitation,
@@ -12,11 +13,10 @@ from apps.organizations.models import (
 )
 
 
-class OrganizationFilterSet(django_filters.FilterSet):
+class OrganizationFilterSet(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=OrganizationStatus.choices)
     kind = django_filters.MultipleChoiceFilter(choices=OrganizationKind.choices)
     province = django_filters.CharFilter(field_name="province__pcode")
-    afghan_led = django_filters.BooleanFilter()
     q = django_filters.CharFilter(method="filter_q", max_length=100, label="Name contains")
 
     class Meta:

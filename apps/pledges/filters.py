@@ -1,10 +1,11 @@
 import django_filters
 
 from aidmatch.lifecycle import PledgeStatus
+from apps.core.filters import FilterSet
 from apps.pledges.models import Pledge
 
 
-class PledgeFilterSet(django_filters.FilterSet):
+class PledgeFilterSet(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=[(s.value, s.value) for s in PledgeStatus])
     currency = django_filters.CharFilter(field_name="currency_id")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

@@ -1,19 +1,31 @@
-"""A small world for the contract tests, and the money invariants they check after each call.
+"""A small world for the contract tests, the callers who use it, and the money invariants
+checked after each call.
 
-The world: a donor who is also a staff member of a verified organization with open, draft and
-submitted needs; two pledges of the donor's (and one of another donor) with proposals on needs
-of that organization and of others, two of them committed; and a pending organization.
+The world: a verified organization ("own") with open, draft and submitted needs, a staff
+member, an admin, and an API key with every scope; other organizations (one sensitive, one
+pending, one with no province); a donor with two pledges (and another donor's one) proposed
+to needs of "own" and of others, two of the proposals committed, one of them with a tranche
+sent and a delivery report filed; a match run nobody requested (a periodic one); a screening
+hit on a listed director; a document and an evidence file; and a verifier.
+
+It is built once per module inside a transaction that is rolled back at the end, and every call
+a test makes runs in a savepoint rolled back after its checks: each generated request meets the
+same world, as a fresh client would, and nothing is left behind.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from aidmatch.access import MemberRole
+from aidmatch.access import ALL_SCOPES, MemberRole, PlatformRole
 from aidmatch.lifecycle import (
     ALLOCATION_COMMITTED,
     NEED_FUNDABLE,
@@ -25,11 +37,20 @@ from aidmatch.lifecycle import (
     pledge_allocation_status,
 )
 from apps.accounts import services as account_services
+from apps.disbursements import services as tranches
+from apps.matching.models import MatchRun
 from apps.matching.services.allocations import allocation_commit
+from apps.matching.services.runs import match_run_request
 from apps.needs.models import Need, NeedLineItem
-from apps.organizations.models import OrganizationStatus
+from apps.organizations.documents import organization_document_upload
+from apps.organizations.models import Membership, OrganizationStatus
 from apps.pledges.models import Pledge
+from apps.reports.services import evidence_attach, report_file
+from apps.screening.models import ScreeningHit
+from apps.screening.services import organization_screen
+from tests.apps.screening.helpers import load_samples
 from tests.factories import (
+    ApiKeyFactory,
     MembershipFactory,
     NeedFactory,
     OrganizationFactory,
@@ -38,10 +59,12 @@ from tests.factories import (
     propose,
 )
 
+ROLES = ["anonymous", "donor", "staff", "admin", "verifier", "api_key"]
+
 
 @dataclass
 class World:
-    token: str = ""
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
     ids: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -49,14 +72,24 @@ class World:
 CURRENT = World()
 
 
-@pytest.fixture
-def world(transactional_db) -> World:
+def _bearer(user) -> dict[str, str]:
+    _, token = account_services.token_create(user=user)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _build() -> None:
     donor = UserFactory(full_name="Dana Donor")
+    staff = UserFactory(full_name="Sami Staff")
+    admin = UserFactory(full_name="Ada Admin")
+    verifier = UserFactory(platform_role=PlatformRole.VERIFIER)
     own = OrganizationFactory(name="Herat Women's Bakery")
-    MembershipFactory(user=donor, organization=own, role=MemberRole.STAFF)
+    MembershipFactory(user=staff, organization=own, role=MemberRole.STAFF)
+    MembershipFactory(user=admin, organization=own, role=MemberRole.ADMIN)
     other = OrganizationFactory(name="Balkh Schools Network", kind="school_network")
     sensitive = OrganizationFactory(name="Hidden Girls' School", sensitive=True)
     pending = OrganizationFactory(name="Kunduz Clinic", status=OrganizationStatus.PENDING)
+    nowhere = OrganizationFactory(name="Kabul Widows' Bakery", province_id=None)
+    api_key, key = ApiKeyFactory.create(organization=own, scopes=sorted(ALL_SCOPES))
 
     own_needs = [
         NeedFactory(organization=own, amount=Decimal("8000.00")),
@@ -91,19 +124,120 @@ def world(transactional_db) -> World:
     ]
     for committed in (allocations[0], allocations[2]):
         allocation_commit(allocation_id=committed.pk, actor=donor)
-    _, CURRENT.token = account_services.token_create(user=donor)
+    tranche = tranches.disbursement_create(
+        actor=donor,
+        allocation_ids=[allocations[0].pk],
+        amount=Decimal("1000.00"),
+        currency=pledge.currency,
+        channel="hawala",
+    )
+    tranches.disbursement_mark_sent(disbursement_id=tranche.pk, actor=donor)
+    scheduled = tranches.disbursement_create(
+        actor=donor,
+        allocation_ids=[allocations[2].pk],
+        amount=Decimal("500.00"),
+        currency=pledge.currency,
+        channel="bank",
+    )
+    today = timezone.now().date()
+    report = report_file(
+        need_id=own_needs[0].pk,
+        created_by=staff,
+        period_start=today - timedelta(days=7),
+        period_end=today,
+        reached_women=3,
+        narrative="Packages handed out at the distribution point.",
+    )
+    evidence = evidence_attach(
+        report=report,
+        upload=SimpleUploadedFile("photo.pdf", b"%PDF-1.4 evidence", "application/pdf"),
+        uploaded_by=staff,
+    )
+    document = organization_document_upload(
+        actor=admin,
+        organization=own,
+        kind="registration_certificate",
+        upload=SimpleUploadedFile("c.pdf", b"%PDF-1.4 certificate", "application/pdf"),
+    )
+    automatic = match_run_request(trigger=MatchRun.Trigger.PERIODIC)
+    manual = match_run_request(trigger=MatchRun.Trigger.MANUAL, by=verifier, reason="contract")
+    load_samples()
+    listed = OrganizationFactory(
+        principals=[{"name": "Mullah Abdul-Ghani Beradar", "role": "director"}]
+    )
+    organization_screen(organization_id=listed.pk, trigger="list load")
+
+    CURRENT.headers = {
+        "anonymous": {},
+        "donor": _bearer(donor),
+        "staff": _bearer(staff),
+        "admin": _bearer(admin),
+        "verifier": _bearer(verifier),
+        "api_key": {"Authorization": f"Api-Key {key}"},
+    }
     needs = own_needs + other_needs
+    organizations = (own, other, sensitive, pending, nowhere, listed)
     CURRENT.ids = {
         "needs": [str(n.pk) for n in needs],
+        "own_needs": [str(n.pk) for n in own_needs],
         "open_needs": [str(n.pk) for n in needs if n.status == NeedStatus.OPEN],
         "closed_needs": [str(n.pk) for n in needs if n.status != NeedStatus.OPEN],
         "pledges": [str(p.pk) for p in (pledge, spare, theirs)],
         "allocations": [str(a.pk) for a in allocations],
-        "organizations": [str(o.pk) for o in (own, other, sensitive, pending)],
+        "committed_allocations": [str(allocations[0].pk), str(allocations[2].pk)],
+        "organizations": [str(o.pk) for o in organizations],
+        "own_organization": [str(own.pk)],
         "pending_organization": [str(pending.pk)],
+        "disbursements": [str(tranche.pk), str(scheduled.pk)],
+        "reports": [str(report.pk)],
+        "evidence_id": [str(evidence.pk)],
+        "document_id": [str(document.pk)],
+        "match-runs": [str(automatic.pk), str(manual.pk)],
+        "screening-hits": [str(h.pk) for h in ScreeningHit.objects.all()],
+        "api-keys": [api_key.prefix],
+        "membership_id": [str(m.pk) for m in Membership.objects.filter(organization=own)],
     }
-    yield CURRENT
-    CURRENT.token, CURRENT.ids = "", {}
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The world, built once for the module in a transaction rolled back at its end. The
+    in-process WSGI calls must not close the connection at each request's start and end (as
+    Django does outside tests): that would end the transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    with django_db_blocker.unblock(), transaction.atomic():
+        _build()
+        try:
+            yield CURRENT
+        finally:
+            transaction.set_rollback(True)
+            CURRENT.headers, CURRENT.ids = {}, {}
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+
+
+def _aborted() -> bool:
+    status = getattr(getattr(connection.connection, "info", None), "transaction_status", None)
+    return status == 3  # psycopg's TRANSACTION_STATUS_INERROR
+
+
+@contextlib.contextmanager
+def one_call():
+    """A call and its checks, then the world as it was. A statement that failed outside any
+    atomic block aborts the transaction here, where autocommit would have ended it: the
+    invariants are then checked on the world as it was."""
+    savepoint = transaction.savepoint()
+    try:
+        yield
+    finally:
+        transaction.savepoint_rollback(savepoint)
+
+
+def check_money_invariants() -> None:
+    if _aborted():
+        return  # the call's statements were all undone: nothing moved
+    assert_money_invariants()
 
 
 def _sum(field_name: str, statuses) -> Sum:

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from apps.accounts.models import User
-from apps.core.serializers import StrictSerializer
+from apps.core.serializers import QueryBooleanField, StrictSerializer
 
 
 class RegisterSerializer(StrictSerializer):
@@ -16,6 +16,12 @@ class TokenRequestSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(
         max_length=128, write_only=True, style={"input_type": "password"}
+    )
+
+
+class TokenRevokeQuerySerializer(serializers.Serializer):
+    all = QueryBooleanField(
+        required=False, default=False, help_text="true: revoke every token of the user."
     )
 
 

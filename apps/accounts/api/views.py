@@ -8,6 +8,7 @@ from apps.accounts import services
 from apps.accounts.api.serializers import (
     RegisterSerializer,
     TokenRequestSerializer,
+    TokenRevokeQuerySerializer,
     TokenSerializer,
     UserSerializer,
 )
@@ -56,9 +57,16 @@ class TokenRevokeView(APIView):
 
     permission_classes = [UsersOnly]
 
-    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    @extend_schema(
+        request=None,
+        parameters=[TokenRevokeQuerySerializer],
+        responses={204: None},
+        tags=["auth"],
+    )
     def post(self, request):
-        if request.query_params.get("all") in ("1", "true"):
+        query = TokenRevokeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if query.validated_data["all"]:
             services.token_revoke_all(user=request.user)
         elif request.auth is not None and hasattr(request.auth, "digest"):
             services.token_revoke(token=request.auth)

@@ -55,7 +55,9 @@ class AllocationSerializer(serializers.ModelSerializer):
 
 
 class MatchRunSerializer(serializers.ModelSerializer):
-    requested_by = serializers.EmailField(source="requested_by.email", default=None)
+    requested_by = serializers.EmailField(
+        source="requested_by.email", default=None, allow_null=True
+    )
 
     class Meta:
         model = MatchRun

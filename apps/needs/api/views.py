@@ -10,6 +10,7 @@ from aidmatch.access import Scope
 from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
+from apps.core.routers import UUID_LOOKUP
 from apps.core.schema import AnyOfSerializer
 from apps.needs import selectors, services
 from apps.needs.api.serializers import (
@@ -69,6 +70,7 @@ class NeedViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    lookup_value_regex = UUID_LOOKUP  # the model is known only per request
     filterset_class = NeedFilterSet
     ordering_fields = ["urgency", "deadline", "remaining_amount", "created_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]

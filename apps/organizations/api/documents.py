@@ -26,7 +26,7 @@ class DocumentSerializer(ConfidentialReadMixin, serializers.ModelSerializer):
     """A document's description; its file name may name people (an audited read)."""
 
     confidential_fields = ("filename",)
-    uploaded_by = serializers.EmailField(source="uploaded_by.email", default=None)
+    uploaded_by = serializers.EmailField(source="uploaded_by.email", default=None, allow_null=True)
 
     class Meta:
         model = OrganizationDocument

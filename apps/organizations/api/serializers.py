@@ -1,3 +1,4 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from aidmatch.access import ALL_SCOPES
@@ -23,7 +24,7 @@ class OrganizationOutsiderSerializer(serializers.ModelSerializer):
     for a sensitive organization its pseudonym instead of its name."""
 
     name = serializers.CharField(source="public_name", read_only=True)
-    province = serializers.SlugRelatedField(slug_field="pcode", read_only=True)
+    province = serializers.SlugRelatedField(slug_field="pcode", read_only=True, allow_null=True)
 
     class Meta:
         model = Organization
@@ -140,8 +141,10 @@ class InvitationTokenSerializer(StrictSerializer):
 class ApiKeySerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="prefix", read_only=True)
     organization = serializers.UUIDField(source="organization_id", read_only=True)
-    created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
-    expires_at = serializers.DateTimeField(source="expiry_date", read_only=True)
+    created_by = serializers.EmailField(
+        source="created_by.email", read_only=True, default=None, allow_null=True
+    )
+    expires_at = serializers.DateTimeField(source="expiry_date", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(source="created", read_only=True)
 
     class Meta:
@@ -167,6 +170,11 @@ class ApiKeyCreateSerializer(StrictSerializer):
         child=serializers.ChoiceField(choices=sorted(ALL_SCOPES)), min_length=1, max_length=20
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_expires_at(self, value):
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("Must be in the future.")
+        return value
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):

@@ -21,7 +21,7 @@ class ReasonSerializer(StrictSerializer):
 
 
 class VettingDecisionSerializer(serializers.ModelSerializer):
-    decided_by = serializers.EmailField(source="decided_by.email", default=None)
+    decided_by = serializers.EmailField(source="decided_by.email", default=None, allow_null=True)
 
     class Meta:
         model = VettingDecision

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from aidmatch.access import MemberRole, Scope
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys, UsersOnly
+from apps.core.routers import UUID_LOOKUP
 from apps.core.schema import AnyOfSerializer
 from apps.organizations import selectors, services
 from apps.organizations.access import can_see_confidential
@@ -47,6 +48,7 @@ class OrganizationViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    lookup_value_regex = UUID_LOOKUP  # the model is known only per request
     permission_classes = [ScopedForApiKeys]
     required_scopes = {"list": Scope.ORGANIZATION_READ, "retrieve": Scope.ORGANIZATION_READ}
     filterset_class = OrganizationFilterSet

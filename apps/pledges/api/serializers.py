@@ -3,7 +3,7 @@ from datetime import timedelta
 from rest_framework import serializers
 
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
-from apps.core.serializers import StrictSerializer
+from apps.core.serializers import StrictBooleanField, StrictSerializer
 from apps.needs.models import Need
 from apps.needs.selectors import needs_visible_to
 from apps.organizations.models import Organization
@@ -80,9 +80,9 @@ class PledgeCreateSerializer(StrictSerializer):
     commit_window = serializers.IntegerField(
         min_value=1, max_value=24 * 90, required=False, help_text="Hours (default 168: 7 days)."
     )
-    auto_commit = serializers.BooleanField(required=False, default=False)
+    auto_commit = StrictBooleanField(required=False, default=False)
     public_message = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    anonymous = serializers.BooleanField(required=False, default=False)
+    anonymous = StrictBooleanField(required=False, default=False)
 
     def __init__(self, *args, **kwargs):
         """Earmarks name only what the caller may see: an organization or need hidden from it

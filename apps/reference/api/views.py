@@ -1,9 +1,9 @@
 """Reference data, open to anyone: small lists, served whole (no pagination)."""
 
-from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 from rest_framework.permissions import AllowAny
 
+from apps.core.filters import DjangoFilterBackend
 from apps.reference.api.serializers import (
     CurrencySerializer,
     DistrictSerializer,

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from apps.audit.reads import ConfidentialReadMixin
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
-from apps.core.serializers import StrictSerializer
+from apps.core.serializers import StrictBooleanField, StrictSerializer
 from apps.reports.models import DeliveryReport, EvidenceFile
 
 
@@ -84,7 +84,7 @@ class ReportCreateSerializer(StrictSerializer):
     items = DeliveredItemInputSerializer(many=True, required=False, max_length=200)
     narrative = serializers.CharField(max_length=10000, required=False, allow_blank=True)
     amount_spent = AmountField(required=False, min_value=0)
-    final = serializers.BooleanField(default=False)
+    final = StrictBooleanField(default=False)
 
     def validate_amount_for(self, need, attrs):
         if attrs.get("amount_spent"):

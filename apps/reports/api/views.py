@@ -13,6 +13,7 @@ from apps.audit.reads import note_confidential_read
 from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
+from apps.core.schema import AnyOfSerializer
 from apps.needs.selectors import needs_visible_to
 from apps.organizations.access import can_see_confidential, member_org_ids
 from apps.organizations.selectors import organizations_visible_to
@@ -27,10 +28,13 @@ from apps.reports.api.serializers import (
 from apps.reports.funding import organization_funding
 from apps.reports.models import DeliveryReport
 
+# A report as its organization sees it (with evidence), and as donors and verifiers do.
+REPORT_LEVELS = [ReportInsiderSerializer, ReportSerializer]
+
 
 @extend_schema_view(
-    list=extend_schema(responses=ReportSerializer(many=True)),
-    retrieve=extend_schema(responses=ReportInsiderSerializer),
+    list=extend_schema(responses=AnyOfSerializer("ReportAtAnyDetail", REPORT_LEVELS, many=True)),
+    retrieve=extend_schema(responses=AnyOfSerializer("ReportAtAnyDetail", REPORT_LEVELS)),
     create=extend_schema(request=ReportCreateSerializer, responses={201: ReportInsiderSerializer}),
 )
 class ReportViewSet(

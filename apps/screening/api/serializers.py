@@ -36,7 +36,9 @@ class ScreeningHitSerializer(ConfidentialReadMixin, serializers.ModelSerializer)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
     organization_status = serializers.CharField(source="organization.status", read_only=True)
     resolution = serializers.SerializerMethodField()
-    resolved_by = serializers.EmailField(source="resolved_by.email", default=None, read_only=True)
+    resolved_by = serializers.EmailField(
+        source="resolved_by.email", default=None, read_only=True, allow_null=True
+    )
     entry = ListedEntrySerializer(read_only=True, allow_null=True)
 
     class Meta:
