@@ -120,3 +120,14 @@ def worker(django_db_serialized_rollback, transactional_db, broker_tasks, tmp_pa
     process = WorkerProcess(_test_database_url(), tmp_path / "worker.log").start()
     yield process
     process.stop()
+
+
+def wait_for(predicate, timeout=45.0, step=0.2):
+    """Poll ``predicate`` until it returns something true (returned), within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout}s")

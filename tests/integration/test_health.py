@@ -10,19 +10,9 @@ from django.utils import timezone
 
 from apps.core.models import WorkerHeartbeat
 from config.celery_app import app as celery_app
-from tests.integration.conftest import WorkerProcess, _test_database_url
+from tests.integration.conftest import WorkerProcess, _test_database_url, wait_for
 
 pytestmark = pytest.mark.worker
-
-
-def wait_for(predicate, timeout=30.0, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"not within {timeout}s")
 
 
 def healthz(client):

@@ -27,7 +27,7 @@ from apps.pledges.models import Pledge
 from config.celery_app import app as celery_app
 from tests.conftest import client_for
 from tests.factories import MembershipFactory, NeedFactory, PledgeFactory, UserFactory
-from tests.integration.conftest import WorkerProcess, _test_database_url
+from tests.integration.conftest import WorkerProcess, _test_database_url, wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -35,16 +35,6 @@ pytestmark = pytest.mark.worker
 @pytest.fixture
 def matching_on(settings):
     settings.MATCHING_TRIGGER_ON_CHANGE = True
-
-
-def wait_for(predicate, timeout=45.0, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"not within {timeout}s")
 
 
 def assert_money_holds():
