@@ -56,6 +56,18 @@ class DisbursementViewSet(
     def get_queryset(self):
         return selectors.disbursements_visible_to(self.request)
 
+    def _act(self, request, serializer_class, service):
+        """An action on this tranche: validate the body, then the service decides under its
+        row lock whether this caller may do it in this state."""
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return service(
+            disbursement_id=self.get_object().pk,
+            actor=request.user,
+            acting_for=member_org_ids(request),
+            **serializer.validated_data,
+        )
+
     def _respond(self, disbursement, status_code=status.HTTP_200_OK):
         disbursement = self.get_queryset().get(pk=disbursement.pk)
         return Response(DisbursementSerializer(disbursement).data, status=status_code)
@@ -76,69 +88,38 @@ class DisbursementViewSet(
     @idempotent
     @action(detail=True, methods=["post"], url_path="mark-sent")
     def mark_sent(self, request, pk=None):
-        serializer = MarkSentSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        disbursement = services.disbursement_mark_sent(
-            disbursement_id=self.get_object().pk,
-            actor=request.user,
-            acting_for=member_org_ids(request),
-            **serializer.validated_data,
+        return self._respond(
+            self._act(request, MarkSentSerializer, services.disbursement_mark_sent)
         )
-        return self._respond(disbursement)
 
     @extend_schema(request=ConfirmReceiptSerializer, responses=DisbursementSerializer)
     @idempotent
     @action(detail=True, methods=["post"], url_path="confirm-receipt")
     def confirm_receipt(self, request, pk=None):
-        serializer = ConfirmReceiptSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        disbursement = services.disbursement_confirm_receipt(
-            disbursement_id=self.get_object().pk,
-            actor=request.user,
-            acting_for=member_org_ids(request),
-            **serializer.validated_data,
+        return self._respond(
+            self._act(request, ConfirmReceiptSerializer, services.disbursement_confirm_receipt)
         )
-        return self._respond(disbursement)
 
     @extend_schema(request=FailureReasonSerializer, responses=DisbursementSerializer)
     @idempotent
     @action(detail=True, methods=["post"], url_path="mark-failed")
     def mark_failed(self, request, pk=None):
-        serializer = FailureReasonSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        disbursement = services.disbursement_mark_failed(
-            disbursement_id=self.get_object().pk,
-            actor=request.user,
-            acting_for=member_org_ids(request),
-            **serializer.validated_data,
+        return self._respond(
+            self._act(request, FailureReasonSerializer, services.disbursement_mark_failed)
         )
-        return self._respond(disbursement)
 
     @extend_schema(request=FailureReasonSerializer, responses=DisbursementSerializer)
     @idempotent
     @action(detail=True, methods=["post"], url_path="mark-returned")
     def mark_returned(self, request, pk=None):
-        serializer = FailureReasonSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        disbursement = services.disbursement_mark_returned(
-            disbursement_id=self.get_object().pk,
-            actor=request.user,
-            acting_for=member_org_ids(request),
-            **serializer.validated_data,
+        return self._respond(
+            self._act(request, FailureReasonSerializer, services.disbursement_mark_returned)
         )
-        return self._respond(disbursement)
 
     @extend_schema(request=RefundCreateSerializer, responses={201: RefundSerializer})
     @idempotent
     @action(detail=True, methods=["post"], url_path="refunds")
     def refunds(self, request, pk=None):
         """The receiving organization records money it gave back after receipt."""
-        serializer = RefundCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        refund = services.disbursement_refund(
-            disbursement_id=self.get_object().pk,
-            actor=request.user,
-            acting_for=member_org_ids(request),
-            **serializer.validated_data,
-        )
+        refund = self._act(request, RefundCreateSerializer, services.disbursement_refund)
         return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
