@@ -17,11 +17,12 @@ app = Celery("aidmatch")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-_housekeeping: dict = {}
+_keeper = None  # this worker's housekeeping thread
 
 
 @signals.worker_ready.connect
 def _start_housekeeping(sender, **kwargs) -> None:
+    global _keeper
     from django.conf import settings
     from django.utils import timezone
 
@@ -31,7 +32,7 @@ def _start_housekeeping(sender, **kwargs) -> None:
     hostname = sender.hostname
     queues = list(sender.app.amqp.queues.consume_from)
     started_at = timezone.now()
-    keeper = Housekeeper(
+    _keeper = Housekeeper(
         [
             (
                 "heartbeat",
@@ -41,19 +42,19 @@ def _start_housekeeping(sender, **kwargs) -> None:
             ("recover matching runs", settings.MATCHING_SWEEP_SECONDS, recover_matching_runs),
         ]
     )
-    keeper.start()
-    _housekeeping.update(keeper=keeper, hostname=hostname)
+    _keeper.start()
 
 
 @signals.worker_shutdown.connect
 def _stop_housekeeping(sender, **kwargs) -> None:
-    keeper = _housekeeping.pop("keeper", None)
-    if keeper is None:
+    global _keeper
+    if _keeper is None:
         return
-    keeper.stop()
+    _keeper.stop()
+    _keeper = None
     from apps.core.workers import heartbeat_remove
 
     try:  # a stopped worker is down at once; a killed one when its heartbeat goes stale
-        heartbeat_remove(hostname=_housekeeping.pop("hostname"))
+        heartbeat_remove(hostname=sender.hostname)
     except Exception:
         logging.getLogger(__name__).warning("could not remove this worker's heartbeat")

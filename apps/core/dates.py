@@ -6,6 +6,7 @@ receipt dated today in Kabul at 01:00 is today's, although it is still yesterday
 ``local_today`` is the one place that answers "what is today" for such a field.
 """
 
+import functools
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -43,11 +44,6 @@ def validate_time_zone(value: str) -> None:
         )
 
 
-_zones: frozenset[str] = frozenset()
-
-
+@functools.cache
 def _known_zones() -> frozenset[str]:
-    global _zones
-    if not _zones:
-        _zones = frozenset(available_timezones())
-    return _zones
+    return frozenset(available_timezones())

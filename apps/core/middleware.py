@@ -1,5 +1,3 @@
-import contextlib
-import json
 import re
 import uuid
 from urllib.parse import quote
@@ -38,20 +36,12 @@ class CreatedLocationMiddleware:
             and request.method == "POST"
             and not response.has_header("Location")
         ):
-            location = created_location(request.path_info, _body(response))
+            location = created_location(request.path_info, getattr(response, "data", None))
             if location:
                 response["Location"] = request.build_absolute_uri(
                     get_script_prefix().rstrip("/") + location
                 )
         return response
-
-
-def _body(response):
-    data = getattr(response, "data", None)
-    if data is None and response.get("Content-Type", "").startswith("application/json"):
-        with contextlib.suppress(ValueError):
-            data = json.loads(response.content)
-    return data
 
 
 def created_location(collection: str, body) -> str | None:

@@ -111,30 +111,16 @@ class MoneyField(serializers.Field):
     ``currency_field`` says where that currency is: a dotted path on the object (``"currency"``,
     ``"pledge.currency"``, ``"received_currency"``; dict keys work too) or a callable taking the
     object. The currency found may be a Currency row or an ISO code. The value comes from
-    ``source`` as usual (or from ``attr``, the first positional argument, for a value read beside
-    the currency on the same object).
+    ``source`` as usual.
     """
 
-    def __init__(
-        self,
-        attr: str | None = None,
-        *,
-        currency_field: str | Callable = "currency",
-        currency_attr: str | None = None,
-        **kwargs,
-    ):
-        self.value_attrs = attr.split(".") if attr else None
-        self.currency_field = currency_attr or currency_field
-        if attr:
-            kwargs["source"] = "*"
+    def __init__(self, *, currency_field: str | Callable = "currency", **kwargs):
+        self.currency_field = currency_field
         kwargs["read_only"] = True
         super().__init__(**kwargs)
 
     def get_attribute(self, instance):
-        if self.value_attrs is None:
-            value = super().get_attribute(instance)
-        else:
-            value = drf_fields.get_attribute(instance, self.value_attrs)
+        value = super().get_attribute(instance)
         if value is None:
             return None
         if callable(self.currency_field):
@@ -148,7 +134,3 @@ class MoneyField(serializers.Field):
             return None
         amount, currency = value
         return money_str(amount, currency)
-
-
-# The name this field had before it was used for every amount.
-CurrencyAmountField = MoneyField

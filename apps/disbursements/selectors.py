@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q, QuerySet
 
 from aidmatch.disbursing import DisbursementStatus, refunded_share
+from aidmatch.money import minor_quantum
 from apps.core.actors import is_api_key
 from apps.disbursements.models import Disbursement, DisbursementLine, Refund
 from apps.organizations.access import is_verifier, member_org_ids
@@ -47,8 +48,8 @@ class ReceivedLine:
 def received_lines(*, extra_refunded: dict | None = None, **filters) -> list[ReceivedLine]:
     """The lines of received tranches (``filters`` on DisbursementLine), each with its share of
     the tranche's refunds (``extra_refunded``: {tranche id: amount} not yet recorded, to ask
-    "what if"). The one computation behind the funding page, the trace, and the checks that
-    spending never exceeds what was received."""
+    "what if"). The one computation behind the funding page and the checks that spending never
+    exceeds what was received."""
     extra_refunded = extra_refunded or {}
     rows = DisbursementLine.objects.filter(
         disbursement__status=DisbursementStatus.RECEIVED, **filters
@@ -64,7 +65,7 @@ def received_lines(*, extra_refunded: dict | None = None, **filters) -> list[Rec
     out = []
     for allocation_id, need_id, gross, minor, tranche_id, received, refunded in rows:
         refunded = refunded + extra_refunded.get(tranche_id, Decimal(0))
-        share = refunded_share(gross, received, refunded, Decimal(1).scaleb(-minor))
+        share = refunded_share(gross, received, refunded, minor_quantum(minor))
         out.append(ReceivedLine(allocation_id, need_id, gross, share))
     return out
 

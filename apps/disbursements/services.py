@@ -21,7 +21,7 @@ from aidmatch.lifecycle import (
     check_tranche_action,
     check_transition,
 )
-from aidmatch.money import format_money
+from aidmatch.money import amount_text, format_money
 from apps.audit.services import audit_record, audit_snapshot
 from apps.core.dates import local_today
 from apps.disbursements.models import Disbursement, DisbursementLine, Refund
@@ -376,10 +376,11 @@ def disbursement_refund(
     left = disbursement.received_amount - disbursement.refunded_amount
     if amount > left:
         raise RuleViolation(
-            f"At most {_fmt(left, received_cur)} {received_cur.code} can be refunded: "
-            f"{_fmt(disbursement.received_amount, received_cur)} received, "
-            f"{_fmt(disbursement.refunded_amount, received_cur)} already refunded.",
-            errors={"amount": [f"At most {_fmt(left, received_cur)}."]},
+            f"At most {format_money(left, received_cur)} can be refunded: "
+            f"{amount_text(disbursement.received_amount, received_cur.minor_unit)} received, "
+            f"{amount_text(disbursement.refunded_amount, received_cur.minor_unit)} already "
+            "refunded.",
+            errors={"amount": [f"At most {amount_text(left, received_cur.minor_unit)}."]},
         )
     today = local_today(disbursement.organization)
     refund_date = refund_date or today
@@ -401,9 +402,9 @@ def disbursement_refund(
         net, used = after.get(need_id, Decimal(0)), spent.get(need_id, Decimal(0))
         if used > net:
             raise RuleViolation(
-                f"Need {need_id} would have {_fmt(net, need.currency)} {need.currency_id} "
-                f"received net of refunds, less than the {_fmt(used, need.currency)} "
-                f"{need.currency_id} its reports say was spent.",
+                f"Need {need_id} would have {format_money(net, need.currency)} received net "
+                f"of refunds, less than the {format_money(used, need.currency)} its reports "
+                "say was spent.",
                 errors={"amount": ["More than what was received and not yet spent."]},
             )
     refund = Refund.objects.create(
@@ -433,10 +434,6 @@ def disbursement_refund(
 
 def _future(today, organization) -> str:
     return f"The date is in the future (today is {today} in {organization.time_zone})."
-
-
-def _fmt(amount: Decimal, currency) -> str:
-    return str(amount.quantize(_quantum(currency)))
 
 
 def disbursement_flag_unconfirmed(*, now=None) -> int:

@@ -279,7 +279,7 @@ def _check_tranches(c: _Checker) -> int:
         keys[refund_key(pk)] = tranche
     for key, amount in (
         Leg.objects.filter(
-            transaction__key__startswith="disbursement-refund:", account__kind=K.ORGANIZATION
+            transaction__key__startswith=refund_key(""), account__kind=K.ORGANIZATION
         )
         .values_list("transaction__key", "amount")
         .order_by()

@@ -21,6 +21,7 @@ from apps.matching.services.allocations import allocation_release_overdue
 from apps.matching.services.runs import (
     MatchingBusy,
     full_run_request,
+    full_run_started_since,
     match_run_defer,
     match_run_execute,
     match_runs_recover,
@@ -97,7 +98,7 @@ def sweep_matching() -> None:
     MATCHING_PERIODIC_RUN_MINUTES."""
     recover_matching_runs()
     since = timezone.now() - timedelta(minutes=settings.MATCHING_PERIODIC_RUN_MINUTES)
-    if not MatchRun.objects.filter(mode=MatchRun.Mode.FULL, created_at__gte=since).exists():
+    if not full_run_started_since(since):
         schedule_full_run(reason="periodic sweep", trigger=MatchRun.Trigger.PERIODIC)
 
 

@@ -35,7 +35,7 @@ class OrganizationFilterSet(FilterSet):
         )
 
 
-class InvitationFilterSet(django_filters.FilterSet):
+class InvitationFilterSet(FilterSet):
     """``?status=pending`` lists the invitations that can still be accepted; ``expired`` the
     pending ones past their expiry."""
 

@@ -17,7 +17,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import TRANSITIONS, InvitationStatus, OrganizationStatus
 from apps.accounts.models import User
 from apps.audit.services import audit_record, audit_snapshot
+from apps.organizations import selectors
 from apps.organizations.models import Invitation, Membership, Organization
 from apps.organizations.services import _require_admin
 
@@ -45,9 +46,7 @@ def token_digest(token: str) -> str:
 
 
 def invitation_by_token(token: str) -> Invitation | None:
-    return (
-        Invitation.objects.select_related("organization").filter(digest=token_digest(token)).first()
-    )
+    return Invitation.objects.filter(digest=token_digest(token)).first()
 
 
 def _audit(action: str, invitation: Invitation, *, before=None, detail=None) -> None:
@@ -61,6 +60,12 @@ def _audit(action: str, invitation: Invitation, *, before=None, detail=None) -> 
 
 
 @transaction.atomic
+def invitation_list(*, actor: User, organization: Organization):
+    """The organization's invitations, for its admins."""
+    _require_admin(user=actor, organization=organization)
+    return selectors.invitations_of(organization)
+
+
 def invitation_create(
     *, actor: User, organization: Organization, email: str, role: MemberRole
 ) -> Invitation:
@@ -103,13 +108,11 @@ def invitation_create(
             detail={"replaced_by": str(invitation.pk)},
         )
     _audit("invitation.create", invitation)
-    transaction.on_commit(
-        functools.partial(_send_invitation, invitation=invitation, token=token), robust=True
-    )
+    transaction.on_commit(functools.partial(_send_invitation, invitation=invitation, token=token))
     return invitation
 
 
-def _send_invitation(*, invitation: Invitation, token: str) -> int:
+def _send_invitation(*, invitation: Invitation, token: str) -> None:
     """Email the token to the invited address. A mail server that fails is logged, never
     raised: the admin sees the invitation pending and can invite again (a new token)."""
     organization = invitation.organization
@@ -127,10 +130,9 @@ def _send_invitation(*, invitation: Invitation, token: str) -> int:
         to=[invitation.email],
     )
     try:
-        return get_connection().send_messages([message]) or 0
+        message.send()
     except Exception:  # the mail server is down: the invitation stays pending
         logger.exception("could not send invitation %s", invitation.pk)
-        return 0
 
 
 def _lock(invitation: Invitation) -> Invitation:

@@ -202,10 +202,9 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"invitation {self.pk} to {self.organization_id} ({self.status})"
 
-    def shown_status(self, now=None) -> str:
+    def shown_status(self) -> str:
         """The stored status, or ``expired`` for a pending invitation past its expiry."""
-        now = now or timezone.now()
-        if self.status == InvitationStatus.PENDING and self.expires_at <= now:
+        if self.status == InvitationStatus.PENDING and self.expires_at <= timezone.now():
             return InvitationStatus.EXPIRED
         return self.status
 

@@ -1,6 +1,8 @@
 from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
-from apps.organizations.access import is_verifier, member_org_ids
+from apps.organizations.access import can_see_confidential, is_verifier, member_org_ids
 from apps.organizations.models import (
     ApiKey,
     Invitation,
@@ -17,6 +19,15 @@ def organizations_visible_to(request) -> QuerySet[Organization]:
     if is_verifier(request):
         return qs
     return qs.filter(Q(status=OrganizationStatus.VERIFIED) | Q(pk__in=member_org_ids(request)))
+
+
+def organization_for_insider(request, pk) -> Organization:
+    """An organization for its members and verifiers only (its members, invitations,
+    documents): anyone else gets a 404, as if it did not exist."""
+    organization = get_object_or_404(organizations_visible_to(request), pk=pk)
+    if not can_see_confidential(request, organization.pk):
+        raise Http404
+    return organization
 
 
 def memberships_of(organization: Organization) -> QuerySet[Membership]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Prefetch
 
 from aidmatch.disbursing import refunded_share
+from aidmatch.money import minor_quantum
 from apps.core.money import money_str
 from apps.disbursements.models import DisbursementLine, Refund
 from apps.matching.models import Allocation
@@ -45,7 +46,7 @@ def pledge_trace(pledge: Pledge) -> dict:
         reports[report.need_id].append(report)
 
     sent = received_share = refunded_share_total = Decimal(0)
-    quantum = Decimal(1).scaleb(-minor)
+    quantum = minor_quantum(minor)
     out = []
     for a in allocations:
         need = a.need
@@ -53,7 +54,6 @@ def pledge_trace(pledge: Pledge) -> dict:
         tranches = []
         for line in a.disbursement_lines.all():
             d = line.disbursement
-            received_minor = d.received_currency.minor_unit if d.received_currency else minor
             tranches.append(
                 {
                     "id": str(d.pk),
@@ -70,10 +70,10 @@ def pledge_trace(pledge: Pledge) -> dict:
                     "received_date": d.received_date,
                     "refunded_amount": None
                     if d.received_currency is None
-                    else money_str(d.refunded_amount, received_minor),
+                    else money_str(d.refunded_amount, d.received_currency),
                     "refunds": [
                         {
-                            "amount": money_str(r.amount, received_minor),
+                            "amount": money_str(r.amount, d.received_currency),
                             "currency": r.currency_id,
                             "refund_date": r.refund_date,
                             "reason": None if sensitive else r.reason,

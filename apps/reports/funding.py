@@ -6,13 +6,11 @@ refund that would make it so."""
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from aidmatch.lifecycle import ALLOCATION_COMMITTED
 from apps.core.money import money_str
 from apps.disbursements.selectors import received_lines
 from apps.matching.models import Allocation
-from apps.reports.models import DeliveryReport
+from apps.reports.services import spent_by_need
 
 
 def _donor_label(pledge) -> str:
@@ -33,12 +31,6 @@ def organization_funding(organization) -> dict:
     for line in received_lines(allocation__need__organization=organization):
         received[line.allocation_id] += line.net
         refunded[line.allocation_id] += line.refunded
-    spent = dict(
-        DeliveryReport.objects.filter(need__organization=organization)
-        .values("need_id")
-        .annotate(s=Sum("amount_spent"))
-        .values_list("need_id", "s")
-    )
     by_need: dict = defaultdict(lambda: {"expected": zero, "received": zero, "refunded": zero})
     by_donor: dict = defaultdict(lambda: {"expected": zero, "received": zero, "refunded": zero})
     needs, currencies = {}, {}
@@ -50,9 +42,7 @@ def organization_funding(organization) -> dict:
             bucket["expected"] += a.need_amount
             bucket["received"] += received[a.pk]
             bucket["refunded"] += refunded[a.pk]
-
-    def fmt(value, currency):
-        return money_str(value, currency)
+    spent = spent_by_need(list(needs))
 
     return {
         "organization": str(organization.pk),
@@ -61,10 +51,10 @@ def organization_funding(organization) -> dict:
                 "need": str(need_id),
                 "title": needs[need_id].title,
                 "currency": needs[need_id].currency_id,
-                "expected": fmt(v["expected"], needs[need_id].currency),
-                "received": fmt(v["received"], needs[need_id].currency),
-                "refunded": fmt(v["refunded"], needs[need_id].currency),
-                "spent": fmt(spent.get(need_id, zero), needs[need_id].currency),
+                "expected": money_str(v["expected"], needs[need_id].currency),
+                "received": money_str(v["received"], needs[need_id].currency),
+                "refunded": money_str(v["refunded"], needs[need_id].currency),
+                "spent": money_str(spent.get(need_id, zero), needs[need_id].currency),
             }
             for need_id, v in sorted(by_need.items(), key=lambda kv: str(kv[0]))
         ],
@@ -72,9 +62,9 @@ def organization_funding(organization) -> dict:
             {
                 "donor": donor,
                 "currency": currency,
-                "expected": fmt(v["expected"], currencies[currency]),
-                "received": fmt(v["received"], currencies[currency]),
-                "refunded": fmt(v["refunded"], currencies[currency]),
+                "expected": money_str(v["expected"], currencies[currency]),
+                "received": money_str(v["received"], currencies[currency]),
+                "refunded": money_str(v["refunded"], currencies[currency]),
             }
             for (donor, currency), v in sorted(by_donor.items())
         ],

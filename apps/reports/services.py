@@ -9,6 +9,7 @@ from django.db.models import Sum
 from aidmatch.disbursing import DisbursementStatus
 from aidmatch.errors import RuleViolation, StateConflict
 from aidmatch.lifecycle import NeedStatus, check_transition
+from aidmatch.money import amount_text, format_money
 from apps.audit.services import audit_record, audit_snapshot
 from apps.core.dates import local_today
 from apps.core.files import check_upload, decrypt_checked
@@ -63,11 +64,11 @@ def report_file(*, need_id, created_by=None, items=(), **fields) -> DeliveryRepo
         received = received_by_need([need.pk]).get(need.pk, Decimal(0))
         spent = spent_by_need([need.pk]).get(need.pk, Decimal(0))
         if spent + spending > received:
-            quantum = Decimal(1).scaleb(-need.currency.minor_unit)
-            room = max(received - spent, Decimal(0)).quantize(quantum)
+            minor = need.currency.minor_unit
+            room = amount_text(max(received - spent, Decimal(0)), minor)
             raise RuleViolation(
-                f"The need has {received.quantize(quantum)} {need.currency_id} received (net of "
-                f"refunds) and {spent.quantize(quantum)} already reported spent: at most "
+                f"The need has {format_money(received, need.currency)} received (net of "
+                f"refunds) and {amount_text(spent, minor)} already reported spent: at most "
                 f"{room} more can be reported.",
                 errors={"amount_spent": [f"At most {room}."]},
             )

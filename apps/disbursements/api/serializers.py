@@ -25,7 +25,7 @@ class RefundSerializer(serializers.ModelSerializer):
     """Money the receiving organization gave back after receipt."""
 
     disbursement = serializers.UUIDField(source="disbursement_id")
-    amount = MoneyField("amount")
+    amount = MoneyField()
     currency = serializers.CharField(source="currency_id")
 
     class Meta:
@@ -37,8 +37,8 @@ class RefundSerializer(serializers.ModelSerializer):
 class DisbursementSerializer(serializers.ModelSerializer):
     organization = serializers.UUIDField(source="organization_id")
     currency = serializers.CharField(source="currency_id")
-    amount = MoneyField("amount")
-    fee_amount = MoneyField("fee_amount")
+    amount = MoneyField()
+    fee_amount = MoneyField()
     received_amount = MoneyField(currency_field="received_currency", allow_null=True)
     expected_received_amount = MoneyField(currency_field="received_currency", allow_null=True)
     received_currency = serializers.CharField(source="received_currency_id", allow_null=True)

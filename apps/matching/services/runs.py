@@ -28,6 +28,7 @@ from django.utils import timezone
 from aidmatch import matching
 from aidmatch.errors import DomainError
 from apps.audit.services import audit_record
+from apps.core.workers import Housekeeper
 from apps.matching.models import MatchRun
 from apps.matching.services.allocations import allocation_commit
 from apps.matching.services.apply import admitted_by_counts, apply_solution
@@ -98,19 +99,16 @@ def match_run_request(*, trigger: str, mode: str = MatchRun.Mode.FULL, reason: s
     )
 
 
-def _queued_automatic_full_runs():
-    return MatchRun.objects.filter(status=MatchRun.Status.QUEUED, mode=MatchRun.Mode.FULL).exclude(
-        trigger=MatchRun.Trigger.MANUAL
-    )
-
-
 def full_run_request(
     *, trigger: str = MatchRun.Trigger.EVENT, reason: str = ""
 ) -> tuple[MatchRun, bool]:
     """The queued automatic full run that this trigger joins, and whether it is new (then the
     caller sends its message). Triggers during a run queue one follow-up, however many."""
+    queued_automatic = MatchRun.objects.filter(
+        status=MatchRun.Status.QUEUED, mode=MatchRun.Mode.FULL
+    ).exclude(trigger=MatchRun.Trigger.MANUAL)
     for _ in range(5):
-        queued = _queued_automatic_full_runs().first()
+        queued = queued_automatic.first()
         if queued is not None:
             return queued, False
         try:
@@ -135,11 +133,21 @@ def _claim(*, run_id, task_id, trigger, mode, reason) -> MatchRun | None:
         if run_id is not None:
             run = MatchRun.objects.select_for_update().get(pk=run_id)
         elif task_id:
+            # Inserted as running: a queued automatic full run may exist already, and only one
+            # may be queued (match_run_one_queued_automatic_full_run).
             run, _ = MatchRun.objects.get_or_create(
-                task_id=task_id, defaults={"trigger": trigger, "mode": mode, "reason": reason[:200]}
+                task_id=task_id,
+                defaults={
+                    "trigger": trigger,
+                    "mode": mode,
+                    "reason": reason[:200],
+                    "status": MatchRun.Status.RUNNING,
+                },
             )
         else:
-            run = MatchRun.objects.create(trigger=trigger, mode=mode, reason=reason[:200])
+            run = MatchRun.objects.create(
+                trigger=trigger, mode=mode, reason=reason[:200], status=MatchRun.Status.RUNNING
+            )
         if run.status not in (MatchRun.Status.QUEUED, MatchRun.Status.RUNNING):
             log.info("matching run %s is already %s: nothing to do", run.pk, run.status)
             return None
@@ -169,30 +177,20 @@ def _leased(run: MatchRun | None) -> Iterator[MatchRun | None]:
     if run is None or connection.vendor != "postgresql":
         yield run
         return
-    stop = threading.Event()
     seconds = settings.MATCHING_RUN_LEASE_SECONDS
     attempt = run.attempts
 
     def renew() -> None:
-        try:
-            while not stop.wait(seconds / 3):
-                try:
-                    MatchRun.objects.filter(
-                        pk=run.pk, status=MatchRun.Status.RUNNING, attempts=attempt
-                    ).update(lease_expires_at=timezone.now() + timedelta(seconds=seconds))
-                except Exception:  # tried again at the next turn; the run goes on
-                    log.warning("could not renew the lease of matching run %s", run.pk)
-                    connection.close()
-        finally:
-            connection.close()
+        MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING, attempts=attempt).update(
+            lease_expires_at=timezone.now() + timedelta(seconds=seconds)
+        )
 
-    thread = threading.Thread(target=renew, name=f"lease-{run.pk}", daemon=True)
-    thread.start()
+    keeper = Housekeeper([(f"lease of matching run {run.pk}", seconds / 3, renew)])
+    keeper.start()
     try:
         yield run
     finally:
-        stop.set()
-        thread.join(timeout=10)
+        keeper.stop(timeout=10)
 
 
 def match_run_execute(
@@ -318,6 +316,10 @@ def _requeue_lost(run: MatchRun, now) -> bool:
     return False
 
 
+def full_run_started_since(since) -> bool:
+    return MatchRun.objects.filter(mode=MatchRun.Mode.FULL, created_at__gte=since).exists()
+
+
 def match_runs_recover() -> tuple[list[MatchRun], bool]:
     """Runs to send again: running ones whose lease ran out (their worker died) go back to the
     queue, and queued ones whose message was lost are sent again (the caller sends them; the
@@ -327,12 +329,14 @@ def match_runs_recover() -> tuple[list[MatchRun], bool]:
     lease = timedelta(seconds=settings.MATCHING_RUN_LEASE_SECONDS)
     # A message is due at most the debounce after it was sent; a lease later, it is lost.
     grace = lease + timedelta(seconds=settings.MATCHING_DEBOUNCE_SECONDS)
+    # Runs started before leases existed: taken for dead past the task time limit.
+    stale = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     requeued: list[MatchRun] = []
     abandoned = False
     with transaction.atomic():
         dead = MatchRun.objects.select_for_update(skip_locked=True).filter(
             Q(lease_expires_at__lt=now)
-            | Q(lease_expires_at__isnull=True, started_at__lt=now - timedelta(hours=1)),
+            | Q(lease_expires_at__isnull=True, started_at__lt=now - stale),
             status=MatchRun.Status.RUNNING,
         )
         for run in dead.order_by("created_at"):

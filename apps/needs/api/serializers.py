@@ -20,8 +20,8 @@ class LineItemSerializer(StrictSerializer):
 
 
 class LineItemOutSerializer(serializers.ModelSerializer):
-    unit_cost = MoneyField("unit_cost")
-    amount = MoneyField("amount")
+    unit_cost = MoneyField()
+    amount = MoneyField()
 
     class Meta:
         model = NeedLineItem
@@ -40,9 +40,9 @@ class NeedPublicSerializer(serializers.ModelSerializer):
     sector = serializers.CharField(source="sector_id")
     province = serializers.CharField(source="province_id")
     currency = serializers.CharField(source="currency_id")
-    amount = MoneyField("amount")
-    funded_amount = MoneyField("committed_amount")
-    remaining_amount = MoneyField("remaining_amount")
+    amount = MoneyField()
+    funded_amount = MoneyField(source="committed_amount")
+    remaining_amount = MoneyField()
     percent_funded = serializers.SerializerMethodField()
 
     class Meta:
@@ -75,8 +75,8 @@ class NeedRestrictedSerializer(NeedPublicSerializer):
 
     organization = OrganizationRefSerializer()
     district = serializers.SerializerMethodField()
-    committed_amount = MoneyField("committed_amount")
-    disbursed_amount = MoneyField("disbursed_amount")
+    committed_amount = MoneyField()
+    disbursed_amount = MoneyField()
     line_items = LineItemOutSerializer(many=True, read_only=True)
 
     class Meta(NeedPublicSerializer.Meta):
@@ -108,7 +108,7 @@ class NeedFullSerializer(ConfidentialReadMixin, NeedRestrictedSerializer):
 
     confidential_fields = ("location_detail",)
 
-    proposed_amount = MoneyField("proposed_amount")
+    proposed_amount = MoneyField()
     organization_name = serializers.CharField(source="organization.name")
 
     class Meta(NeedRestrictedSerializer.Meta):

@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,14 +12,13 @@ from rest_framework.views import APIView
 from apps.audit.reads import ConfidentialReadMixin, note_confidential_read
 from apps.core.permissions import UsersOnly
 from apps.core.serializers import StrictSerializer
-from apps.organizations.access import can_see_confidential
 from apps.organizations.documents import (
     may_handle_documents,
     organization_document_content,
     organization_document_upload,
 )
 from apps.organizations.models import DocumentKind, OrganizationDocument
-from apps.organizations.selectors import organizations_visible_to
+from apps.organizations.selectors import organization_for_insider
 
 
 class DocumentSerializer(ConfidentialReadMixin, serializers.ModelSerializer):
@@ -42,9 +41,7 @@ class DocumentUploadSerializer(StrictSerializer):
 
 def _organization(request, pk):
     """Outsiders get 404 (as if it did not exist); members who may not handle documents 403."""
-    organization = get_object_or_404(organizations_visible_to(request), pk=pk)
-    if not can_see_confidential(request, organization.pk):
-        raise NotFound()
+    organization = organization_for_insider(request, pk)
     if not may_handle_documents(request.user, organization.pk):
         raise PermissionDenied("Only verifiers and the organization's admins see its documents.")
     return organization

@@ -5,7 +5,7 @@ token (``/invitations/accept``, ``/invitations/decline``)."""
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,7 +14,6 @@ from apps.accounts.api.serializers import MembershipBriefSerializer
 from apps.core.idempotency import idempotent
 from apps.core.permissions import UsersOnly
 from apps.organizations import selectors
-from apps.organizations.access import can_see_confidential, member_role
 from apps.organizations.api.serializers import (
     InvitationCreateSerializer,
     InvitationSerializer,
@@ -26,19 +25,12 @@ from apps.organizations.invitations import (
     invitation_by_token,
     invitation_create,
     invitation_decline,
+    invitation_list,
     invitation_revoke,
 )
 from apps.organizations.models import Invitation
 
 TAGS = ["invitations"]
-
-
-def _organization(request, pk):
-    """Outsiders get 404 (as if it did not exist), as for its members list."""
-    organization = get_object_or_404(selectors.organizations_visible_to(request), pk=pk)
-    if not can_see_confidential(request, organization.pk):
-        raise NotFound()
-    return organization
 
 
 @extend_schema_view(
@@ -63,14 +55,12 @@ class InvitationListView(generics.ListAPIView):
     queryset = Invitation.objects.none()  # the model, for the schema; get_queryset filters
 
     def get_queryset(self):
-        organization = _organization(self.request, self.kwargs["pk"])
-        if member_role(self.request, organization.pk) != MemberRole.ADMIN:
-            raise PermissionDenied("Only the organization's admins see its invitations.")
-        return selectors.invitations_of(organization)
+        organization = selectors.organization_for_insider(self.request, self.kwargs["pk"])
+        return invitation_list(actor=self.request.user, organization=organization)
 
     @idempotent
     def post(self, request, pk):
-        organization = _organization(request, pk)
+        organization = selectors.organization_for_insider(request, pk)
         serializer = InvitationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         invitation = invitation_create(
@@ -92,7 +82,7 @@ class InvitationRevokeView(APIView):
         tags=TAGS,
     )
     def post(self, request, pk, invitation_id):
-        organization = _organization(request, pk)
+        organization = selectors.organization_for_insider(request, pk)
         invitation = get_object_or_404(
             Invitation.objects.select_related("organization"),
             pk=invitation_id,

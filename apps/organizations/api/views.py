@@ -2,7 +2,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from aidmatch.access import MemberRole, Scope
@@ -129,7 +128,7 @@ class OrganizationViewSet(
         filter_backends=[],
     )
     def members(self, request, pk=None):
-        organization = self._own_organization(pk)
+        organization = selectors.organization_for_insider(request, pk)
         memberships = selectors.memberships_of(organization)
         return Response(MembershipSerializer(memberships, many=True).data)
 
@@ -144,7 +143,7 @@ class OrganizationViewSet(
         permission_classes=[UsersOnly],
     )
     def member(self, request, pk=None, membership_id=None):
-        organization = self._own_organization(pk)
+        organization = selectors.organization_for_insider(request, pk)
         membership = get_object_or_404(
             Membership.objects.select_related("user", "organization"),
             pk=membership_id,
@@ -161,14 +160,6 @@ class OrganizationViewSet(
             role=MemberRole(serializer.validated_data["role"]),
         )
         return Response(MembershipSerializer(membership).data)
-
-    def _own_organization(self, pk):
-        """Its members and verifiers only: anyone else gets a 404, as if the organization did
-        not exist. (Changing members takes an admin of it: the service checks.)"""
-        organization = get_object_or_404(self.get_queryset(), pk=pk)
-        if not can_see_confidential(self.request, organization.pk):
-            raise NotFound()
-        return organization
 
 
 @extend_schema_view(

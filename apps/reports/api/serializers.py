@@ -27,7 +27,7 @@ class ReportSerializer(serializers.ModelSerializer):
     """A report as donors see it: no evidence files; no narrative for sensitive organizations."""
 
     need = serializers.UUIDField(source="need_id")
-    amount_spent = MoneyField("amount_spent")
+    amount_spent = MoneyField()
     currency = serializers.CharField(source="need.currency_id")
     items = DeliveredItemSerializer(many=True)
     narrative = serializers.SerializerMethodField()
