@@ -72,16 +72,17 @@ class Graph:
     kept_arc: np.ndarray
 
 
-def _canonical(key: tuple) -> tuple:
+def _canonical(key: tuple, world: World, o_ix: dict[str, int]) -> tuple:
+    """A class's sort key from codes and positions only (never an id: ids may be random).
+    Unknown organizations and needs (-2) admit nothing; unknown declined needs do not count."""
     sectors, provinces, org, need, declined = key
+    ni = world.need_index
     return (
         tuple(sorted(sectors)),
         tuple(sorted(provinces)),
-        org is not None,
-        org or "",
-        need is not None,
-        need or "",
-        tuple(sorted(declined)),
+        -1 if org is None else o_ix.get(org, -2),
+        -1 if need is None else ni.get(need, -2),
+        tuple(sorted(ni[d] for d in declined if d in ni)),
     )
 
 
@@ -96,11 +97,16 @@ def build(
     ps, n_needs = world.pledges, len(world.needs)
     n_sec, n_prov = len(world.sectors), len(world.provinces)
 
-    # Classes: pledges with identical earmarks, in the order of their sorted keys.
+    s_ix = {s: i for i, s in enumerate(world.sectors)}
+    p_ix = {p: i for i, p in enumerate(world.provinces)}
+    o_ix = {o: i for i, o in enumerate(world.organizations)}
+
+    # Classes: pledges with identical earmarks, in the order of their canonical keys.
     keys = [(p.sectors, p.provinces, p.organization, p.need, p.declined) for p in ps]
-    distinct = sorted(((_canonical(k), k) for k in set(keys)), key=lambda ck: ck[0])
-    uniq = [c for c, _ in distinct]
-    key_ix = {k: i for i, (_, k) in enumerate(distinct)}
+    canon = {k: _canonical(k, world, o_ix) for k in set(keys)}
+    uniq = sorted(set(canon.values()))
+    canon_ix = {c: i for i, c in enumerate(uniq)}
+    key_ix = {k: canon_ix[c] for k, c in canon.items()}
     pledge_class = np.fromiter((key_ix[k] for k in keys), dtype=np.int64, count=len(ps))
     n_classes = len(uniq)
     class_rep = [0] * n_classes
@@ -117,9 +123,6 @@ def build(
     cell_of[cell_codes] = np.arange(n_cells)
     has_cell = (cell_of >= 0)[: n_sec * n_prov].reshape(n_sec, n_prov)
 
-    s_ix = {s: i for i, s in enumerate(world.sectors)}
-    p_ix = {p: i for i, p in enumerate(world.provinces)}
-    o_ix = {o: i for i, o in enumerate(world.organizations)}
     needs_of_org_order = np.argsort(world.need_org, kind="stable")
     org_bounds = np.searchsorted(world.need_org[needs_of_org_order], np.arange(len(o_ix) + 1))
 
@@ -139,18 +142,16 @@ def build(
     needs_of_cell_order = np.argsort(need_cell, kind="stable")
     cell_bounds = np.searchsorted(need_cell[needs_of_cell_order], np.arange(n_cells + 1))
     for c, key in enumerate(uniq):
-        sectors, provinces, has_org, org, has_need, need_id, declined = key
+        sectors, provinces, o, n, declined = key
         rep = ps[class_rep[c]]
         # Cells holding a need the donor declined: their other needs get direct arcs.
-        avoid = {int(need_cell[world.need_index[d]]) for d in declined if d in world.need_index}
-        if has_need:
-            n = world.need_index.get(need_id)
-            if n is not None and eligible(rep, world.needs[n]):
+        avoid = {int(need_cell[d]) for d in declined}
+        if n != -1:
+            if n >= 0 and eligible(rep, world.needs[n]):
                 direct_c.append(c)
                 direct_n.append(n)
-        elif has_org:
-            o = o_ix.get(org)
-            if o is None:
+        elif o != -1:
+            if o < 0:
                 continue
             if not sectors and not provinces and not avoid:
                 org_classes.append(c)

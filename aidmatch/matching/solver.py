@@ -121,9 +121,12 @@ def _rows(
     rule: str,
 ) -> tuple[Row, ...]:
     # Per pledge and per need once, then one small dict per row (the same fields as
-    # ``model.explanation``).
+    # ``model.explanation``); rows sorted by (pledge id, need id).
     ps, ns = world.pledges, world.needs
     pledge_ids = [p.id for p in ps]
+    if len(p_idx):
+        order = np.lexsort((_id_order(ns)[n_idx], _id_order(ps)[p_idx]))
+        p_idx, n_idx, amounts, kept = p_idx[order], n_idx[order], amounts[order], kept[order]
     admitted = [admitted_by(p) for p in ps]
     need_ids = [n.id for n in ns]
     urgency = [n.urgency for n in ns]
@@ -147,3 +150,10 @@ def _rows(
             p_idx.tolist(), n_idx.tolist(), amounts.tolist(), kept.tolist(), strict=True
         )
     )
+
+
+def _id_order(items: list) -> np.ndarray:
+    """Each item's position when sorted by id."""
+    out = np.empty(len(items), dtype=np.int64)
+    out[sorted(range(len(items)), key=lambda i: items[i].id)] = np.arange(len(items))
+    return out

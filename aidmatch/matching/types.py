@@ -1,6 +1,11 @@
 """What the matching solver takes and gives: plain, frozen dataclasses, amounts in integer
 minor units of one pool currency (the orchestration converts before and after).
 
+Ties (between pledges expiring together, needs of equal weight, equal-cost flows) break on
+``rank`` and then the id, so a world whose ids are random (UUIDs) but whose ranks are stable
+(e.g. creation order) gives the same rows on every run. With every rank at its default (0),
+ties break on the id as before.
+
 Capacities include the money already *proposed* (a solve may move a proposal), but never
 what is committed: committed money is out of the pool before the solver sees it.
 """
@@ -21,6 +26,7 @@ class PledgeIn:
     need: str | None = None  # earmarked to one need
     expires_at: datetime | None = None  # soonest-expiring pledges are placed first
     declined: frozenset[str] = frozenset()  # need ids the donor declined: never proposed again
+    rank: int = 0  # stable order (e.g. creation order): every tie breaks on (rank, id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +38,7 @@ class NeedIn:
     organization: str
     urgency: int  # 1..5; dominates the weight
     deadline: date  # nearer deadlines weigh more, within one urgency step
+    rank: int = 0  # stable order (e.g. creation order): every tie breaks on (rank, id)
 
 
 @dataclass(frozen=True, slots=True)

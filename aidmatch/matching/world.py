@@ -1,8 +1,9 @@
 """The solver's view of its input: pledges and needs in a canonical order with numpy columns.
 
 Everything downstream is indexed by these positions, so the same input in any order gives
-the same arrays (pledges and needs sorted by id; the pledge *rank* puts the soonest-expiring
-pledge first, then the id), and the same graph, flows and rows.
+the same arrays (pledges and needs sorted by (rank, id); ``pledge_rank`` puts the
+soonest-expiring pledge first, then that order), and the same graph, flows and rows. Nothing
+downstream orders by an id, so ids renamed under the same ranks give the same rows.
 """
 
 from __future__ import annotations
@@ -26,17 +27,17 @@ from aidmatch.matching.types import NeedIn, PledgeIn, Proposal
 
 @dataclass(slots=True)
 class World:
-    pledges: list[PledgeIn]  # capacity > 0, sorted by id
-    needs: list[NeedIn]  # capacity > 0, sorted by id
+    pledges: list[PledgeIn]  # capacity > 0, sorted by (rank, id)
+    needs: list[NeedIn]  # capacity > 0, sorted by (rank, id)
     pledge_index: dict[str, int]
     need_index: dict[str, int]
     pledge_cap: np.ndarray  # int64
-    pledge_rank: np.ndarray  # int64: position when soonest-expiring first, then id
+    pledge_rank: np.ndarray  # int64: position when soonest-expiring first, then (rank, id)
     need_cap: np.ndarray  # int64
     need_weight: np.ndarray  # int64
-    sectors: list[str]  # the sectors and provinces that open needs have, sorted
+    sectors: list[str]  # the sectors and provinces (codes) that open needs have, sorted
     provinces: list[str]
-    organizations: list[str]
+    organizations: list[str]  # in the order of their first need
     need_sector: np.ndarray  # int32 indices into the vocabularies above
     need_province: np.ndarray
     need_org: np.ndarray
@@ -81,15 +82,16 @@ def prepare(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], today: date) -
     all_pledges, all_needs = list(pledges), list(needs)
     _unique_ids(all_pledges, "pledge")
     _unique_ids(all_needs, "need")
-    ps = sorted((p for p in all_pledges if p.capacity > 0), key=lambda p: p.id)
-    ns = sorted((n for n in all_needs if n.capacity > 0), key=lambda n: n.id)
+    ps = sorted((p for p in all_pledges if p.capacity > 0), key=lambda p: (p.rank, p.id))
+    ns = sorted((n for n in all_needs if n.capacity > 0), key=lambda n: (n.rank, n.id))
     expiry = np.fromiter((_expiry_micros(p) for p in ps), dtype=np.int64, count=len(ps))
     order = np.lexsort((np.arange(len(ps)), expiry))  # soonest expiry first, then id
     rank = np.empty(len(ps), dtype=np.int64)
     rank[order] = np.arange(len(ps), dtype=np.int64)
     sectors = sorted({n.sector for n in ns})
     provinces = sorted({n.province for n in ns})
-    organizations = sorted({n.organization for n in ns})
+    # Organizations in the order of their first need (not by id: ids may be random).
+    organizations = list(dict.fromkeys(n.organization for n in ns))
     s_ix = {s: i for i, s in enumerate(sectors)}
     p_ix = {p: i for i, p in enumerate(provinces)}
     o_ix = {o: i for i, o in enumerate(organizations)}

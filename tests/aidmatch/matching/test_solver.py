@@ -1,5 +1,7 @@
 """The exact solver's rules, each in a small world where the answer is known."""
 
+import random
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -188,3 +190,52 @@ def test_empty_inputs_and_capacity_limits():
         solve([PledgeIn("p", 1), PledgeIn("p", 2)], [need("n", 1)], today=TODAY)
     with pytest.raises(ValueError, match="urgency"):
         solve([PledgeIn("p", 1)], [need("n", 1, urgency=7)], today=TODAY)
+
+
+def _renamed(world, rnd):
+    """The same world under random ids, each pledge and need ranked by its old position."""
+    fresh = {}
+
+    def new(old):
+        return fresh.setdefault(old, f"{rnd.getrandbits(128):032x}")
+
+    needs = [
+        replace(n, id=new(n.id), organization=new(n.organization), rank=i)
+        for i, n in enumerate(world.needs)
+    ]
+    pledges = [
+        replace(
+            p,
+            id=new(p.id),
+            organization=p.organization and new(p.organization),
+            need=p.need and new(p.need),
+            declined=frozenset(new(d) for d in p.declined),
+            rank=i,
+        )
+        for i, p in enumerate(world.pledges)
+    ]
+    rnd.shuffle(needs)
+    rnd.shuffle(pledges)
+    return pledges, needs, fresh
+
+
+def test_ties_break_on_rank_so_renamed_ids_give_the_same_rows():
+    world = make_world(300, 300, seed=4)
+    ranked_p = [replace(p, rank=i) for i, p in enumerate(world.pledges)]
+    ranked_n = [replace(n, rank=i) for i, n in enumerate(world.needs)]
+    first = solve(ranked_p, ranked_n, today=world.today)
+    proposals = [Proposal(r.pledge, r.need, r.amount) for r in first.rows]
+    again = solve(ranked_p, ranked_n, proposals[::2], today=world.today)
+    for seed in (1, 2):
+        pledges, needs, fresh = _renamed(world, random.Random(seed))
+        renamed = solve(pledges, needs, today=world.today)
+        assert rows_of(renamed) == {(fresh[p], fresh[n]): a for (p, n), a in rows_of(first).items()}
+        assert renamed.objective == first.objective
+        moved = [Proposal(fresh[p.pledge], fresh[p.need], p.amount) for p in proposals[::2]]
+        re_renamed = solve(pledges, needs, moved, today=world.today)
+        assert rows_of(re_renamed) == {
+            (fresh[p], fresh[n]): a for (p, n), a in rows_of(again).items()
+        }
+    # Two pledges expiring together, one need too small for both: the lower rank goes first.
+    both = [PledgeIn("b", 50, rank=1), PledgeIn("a", 50, rank=2)]
+    assert rows_of(solve(both, [need("n", 60)], today=TODAY)) == {("b", "n"): 50, ("a", "n"): 10}
