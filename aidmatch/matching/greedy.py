@@ -15,19 +15,23 @@ from datetime import date
 import numpy as np
 
 from aidmatch.matching import graph as g
-from aidmatch.matching.model import STABILITY_BONUS, fairness_bands, rule_text
-from aidmatch.matching.solver import _rows
+from aidmatch.matching.model import rule_text
+from aidmatch.matching.solver import _rows, objective_of
 from aidmatch.matching.types import NeedIn, PledgeIn, Proposal, Solution
 from aidmatch.matching.world import World, current_proposals, prepare
 
 GREEDY_VERSION = "aidmatch-greedy/1"
 
 
-def _fill(candidates: np.ndarray, room: np.ndarray, amount: int) -> np.ndarray:
-    """Take from ``room[candidates]`` in order until ``amount`` is placed; the takes."""
+def _fill(candidates: np.ndarray, room: np.ndarray, amount: int, min_amount: int) -> np.ndarray:
+    """Take from ``room[candidates]`` in order until ``amount`` is placed; the takes. No take
+    is below ``min_amount``: candidates with less room are skipped, and a last take that
+    would be smaller is not made."""
     avail = room[candidates]
+    avail = np.where(avail >= max(min_amount, 1), avail, 0)
     before = np.cumsum(avail) - avail
-    return np.clip(amount - before, 0, avail)
+    take = np.clip(amount - before, 0, avail)
+    return np.where(take >= min_amount, take, 0)
 
 
 def _admits_matrix(world: World, attr: str, vocab: list[str]) -> np.ndarray:
@@ -56,8 +60,12 @@ def insert_greedy(
     new_pledges: Iterable[str] = (),
     new_needs: Iterable[str] = (),
     today: date,
+    min_amount: int = 0,
 ) -> Solution:
-    """Current proposals plus greedy rows for the new pledges and needs (the complete set)."""
+    """Current proposals plus greedy rows for the new pledges and needs (the complete set).
+
+    Ties break as in ``solve`` (on rank, then id); no new row is below ``min_amount`` (the
+    current proposals are kept as they are)."""
     t0 = time.perf_counter()
     world = prepare(pledges, needs, today)
     kp, kn, ka, dropped = current_proposals(world, proposals)
@@ -97,7 +105,7 @@ def insert_greedy(
             mask &= only
         cand = np.flatnonzero(mask)
         cand = cand[np.lexsort((need_order_key[1][cand], need_order_key[0][cand]))]
-        take = _fill(cand, need_room, int(pledge_room[p]))
+        take = _fill(cand, need_room, int(pledge_room[p]), min_amount)
         sel = take > 0
         need_room[cand[sel]] -= take[sel]
         pledge_room[p] -= int(take.sum())
@@ -136,7 +144,7 @@ def insert_greedy(
             )
             mask[declined_by.get(n, [])] = False
             cand = by_rank[mask[by_rank]]
-            take = _fill(cand, pledge_room, int(need_room[n]))
+            take = _fill(cand, pledge_room, int(need_room[n]), min_amount)
             sel = take > 0
             pledge_room[cand[sel]] -= take[sel]
             need_room[n] -= int(take.sum())
@@ -263,21 +271,8 @@ def _finish(
         kept[pos] = np.minimum(kept_amount, a[pos])
     p, n = key // n_needs, key % n_needs
     rows = _rows(world, p, n, a, kept, rule)
-    weighted = int(np.dot(world.need_weight[n], a)) if len(a) else 0
     # The solver's objective for the same rows (fairness and stability on), for comparison.
-    funded_by_prov = np.zeros(len(world.provinces), dtype=np.int64)
-    np.add.at(funded_by_prov, world.need_province[n], a)
-    prov_need = np.zeros(len(world.provinces), dtype=np.int64)
-    np.add.at(prov_need, world.need_province, world.need_cap)
-    total_supply, total_need = int(world.pledge_cap.sum()), int(prov_need.sum())
-    penalty = 0
-    for i in range(len(world.provinces)):
-        rest = int(funded_by_prov[i])
-        for cap, cost in fairness_bands(int(prov_need[i]), total_supply, total_need):
-            take = min(rest, cap)
-            penalty += take * cost
-            rest -= take
-    objective = weighted + STABILITY_BONUS * int(kept.sum()) - penalty
+    objective, weighted = objective_of(world, n, a, kept, fairness=True, stability=True)
     seconds = time.perf_counter() - t0
     return Solution(
         rows=rows,

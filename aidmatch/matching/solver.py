@@ -11,7 +11,15 @@ import ortools
 from ortools.graph.python import min_cost_flow
 
 from aidmatch.matching import graph as g
-from aidmatch.matching.model import INT64_MAX, MAX_UNIT_COST, admitted_by, rule_text
+from aidmatch.matching.model import (
+    INT64_MAX,
+    MAX_UNIT_COST,
+    STABILITY_BONUS,
+    admitted_by,
+    fairness_bands,
+    fairness_penalty,
+    rule_text,
+)
 from aidmatch.matching.types import NeedIn, PledgeIn, Proposal, Row, Solution
 from aidmatch.matching.world import World, current_proposals, prepare
 
@@ -37,11 +45,19 @@ def solve(
     today: date,
     fairness: bool = True,
     stability: bool = True,
+    min_amount: int = 0,
 ) -> Solution:
     """The optimal complete set of proposals (see ``aidmatch.matching.model`` for the model).
 
     Pledges and needs with no capacity are ignored; current proposals that are unknown,
     ineligible or over capacity are dropped (counted in ``stats["proposals_dropped"]``).
+
+    ``min_amount`` (pool minor units): no row below it is proposed, not even one that would
+    take a pledge's or a need's last units. The optimum flow is split over the pledges, the
+    rows below the minimum are dropped, and their money tops up the pledge's other rows or
+    other pledges' rows to the same needs where there is room (``_apply_minimum``); what
+    the minimum costs against the pure optimum is in ``stats`` (``minimum_*``). ``objective``,
+    ``funded`` and ``weighted`` always describe the returned rows exactly.
     """
     t0 = time.perf_counter()
     world = prepare(pledges, needs, today)
@@ -71,14 +87,26 @@ def solve(
 
     generic = g.decompose(graph, flows)
     p_idx, n_idx, amounts, kept = g.split_to_pledges(world, graph, generic, flows)
+    optimum = -int(np.dot(flows, graph.costs))
+    if min_amount > 0:
+        p_idx, n_idx, amounts, kept, minimum = _apply_minimum(
+            world, p_idx, n_idx, amounts, kept, min_amount
+        )
+        stats.update(minimum)
     rows = _rows(
         world, p_idx, n_idx, amounts, kept, rule_text(fairness=fairness, stability=stability)
     )
     t3 = time.perf_counter()
 
-    objective = -int(np.dot(flows, graph.costs))
-    weighted = int(np.dot(amounts, world.need_weight[n_idx])) if len(amounts) else 0
+    objective, weighted = objective_of(
+        world, n_idx, amounts, kept, fairness=fairness, stability=stability
+    )
+    if min_amount > 0:
+        stats.update(minimum_objective_cost=optimum - objective)
+    elif objective != optimum:
+        raise AssertionError(f"rows score {objective}, the flow {optimum}")
     stats.update(
+        min_amount=min_amount,
         weighted=weighted,
         kept_amount=int(kept.sum()),
         rows=len(rows),
@@ -95,6 +123,69 @@ def solve(
         version=VERSION,
         stats=stats,
     )
+
+
+def objective_of(
+    world: World,
+    n_idx: np.ndarray,
+    amounts: np.ndarray,
+    kept: np.ndarray,
+    *,
+    fairness: bool,
+    stability: bool,
+) -> tuple[int, int]:
+    """The model's exact objective of rows (need idx, amount, kept amount), and Σ weight ×
+    amount: what ``model.evaluate`` computes, on the world's arrays."""
+    weighted = int(np.dot(amounts, world.need_weight[n_idx])) if len(amounts) else 0
+    objective = weighted + (STABILITY_BONUS * int(kept.sum()) if stability else 0)
+    if fairness:
+        n_prov = len(world.provinces)
+        funded = np.bincount(world.need_province[n_idx], amounts, n_prov).astype(np.int64)
+        prov_need = np.bincount(world.need_province, world.need_cap, n_prov).astype(np.int64)
+        total_supply, total_need = int(world.pledge_cap.sum()), int(prov_need.sum())
+        for i in range(n_prov):
+            bands = fairness_bands(int(prov_need[i]), total_supply, total_need)
+            objective -= fairness_penalty(int(funded[i]), bands)
+    return objective, weighted
+
+
+def _apply_minimum(
+    world: World,
+    p_idx: np.ndarray,
+    n_idx: np.ndarray,
+    amounts: np.ndarray,
+    kept: np.ndarray,
+    min_amount: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Drop the rows below ``min_amount`` and place their money again where it adds to a row
+    that stays (the same pledge's other needs, or other pledges' rows to the same needs),
+    needs by weight first, then (rank, id), pledges soonest-expiring first. Rows that stay
+    are never below the minimum; money that finds no such row stays unplaced."""
+    small = amounts < min_amount
+    dropped_rows, dropped = int(small.sum()), int(amounts[small].sum())
+    keep = ~small
+    p_idx, n_idx, amounts, kept = p_idx[keep], n_idx[keep], amounts[keep].copy(), kept[keep]
+    spare = world.pledge_cap - np.bincount(p_idx, amounts, len(world.pledges)).astype(np.int64)
+    room = world.need_cap - np.bincount(n_idx, amounts, len(world.needs)).astype(np.int64)
+    cand = np.flatnonzero((spare[p_idx] > 0) & (room[n_idx] > 0))
+    cand = cand[
+        np.lexsort((world.pledge_rank[p_idx[cand]], n_idx[cand], -world.need_weight[n_idx[cand]]))
+    ]
+    placed = 0
+    for i, p, n in zip(cand.tolist(), p_idx[cand].tolist(), n_idx[cand].tolist(), strict=True):
+        take = min(int(spare[p]), int(room[n]))
+        if take > 0:
+            amounts[i] += take
+            spare[p] -= take
+            room[n] -= take
+            placed += take
+    stats = {
+        "minimum_rows_dropped": dropped_rows,
+        "minimum_amount_dropped": dropped,
+        "minimum_amount_placed_again": placed,
+        "minimum_amount_unplaced": dropped - placed,
+    }
+    return p_idx, n_idx, amounts, kept, stats
 
 
 def _min_cost_max_flow(graph: g.Graph) -> np.ndarray:

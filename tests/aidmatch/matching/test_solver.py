@@ -13,6 +13,7 @@ from aidmatch.matching import (
     Proposal,
     check_rows,
     eligible,
+    evaluate,
     greedy_fill,
     insert_greedy,
     solve,
@@ -239,3 +240,38 @@ def test_ties_break_on_rank_so_renamed_ids_give_the_same_rows():
     # Two pledges expiring together, one need too small for both: the lower rank goes first.
     both = [PledgeIn("b", 50, rank=1), PledgeIn("a", 50, rank=2)]
     assert rows_of(solve(both, [need("n", 60)], today=TODAY)) == {("b", "n"): 50, ("a", "n"): 10}
+
+
+def test_no_row_below_the_minimum_and_the_figures_describe_the_rows():
+    world = make_world(400, 400, seed=6)
+    pure = solve(world.pledges, world.needs, today=world.today)
+    assert any(r.amount < 100 for r in pure.rows)  # the flow alone leaves fragments
+    proposals = [Proposal(r.pledge, r.need, r.amount) for r in pure.rows if r.amount >= 100]
+    for props in ((), proposals[::3]):
+        solution = solve(world.pledges, world.needs, props, today=world.today, min_amount=100)
+        assert min(r.amount for r in solution.rows) >= 100
+        assert check_rows(solution.rows, world.pledges, world.needs) == []
+        scored = evaluate(solution.rows, world.pledges, world.needs, props, today=world.today)
+        assert solution.objective == scored["objective"]
+        assert solution.funded == scored["funded"] == sum(r.amount for r in solution.rows)
+        assert solution.stats["weighted"] == scored["weighted"]
+        stats = solution.stats
+        assert stats["minimum_rows_dropped"] > 0
+        assert 0 <= stats["minimum_objective_cost"]
+        if not props:
+            assert stats["minimum_amount_unplaced"] == pure.funded - solution.funded
+        assert stats["minimum_amount_unplaced"] <= stats["minimum_amount_dropped"]
+
+    new_pledge = extra_pledges(world, 1, seed=11)[0]
+    new_needs = extra_needs(world, 3, seed=12)
+    greedy = insert_greedy(
+        [*world.pledges, new_pledge],
+        [*world.needs, *new_needs],
+        proposals,
+        new_pledges=[new_pledge.id],
+        new_needs=[n.id for n in new_needs],
+        today=world.today,
+        min_amount=100,
+    )
+    assert min(r.amount for r in greedy.rows) >= 100
+    assert check_rows(greedy.rows, [*world.pledges, new_pledge], [*world.needs, *new_needs]) == []
