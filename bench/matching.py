@@ -1,6 +1,12 @@
 """Matching benchmark: speed, memory, optimality, churn and fairness on synthetic worlds.
 
     .venv/bin/python bench/matching.py [--sizes 1000,10000,100000] [--seed N] [--highs-max N]
+    .venv/bin/python bench/matching.py --quick      # 1k and 10k, HiGHS at 1k only (< 1 minute)
+
+Each size also solves the plain aggregated min-cost flow (the same pledge classes, hubs and
+cells; no fairness, no stability, no minimum; OR-Tools' max-flow-with-min-cost) on the same
+world in the same process, and prints solve time / plain time (target ≤ 1.0× and under 3 s
+at 100k). The solve runs with ``min_amount=100`` (1.00 USD, MATCHING_MIN_UNITS).
 
 Each size runs in a fresh subprocess (peak memory is its ``ru_maxrss``, which counts
 OR-Tools' C++ allocations); progress goes to stderr, the table to stdout. Nothing here
@@ -11,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,6 +33,8 @@ import numpy as np  # noqa: E402
 
 from aidmatch.matching import Proposal, check_rows, greedy_fill, solve  # noqa: E402
 from bench.worlds import extra_needs, extra_pledges, make_world  # noqa: E402
+
+MIN = 100  # min_amount: MATCHING_MIN_UNITS' default, 1.00 USD
 
 
 def log(msg: str) -> None:
@@ -38,6 +48,55 @@ def rss_mb() -> float:
 
 def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PeakRss:
+    """The largest RSS seen while the block runs (sampled every 5 ms), in MB."""
+
+    def __enter__(self):
+        self.peak, self._stop = rss_mb(), threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self):
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def load() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def plain_mcf(world_in) -> dict:
+    """The baseline: the plain aggregated min-cost max-flow of the same world (prepare, build
+    with the same classes, hubs and cells, no fairness, no stability; OR-Tools' flow)."""
+    from ortools.graph.python import min_cost_flow
+
+    from aidmatch.matching import graph as g
+    from aidmatch.matching.world import prepare
+
+    t0 = time.perf_counter()
+    world = prepare(world_in.pledges, world_in.needs, world_in.today)
+    empty = (np.zeros(0, dtype=np.int64),) * 3
+    graph = g.build(world, empty, fairness=False, stability=False, collapse=False)
+    mcf = min_cost_flow.SimpleMinCostFlow()
+    mcf.add_arcs_with_capacity_and_unit_cost(graph.tails, graph.heads, graph.caps, graph.costs)
+    total = int(graph.class_supply.sum())
+    nodes = np.r_[np.arange(graph.n_classes), graph.sink].astype(np.int32)
+    mcf.set_nodes_supplies(nodes, np.r_[graph.class_supply, -total].astype(np.int64))
+    if mcf.solve_max_flow_with_min_cost() != mcf.OPTIMAL:
+        raise RuntimeError("plain min-cost flow failed")
+    return {
+        "plain_s": time.perf_counter() - t0,
+        "plain_arcs": len(graph.tails),
+        "plain_objective": -mcf.optimal_cost(),
+    }
 
 
 def moved_share(before, after) -> float:
@@ -122,23 +181,31 @@ def run_one(n: int, seed: int, highs: bool) -> dict:
     log(f"{n}: generating the world")
     world = make_world(n, n, seed)
     out["world_mb"] = rss_mb()
-    log(f"{n}: solving (rss {out['world_mb']:.0f} MB)")
-    c0, t0 = time.process_time(), time.perf_counter()
-    base = solve(world.pledges, world.needs, today=world.today)
-    out["solve_s"] = time.perf_counter() - t0
-    out["solve_cpu_s"] = time.process_time() - c0
+    out["load_before"] = load()
+    log(f"{n}: solving (rss {out['world_mb']:.0f} MB, load {out['load_before']})")
+    with PeakRss() as peak:
+        c0, t0 = time.process_time(), time.perf_counter()
+        base = solve(world.pledges, world.needs, today=world.today, min_amount=MIN)
+        out["solve_s"] = time.perf_counter() - t0
+        out["solve_cpu_s"] = time.process_time() - c0
+    out["solve_peak_mb"] = peak.peak
     out["peak_mb"] = maxrss_mb()
+    log(f"{n}: the plain aggregated min-cost flow (load {load()})")
+    out.update(plain_mcf(world))
+    out["ratio"] = out["solve_s"] / out["plain_s"]
     out["stats"] = base.stats
     out["objective"] = base.objective
     out["funded"] = base.funded
     out["pool"] = sum(p.capacity for p in world.pledges)
     out["needs_total"] = sum(x.capacity for x in world.needs)
     out["row_problems"] = len(check_rows(base.rows, world.pledges, world.needs))
+    out["rows_below_min"] = sum(r.amount < MIN for r in base.rows)
     proposals = [Proposal(r.pledge, r.need, r.amount) for r in base.rows]
 
     log(f"{n}: re-solve with the proposals (nothing new)")
     t0 = time.perf_counter()
-    same = solve(world.pledges, world.needs, proposals, today=world.today)
+    same = solve(world.pledges, world.needs, proposals, today=world.today, min_amount=MIN)
+    out["resolve_stats"] = same.stats
     out["resolve_s"] = time.perf_counter() - t0
     out["churn_same"] = moved_share(base, same)
 
@@ -159,7 +226,7 @@ def run_one(n: int, seed: int, highs: bool) -> dict:
     ):
         log(f"{n}: churn after {label}")
         t0 = time.perf_counter()
-        stable = solve(pledges, needs, proposals, today=world.today)
+        stable = solve(pledges, needs, proposals, today=world.today, min_amount=MIN)
         secs = time.perf_counter() - t0
         plain = solve(pledges, needs, today=world.today, stability=False)
         out[f"churn {label}"] = moved_share(base, stable)
@@ -169,8 +236,11 @@ def run_one(n: int, seed: int, highs: bool) -> dict:
     if highs:
         log(f"{n}: HiGHS on the same aggregated LP")
         out.update(highs_objective(world, world.today))
-        out["highs_gap"] = (out["objective"] - out["highs_objective"]) / abs(out["objective"])
-    log(f"{n}: done")
+        pure = out["objective"] + out["stats"].get("minimum_objective_cost", 0)
+        out["optimum"] = pure
+        out["highs_gap"] = (pure - out["highs_objective"]) / abs(pure)
+    out["load_after"] = load()
+    log(f"{n}: done (load {out['load_after']})")
     return out
 
 
@@ -195,10 +265,36 @@ def table(results: list[dict]) -> str:
             for r in results
         ),
     )
+    row(
+        "plain aggregated MCF s (arcs)",
+        *(f"{r['plain_s']:.2f} ({r['plain_arcs']:,})" for r in results),
+    )
+    row("solve / plain MCF (target ≤ 1.0)", *(f"{r['ratio']:.2f}×" for r in results))
     row("re-solve with proposals s", *(f"{r['resolve_s']:.2f}" for r in results))
     row(
-        "peak RSS MB (world alone)", *(f"{r['peak_mb']:.0f} ({r['world_mb']:.0f})" for r in results)
+        "RSS MB: world / solve increment / peak",
+        *(
+            f"{r['world_mb']:.0f} / {r['solve_peak_mb'] - r['world_mb']:.0f} / {r['peak_mb']:.0f}"
+            for r in results
+        ),
     )
+    row(
+        f"min {MIN}: rows dropped / unplaced / obj. cost",
+        *(
+            f"{r['stats']['minimum_rows_dropped']} / {r['stats']['minimum_amount_unplaced']} / "
+            f"{r['stats']['minimum_objective_cost'] / r['objective']:.1e}"
+            for r in results
+        ),
+    )
+    row(
+        "  re-solve: rows dropped / unplaced",
+        *(
+            f"{r['resolve_stats']['minimum_rows_dropped']} / "
+            f"{r['resolve_stats']['minimum_amount_unplaced']}"
+            for r in results
+        ),
+    )
+    row(f"rows below {MIN} proposed", *(r["rows_below_min"] for r in results))
     row("objective", *(f"{r['objective']:,}" for r in results))
     row("funded / pool / needs", *(
         f"{r['funded'] / r['pool']:.1%} of pool, {r['funded'] / r['needs_total']:.1%} of needs"
@@ -207,7 +303,7 @@ def table(results: list[dict]) -> str:
     row(
         "gap to HiGHS (s)",
         *(
-            f"{r['highs_gap']:.6%} int {'=' if r['highs_objective_int'] == r['objective'] else '≠'}"
+            f"{r['highs_gap']:.6%} int {'=' if r['highs_objective_int'] == r['optimum'] else '≠'}"
             f" ({r['highs_seconds']:.1f})"
             if "highs_gap" in r
             else "not run"
@@ -226,6 +322,9 @@ def table(results: list[dict]) -> str:
         f"{r['cv_fair']:.3f} / {r['cv_nofair']:.3f}" for r in results
     ))  # fmt: skip
     row("rows breaking a rule", *(r["row_problems"] for r in results))
+    row(
+        "load average before / after", *(f"{r['load_before']} / {r['load_after']}" for r in results)
+    )
     return "\n".join(lines)
 
 
@@ -236,7 +335,10 @@ def main() -> None:
     parser.add_argument("--highs-max", type=int, default=100000, help="largest size for HiGHS")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--highs", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="1k and 10k, HiGHS at 1k only")
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.highs_max = "1000,10000", 1000
     if args.one:
         print(json.dumps(run_one(args.one, args.seed, args.highs), default=str))
         return
