@@ -127,6 +127,10 @@ def build(
     org_bounds = np.searchsorted(world.need_org[needs_of_org_order], np.arange(len(o_ix) + 1))
 
     plain: list[int] = []  # classes routed through cells
+    set_ix: dict[tuple[int, ...], int] = {}  # sector sets of classes with ≥ 2 sectors
+    set_c: list[int] = []  # (class, province, sector set) of those classes
+    set_p: list[int] = []
+    set_s: list[int] = []
     sec_rows: list[int] = []
     sec_cols: list[int] = []
     prov_rows: list[int] = []
@@ -186,10 +190,16 @@ def build(
             hub_c.extend([c] * len(hubs))
             hub_h.extend(hubs)
         else:
-            row = len(plain)
-            plain.append(c)
             si = [s_ix[s] for s in sectors if s in s_ix]
             pi = [p_ix[p] for p in provinces if p in p_ix]
+            if len(si) >= 2:  # perhaps through (province, sector set) hubs, see below
+                sid = set_ix.setdefault(tuple(si), len(set_ix))
+                set_c.extend([c] * len(pi))
+                set_p.extend(pi)
+                set_s.extend([sid] * len(pi))
+                continue
+            row = len(plain)
+            plain.append(c)
             sec_rows.extend([row] * len(si))
             sec_cols.extend(si)
             prov_rows.extend([row] * len(pi))
@@ -203,12 +213,47 @@ def build(
     pair_order = np.lexsort((pair_sec, pair_row))
     pair_row, pair_sec = pair_row[pair_order], pair_sec[pair_order]
     hit_pair, hit_prov = np.nonzero(prov_mat[pair_row] & has_cell[pair_sec])
+    # A class earmarked to several sectors and to provinces reaches (province, sector set)
+    # hubs shared with other classes (one arc per province instead of one per cell), and
+    # the cells directly where no other class shares the hub.
+    set_members = [np.asarray(k, dtype=np.int64) for k in set_ix]
+    set_size = np.asarray([len(k) for k in set_ix], dtype=np.int64)
+    set_ptr = np.r_[0, np.cumsum(set_size)].astype(np.int64)
+    members = np.concatenate(set_members) if set_members else np.zeros(0, dtype=np.int64)
+    sc = np.asarray(set_c, dtype=np.int64)
+    sp = np.asarray(set_p, dtype=np.int64)
+    ss = np.asarray(set_s, dtype=np.int64)
+    skey = ss * max(n_prov, 1) + sp
+    keys, inv, counts = np.unique(skey, return_inverse=True, return_counts=True)
+    shared_key = counts >= 2
+    hub_of_key = np.cumsum(shared_key) - 1
+    shared = shared_key[inv]
+    n_hubs = n_sec + n_prov
+    hub_c.extend(sc[shared].tolist())
+    hub_h.extend((n_hubs + hub_of_key[inv[shared]]).tolist())
+
+    def expand(sets: np.ndarray, provs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, cell) for each sector of each row's set that has a cell in its province."""
+        rows = np.repeat(np.arange(len(sets)), set_size[sets])
+        offset = np.arange(len(rows)) - np.repeat(np.cumsum(set_size[sets]) - set_size[sets],
+                                                  set_size[sets])  # fmt: skip
+        cells = cell_of[members[set_ptr[sets][rows] + offset] * n_prov + provs[rows]]
+        return rows[cells >= 0], cells[cells >= 0]
+
+    alone = np.flatnonzero(~shared)
+    a_row, a_cell = expand(ss[alone], sp[alone])
+    sh_keys = keys[shared_key]
+    h_row, h_cell = expand(sh_keys // max(n_prov, 1), sh_keys % max(n_prov, 1))
+    n_set_hubs = len(sh_keys)
     cc_class = np.r_[
         np.asarray(plain, dtype=np.int64)[pair_row[hit_pair]],
         np.asarray(explicit_c, dtype=np.int64),
+        sc[alone[a_row]],
     ]
     cc_cell = np.r_[
-        cell_of[pair_sec[hit_pair] * n_prov + hit_prov], np.asarray(explicit_cell, dtype=np.int64)
+        cell_of[pair_sec[hit_pair] * n_prov + hit_prov],
+        np.asarray(explicit_cell, dtype=np.int64),
+        a_cell,
     ]
 
     orgs_used = np.unique(np.asarray(org_of_class, dtype=np.int64))
@@ -217,7 +262,7 @@ def build(
     org_node_of[orgs_used] = np.arange(n_orgs)
 
     hub0 = n_classes
-    cell0 = hub0 + n_sec + n_prov
+    cell0 = hub0 + n_hubs + n_set_hubs
     org0 = cell0 + n_cells
     need0 = org0 + n_orgs
     prov0 = need0 + n_needs
@@ -244,6 +289,8 @@ def build(
     cell_ix = np.arange(n_cells, dtype=np.int64)
     add(hub0 + cell_sec, cell0 + cell_ix, np.full(n_cells, total_supply), 0, HUB_CELL, -1, -1)
     add(hub0 + n_sec + cell_prov, cell0 + cell_ix, np.full(n_cells, total_supply), 0, HUB_CELL,
+        -1, -1)  # fmt: skip
+    add(hub0 + n_hubs + h_row, cell0 + h_cell, np.full(len(h_row), total_supply), 0, HUB_CELL,
         -1, -1)  # fmt: skip
     on = need_ix[org_node_of[world.need_org] >= 0]
     dc = np.asarray(direct_c, dtype=np.int64)
