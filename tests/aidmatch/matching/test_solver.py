@@ -245,11 +245,11 @@ def test_ties_break_on_rank_so_renamed_ids_give_the_same_rows():
 def test_no_row_below_the_minimum_and_the_figures_describe_the_rows():
     world = make_world(400, 400, seed=6)
     pure = solve(world.pledges, world.needs, today=world.today)
-    assert any(r.amount < 1000 for r in pure.rows)  # the flow alone leaves fragments
-    proposals = [Proposal(r.pledge, r.need, r.amount) for r in pure.rows if r.amount >= 1000]
+    least = sorted(r.amount for r in pure.rows)[len(pure.rows) // 50] + 1  # 2% of rows below
+    proposals = [Proposal(r.pledge, r.need, r.amount) for r in pure.rows if r.amount >= least]
     for props in ((), proposals[::3]):
-        solution = solve(world.pledges, world.needs, props, today=world.today, min_amount=1000)
-        assert min(r.amount for r in solution.rows) >= 1000
+        solution = solve(world.pledges, world.needs, props, today=world.today, min_amount=least)
+        assert min(r.amount for r in solution.rows) >= least
         assert check_rows(solution.rows, world.pledges, world.needs) == []
         scored = evaluate(solution.rows, world.pledges, world.needs, props, today=world.today)
         assert solution.objective == scored["objective"]
@@ -271,7 +271,7 @@ def test_no_row_below_the_minimum_and_the_figures_describe_the_rows():
         new_pledges=[new_pledge.id],
         new_needs=[n.id for n in new_needs],
         today=world.today,
-        min_amount=1000,
+        min_amount=least,
     )
-    assert min(r.amount for r in greedy.rows) >= 1000
+    assert min(r.amount for r in greedy.rows) >= least
     assert check_rows(greedy.rows, [*world.pledges, new_pledge], [*world.needs, *new_needs]) == []
