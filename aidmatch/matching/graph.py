@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aidmatch.matching.model import STABILITY_BONUS, eligible, fairness_bands
-from aidmatch.matching.world import World, exclusive_cumsum_by_group
+from aidmatch.matching.model import STABILITY_BONUS, fairness_bands
+from aidmatch.matching.world import World, admits, exclusive_cumsum_by_group
 
 (
     CLASS_CELL,
@@ -54,7 +54,6 @@ class Graph:
     n_nodes: int
     pledge_class: np.ndarray  # int64 per pledge
     class_supply: np.ndarray  # int64 per class
-    class_rep: list[int]  # one pledge index per class (they share earmarks)
     tails: np.ndarray  # int32
     heads: np.ndarray  # int32
     caps: np.ndarray  # int64
@@ -72,20 +71,6 @@ class Graph:
     kept_arc: np.ndarray
 
 
-def _canonical(key: tuple, world: World, o_ix: dict[str, int]) -> tuple:
-    """A class's sort key from codes and positions only (never an id: ids may be random).
-    Unknown organizations and needs (-2) admit nothing; unknown declined needs do not count."""
-    sectors, provinces, org, need, declined = key
-    ni = world.need_index
-    return (
-        tuple(sorted(sectors)),
-        tuple(sorted(provinces)),
-        -1 if org is None else o_ix.get(org, -2),
-        -1 if need is None else ni.get(need, -2),
-        tuple(sorted(ni[d] for d in declined if d in ni)),
-    )
-
-
 def build(
     world: World,
     proposals: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -94,24 +79,17 @@ def build(
     stability: bool,
     collapse: bool = True,
 ) -> Graph:
-    ps, n_needs = world.pledges, len(world.needs)
+    n_needs = len(world.need_ids)
     n_sec, n_prov = len(world.sectors), len(world.provinces)
 
     s_ix = {s: i for i, s in enumerate(world.sectors)}
     p_ix = {p: i for i, p in enumerate(world.provinces)}
-    o_ix = {o: i for i, o in enumerate(world.organizations)}
+    n_org_all = len(world.organizations)
 
-    # Classes: pledges with identical earmarks, in the order of their canonical keys.
-    keys = [(p.sectors, p.provinces, p.organization, p.need, p.declined) for p in ps]
-    canon = {k: _canonical(k, world, o_ix) for k in set(keys)}
-    uniq = sorted(set(canon.values()))
-    canon_ix = {c: i for i, c in enumerate(uniq)}
-    key_ix = {k: canon_ix[c] for k, c in canon.items()}
-    pledge_class = np.fromiter((key_ix[k] for k in keys), dtype=np.int64, count=len(ps))
+    # Classes: pledges with identical earmarks (``world.classes``, in canonical order).
+    pledge_class = world.pledge_class
+    uniq = world.classes
     n_classes = len(uniq)
-    class_rep = [0] * n_classes
-    for i in range(len(ps) - 1, -1, -1):
-        class_rep[pledge_class[i]] = i
     class_supply = np.zeros(n_classes, dtype=np.int64)
     np.add.at(class_supply, pledge_class, world.pledge_cap)
 
@@ -124,7 +102,7 @@ def build(
     has_cell = (cell_of >= 0)[: n_sec * n_prov].reshape(n_sec, n_prov)
 
     needs_of_org_order = np.argsort(world.need_org, kind="stable")
-    org_bounds = np.searchsorted(world.need_org[needs_of_org_order], np.arange(len(o_ix) + 1))
+    org_bounds = np.searchsorted(world.need_org[needs_of_org_order], np.arange(n_org_all + 1))
 
     plain: list[int] = []  # classes routed through cells
     set_ix: dict[tuple[int, ...], int] = {}  # sector sets of classes with ≥ 2 sectors
@@ -147,11 +125,10 @@ def build(
     cell_bounds = np.searchsorted(need_cell[needs_of_cell_order], np.arange(n_cells + 1))
     for c, key in enumerate(uniq):
         sectors, provinces, o, n, declined = key
-        rep = ps[class_rep[c]]
         # Cells holding a need the donor declined: their other needs get direct arcs.
         avoid = {int(need_cell[d]) for d in declined}
         if n != -1:
-            if n >= 0 and eligible(rep, world.needs[n]):
+            if n >= 0 and admits(world, key, int(n)):
                 direct_c.append(c)
                 direct_n.append(n)
         elif o != -1:
@@ -162,7 +139,7 @@ def build(
                 org_of_class.append(o)
             else:
                 for n in needs_of_org_order[org_bounds[o] : org_bounds[o + 1]]:
-                    if eligible(rep, world.needs[n]):
+                    if admits(world, key, int(n)):
                         direct_c.append(c)
                         direct_n.append(int(n))
         elif avoid:
@@ -176,7 +153,7 @@ def build(
                     explicit_cell.append(cell)
                     continue
                 for n in needs_of_cell_order[cell_bounds[cell] : cell_bounds[cell + 1]]:
-                    if eligible(rep, world.needs[n]):
+                    if admits(world, key, int(n)):
                         direct_c.append(c)
                         direct_n.append(int(n))
         elif not sectors or not provinces:
@@ -258,7 +235,7 @@ def build(
 
     orgs_used = np.unique(np.asarray(org_of_class, dtype=np.int64))
     n_orgs = len(orgs_used)
-    org_node_of = np.full(len(o_ix), -1, dtype=np.int64)
+    org_node_of = np.full(n_org_all, -1, dtype=np.int64)
     org_node_of[orgs_used] = np.arange(n_orgs)
 
     hub0 = n_classes
@@ -359,7 +336,6 @@ def build(
         n_nodes=n_nodes,
         pledge_class=pledge_class,
         class_supply=class_supply,
-        class_rep=class_rep,
         tails=tails.astype(np.int32),
         heads=np.concatenate(h_parts).astype(np.int32),
         caps=np.concatenate(cap_parts),
@@ -451,7 +427,7 @@ def split_to_pledges(
     first). The rest of a class's flow is laid over its pledges' remaining capacity,
     soonest-expiring pledge first (then id), the class's needs in order of weight, then id.
     """
-    n_needs = len(world.needs)
+    n_needs = len(world.need_ids)
     # 1. kept amounts to the proposing pledges (kept_* is sorted by arc, then pledge rank).
     if len(graph.kept_amount):
         arc_flow = kept_flow[graph.kept_arc]

@@ -17,8 +17,8 @@ import numpy as np
 from aidmatch.matching import graph as g
 from aidmatch.matching.model import rule_text
 from aidmatch.matching.solver import _rows, objective_of
-from aidmatch.matching.types import NeedIn, PledgeIn, Proposal, Solution
-from aidmatch.matching.world import World, current_proposals, prepare
+from aidmatch.matching.types import NeedArrays, NeedIn, PledgeArrays, PledgeIn, Proposal, Solution
+from aidmatch.matching.world import World, admits_mask, current_proposals, prepare
 
 GREEDY_VERSION = "aidmatch-greedy/1"
 
@@ -34,27 +34,9 @@ def _fill(candidates: np.ndarray, room: np.ndarray, amount: int, min_amount: int
     return np.where(take >= min_amount, take, 0)
 
 
-def _admits_matrix(world: World, attr: str, vocab: list[str]) -> np.ndarray:
-    """pledges × vocab: whether each pledge's sectors (or provinces) admit each entry."""
-    ix = {v: i for i, v in enumerate(vocab)}
-    mat = np.zeros((len(world.pledges), len(vocab)), dtype=bool)
-    rows, cols = [], []
-    for p, pledge in enumerate(world.pledges):
-        values = getattr(pledge, attr)
-        if not values:
-            mat[p] = True
-        else:
-            for v in values:
-                if v in ix:
-                    rows.append(p)
-                    cols.append(ix[v])
-    mat[np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)] = True
-    return mat
-
-
 def insert_greedy(
-    pledges: Iterable[PledgeIn],
-    needs: Iterable[NeedIn],
+    pledges: Iterable[PledgeIn] | PledgeArrays,
+    needs: Iterable[NeedIn] | NeedArrays,
     proposals: Iterable[Proposal],
     *,
     new_pledges: Iterable[str] = (),
@@ -78,31 +60,11 @@ def insert_greedy(
     new_a: list[np.ndarray] = [ka]
 
     n_ids = sorted({world.pledge_index[i] for i in new_pledges if i in world.pledge_index})
-    need_order_key = (-world.need_weight, np.arange(len(world.needs)))
-    s_ix = {s: i for i, s in enumerate(world.sectors)}
-    p_ix = {p: i for i, p in enumerate(world.provinces)}
-    o_ix = {o: i for i, o in enumerate(world.organizations)}
+    n_needs = len(world.need_ids)
+    need_order_key = (-world.need_weight, np.arange(n_needs))
     for p in sorted(n_ids, key=lambda i: world.pledge_rank[i]):
-        pledge = world.pledges[p]
-        mask = need_room > 0
-        if pledge.sectors:
-            ok = np.zeros(len(world.sectors), dtype=bool)
-            ok[[s_ix[s] for s in pledge.sectors if s in s_ix]] = True
-            mask &= ok[world.need_sector]
-        if pledge.provinces:
-            ok = np.zeros(len(world.provinces), dtype=bool)
-            ok[[p_ix[v] for v in pledge.provinces if v in p_ix]] = True
-            mask &= ok[world.need_province]
-        if pledge.organization is not None:
-            mask &= world.need_org == o_ix.get(pledge.organization, -1)
-        for d in pledge.declined:
-            if d in world.need_index:
-                mask[world.need_index[d]] = False
-        if pledge.need is not None:
-            only = np.zeros(len(world.needs), dtype=bool)
-            if pledge.need in world.need_index:
-                only[world.need_index[pledge.need]] = True
-            mask &= only
+        key = world.classes[world.pledge_class[p]]
+        mask = (need_room > 0) & admits_mask(world, key)
         cand = np.flatnonzero(mask)
         cand = cand[np.lexsort((need_order_key[1][cand], need_order_key[0][cand]))]
         take = _fill(cand, need_room, int(pledge_room[p]), min_amount)
@@ -115,34 +77,38 @@ def insert_greedy(
 
     m_ids = [world.need_index[i] for i in set(new_needs) if i in world.need_index]
     if m_ids:
-        sec_ok = _admits_matrix(world, "sectors", world.sectors)
-        prov_ok = _admits_matrix(world, "provinces", world.provinces)
-        p_org = np.fromiter(
-            (-1 if p.organization is None else o_ix.get(p.organization, -2) for p in world.pledges),
-            dtype=np.int64,
-            count=len(world.pledges),
-        )
-        p_need = np.fromiter(
-            (-1 if p.need is None else world.need_index.get(p.need, -2) for p in world.pledges),
-            dtype=np.int64,
-            count=len(world.pledges),
-        )
-        by_rank = np.argsort(world.pledge_rank)
+        # Per class: which sectors and provinces it admits, its organization and need.
+        classes = world.classes
+        sec_ok = np.zeros((len(classes), len(world.sectors)), dtype=bool)
+        prov_ok = np.zeros((len(classes), len(world.provinces)), dtype=bool)
+        s_ix = {v: i for i, v in enumerate(world.sectors)}
+        p_ix = {v: i for i, v in enumerate(world.provinces)}
         declined_by: dict[int, list[int]] = {}
-        for p, pledge in enumerate(world.pledges):
-            for d in pledge.declined:
-                if d in world.need_index:
-                    declined_by.setdefault(world.need_index[d], []).append(p)
+        for c, key in enumerate(classes):
+            if key.sectors:
+                sec_ok[c, [s_ix[v] for v in key.sectors if v in s_ix]] = True
+            else:
+                sec_ok[c] = True
+            if key.provinces:
+                prov_ok[c, [p_ix[v] for v in key.provinces if v in p_ix]] = True
+            else:
+                prov_ok[c] = True
+            for d in key.declined:
+                declined_by.setdefault(d, []).append(c)
+        c_org = np.asarray([k.org for k in classes], dtype=np.int64)
+        c_need = np.asarray([k.need for k in classes], dtype=np.int64)
+        pc = world.pledge_class
+        by_rank = np.argsort(world.pledge_rank)
         for n in sorted(m_ids, key=lambda i: (-world.need_weight[i], i)):
             o = world.need_org[n]
-            mask = (
-                (pledge_room > 0)
-                & sec_ok[:, world.need_sector[n]]
+            ok = (
+                sec_ok[:, world.need_sector[n]]
                 & prov_ok[:, world.need_province[n]]
-                & ((p_org == -1) | (p_org == o))
-                & ((p_need == -1) | (p_need == n))
+                & ((c_org == -1) | (c_org == o))
+                & ((c_need == -1) | (c_need == n))
             )
-            mask[declined_by.get(n, [])] = False
+            ok[declined_by.get(n, [])] = False
+            mask = (pledge_room > 0) & ok[pc]
             cand = by_rank[mask[by_rank]]
             take = _fill(cand, pledge_room, int(need_room[n]), min_amount)
             sel = take > 0
@@ -152,14 +118,16 @@ def insert_greedy(
             new_n.append(np.full(int(sel.sum()), n, dtype=np.int64))
             new_a.append(take[sel])
 
-    kept_key = kp * len(world.needs) + kn
+    kept_key = kp * n_needs + kn
     rule = rule_text(fairness=False, stability=True, greedy=True)
     solution = _finish(world, new_p, new_n, new_a, kept_key, ka, "greedy-insert", rule, t0)
     solution.stats.update(proposals_dropped=dropped, new_pledges=len(n_ids), new_needs=len(m_ids))
     return solution
 
 
-def greedy_fill(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], *, today: date) -> Solution:
+def greedy_fill(
+    pledges: Iterable[PledgeIn] | PledgeArrays, needs: Iterable[NeedIn] | NeedArrays, *, today: date
+) -> Solution:
     """A from-scratch greedy baseline: needs by weight (then id), each filled from the pledge
     classes that admit it, soonest-expiring class first; no fairness, no stability."""
     t0 = time.perf_counter()
@@ -203,7 +171,7 @@ def greedy_fill(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], *, today: 
 
     out_c, out_n, out_a = [], [], []
     room = class_room.tolist()
-    for n in sorted(range(len(world.needs)), key=lambda i: (-world.need_weight[i], i)):
+    for n in sorted(range(len(world.need_ids)), key=lambda i: (-world.need_weight[i], i)):
         left = int(world.need_cap[n])
         node = graph.need_node0 + n
         for src in sources.get(node, [node]):
@@ -257,7 +225,7 @@ def _finish(
     rule: str,
     t0: float,
 ) -> Solution:
-    n_needs = max(len(world.needs), 1)
+    n_needs = max(len(world.need_ids), 1)
     p, n, a = np.concatenate(ps), np.concatenate(ns), np.concatenate(amounts)
     key = p * n_needs + n
     order = np.argsort(key, kind="stable")
@@ -281,8 +249,8 @@ def _finish(
         solver=solver,
         version=GREEDY_VERSION,
         stats={
-            "pledges": len(world.pledges),
-            "needs": len(world.needs),
+            "pledges": len(world.pledge_ids),
+            "needs": len(world.need_ids),
             "weighted": weighted,
             "kept_amount": int(kept.sum()),
             "rows": len(rows),

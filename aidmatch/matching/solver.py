@@ -15,13 +15,20 @@ from aidmatch.matching.model import (
     INT64_MAX,
     MAX_UNIT_COST,
     STABILITY_BONUS,
-    admitted_by,
     fairness_bands,
     fairness_penalty,
     rule_text,
 )
-from aidmatch.matching.types import NeedIn, PledgeIn, Proposal, Row, Solution
-from aidmatch.matching.world import World, current_proposals, prepare
+from aidmatch.matching.types import (
+    NeedArrays,
+    NeedIn,
+    PledgeArrays,
+    PledgeIn,
+    Proposal,
+    Row,
+    Solution,
+)
+from aidmatch.matching.world import World, admitted_by, current_proposals, prepare
 
 MODEL_REVISION = "aidmatch-mcf/1"
 VERSION = f"{MODEL_REVISION} ortools-{ortools.__version__}"
@@ -38,8 +45,8 @@ def check_int64(total_supply: int, n_nodes: int) -> None:
 
 
 def solve(
-    pledges: Iterable[PledgeIn],
-    needs: Iterable[NeedIn],
+    pledges: Iterable[PledgeIn] | PledgeArrays,
+    needs: Iterable[NeedIn] | NeedArrays,
     proposals: Iterable[Proposal] = (),
     *,
     today: date,
@@ -49,7 +56,9 @@ def solve(
 ) -> Solution:
     """The optimal complete set of proposals (see ``aidmatch.matching.model`` for the model).
 
-    Pledges and needs with no capacity are ignored; current proposals that are unknown,
+    Pledges and needs come as iterables of ``PledgeIn``/``NeedIn`` or as columns
+    (``PledgeArrays``/``NeedArrays``, the compact form). Pledges and needs with no capacity
+    are ignored; current proposals that are unknown,
     ineligible or over capacity are dropped (counted in ``stats["proposals_dropped"]``).
 
     ``min_amount`` (pool minor units): no row below it is proposed, not even one that would
@@ -63,8 +72,8 @@ def solve(
     world = prepare(pledges, needs, today)
     props = current_proposals(world, proposals)
     stats: dict = {
-        "pledges": len(world.pledges),
-        "needs": len(world.needs),
+        "pledges": len(world.pledge_ids),
+        "needs": len(world.need_ids),
         "ignored_pledges": world.ignored_pledges,
         "ignored_needs": world.ignored_needs,
         "proposals_dropped": props[3],
@@ -165,8 +174,8 @@ def _apply_minimum(
     dropped_rows, dropped = int(small.sum()), int(amounts[small].sum())
     keep = ~small
     p_idx, n_idx, amounts, kept = p_idx[keep], n_idx[keep], amounts[keep].copy(), kept[keep]
-    spare = world.pledge_cap - np.bincount(p_idx, amounts, len(world.pledges)).astype(np.int64)
-    room = world.need_cap - np.bincount(n_idx, amounts, len(world.needs)).astype(np.int64)
+    spare = world.pledge_cap - np.bincount(p_idx, amounts, len(world.pledge_ids)).astype(np.int64)
+    room = world.need_cap - np.bincount(n_idx, amounts, len(world.need_ids)).astype(np.int64)
     cand = np.flatnonzero((spare[p_idx] > 0) & (room[n_idx] > 0))
     cand = cand[
         np.lexsort((world.pledge_rank[p_idx[cand]], n_idx[cand], -world.need_weight[n_idx[cand]]))
@@ -215,17 +224,19 @@ def _rows(
     kept: np.ndarray,
     rule: str,
 ) -> tuple[Row, ...]:
-    # Per pledge and per need once, then one small dict per row (the same fields as
+    # Per class and per need once, then one small dict per row (the same fields as
     # ``model.explanation``); rows sorted by (pledge id, need id).
-    ps, ns = world.pledges, world.needs
-    pledge_ids = [p.id for p in ps]
+    pledge_ids, need_ids = world.pledge_ids, world.need_ids
     if len(p_idx):
-        order = np.lexsort((_id_order(ns)[n_idx], _id_order(ps)[p_idx]))
+        order = np.lexsort((_id_order(need_ids)[n_idx], _id_order(pledge_ids)[p_idx]))
         p_idx, n_idx, amounts, kept = p_idx[order], n_idx[order], amounts[order], kept[order]
-    admitted = [admitted_by(p) for p in ps]
-    need_ids = [n.id for n in ns]
-    urgency = [n.urgency for n in ns]
-    deadline = [n.deadline.isoformat() for n in ns]
+    by_class = [admitted_by(k) for k in world.classes]
+    admitted = [by_class[c] for c in world.pledge_class.tolist()]
+    urgency = world.need_urgency.tolist()
+    ordinals = world.need_deadline.tolist()
+    deadline: dict[int, str] = {}
+    for n in np.unique(n_idx).tolist():
+        deadline[n] = date.fromordinal(ordinals[n]).isoformat()
     w = world.need_weight.tolist()
     return tuple(
         Row(
@@ -247,8 +258,8 @@ def _rows(
     )
 
 
-def _id_order(items: list) -> np.ndarray:
+def _id_order(ids: list[str]) -> np.ndarray:
     """Each item's position when sorted by id."""
-    out = np.empty(len(items), dtype=np.int64)
-    out[sorted(range(len(items)), key=lambda i: items[i].id)] = np.arange(len(items))
+    out = np.empty(len(ids), dtype=np.int64)
+    out[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
     return out

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,101 +19,208 @@ from aidmatch.matching.model import (
     DEADLINE_HORIZON_DAYS,
     DEADLINE_PER_DAY,
     MAX_URGENCY,
+    NEED,
+    ORGANIZATION,
+    SECTOR_PROVINCE,
+    UNRESTRICTED,
     URGENCY_STEP,
-    eligible,
-    weight,
 )
-from aidmatch.matching.types import NeedIn, PledgeIn, Proposal
+from aidmatch.matching.types import NeedArrays, NeedIn, PledgeArrays, PledgeIn, Proposal
+
+
+class ClassKey(NamedTuple):
+    """A pledge class (pledges with the same earmarks), from codes and positions only."""
+
+    sectors: tuple[str, ...]  # sorted sector codes; empty = any
+    provinces: tuple[str, ...]  # sorted province codes; empty = any
+    org: int  # -1: none; -2: an organization with no open need (admits nothing); else index
+    need: int  # -1: none; -2: a need not in the world (admits nothing); else its position
+    declined: tuple[int, ...]  # positions of the needs declined, sorted
 
 
 @dataclass(slots=True)
 class World:
-    pledges: list[PledgeIn]  # capacity > 0, sorted by (rank, id)
-    needs: list[NeedIn]  # capacity > 0, sorted by (rank, id)
+    pledge_ids: list[str]  # capacity > 0, sorted by (rank, id)
+    need_ids: list[str]  # capacity > 0, sorted by (rank, id)
     pledge_index: dict[str, int]
     need_index: dict[str, int]
     pledge_cap: np.ndarray  # int64
     pledge_rank: np.ndarray  # int64: position when soonest-expiring first, then (rank, id)
+    pledge_class: np.ndarray  # int64: index into ``classes``
+    classes: list[ClassKey]  # sorted
     need_cap: np.ndarray  # int64
     need_weight: np.ndarray  # int64
+    need_urgency: np.ndarray  # int64
+    need_deadline: np.ndarray  # int64 date ordinals
     sectors: list[str]  # the sectors and provinces (codes) that open needs have, sorted
     provinces: list[str]
     organizations: list[str]  # in the order of their first need
-    need_sector: np.ndarray  # int32 indices into the vocabularies above
+    need_sector: np.ndarray  # int64 indices into the vocabularies above
     need_province: np.ndarray
     need_org: np.ndarray
     ignored_pledges: int
     ignored_needs: int
 
 
-def _unique_ids(items: Iterable, what: str) -> None:
-    seen: set[str] = set()
-    for item in items:
-        if item.id in seen:
-            raise ValueError(f"duplicate {what} id {item.id!r}")
-        seen.add(item.id)
+def _ordered(ids, capacity: np.ndarray, rank: np.ndarray | None, what: str) -> np.ndarray:
+    """Indices of the items with capacity > 0, by (rank, id); refuses duplicate ids."""
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        for i in ids:
+            if i in seen:
+                raise ValueError(f"duplicate {what} id {i!r}")
+            seen.add(i)
+    live = np.flatnonzero(np.asarray(capacity) > 0).tolist()
+    if rank is None or not np.any(rank):
+        live.sort(key=ids.__getitem__)
+    else:
+        ranks = np.asarray(rank).tolist()
+        live.sort(key=lambda i: (ranks[i], ids[i]))
+    return np.asarray(live, dtype=np.int64)
 
 
-_EPOCH = datetime(1970, 1, 1)
-_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
-_NEVER = np.iinfo(np.int64).max
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _expiry_micros(p: PledgeIn) -> int:
-    """Microseconds since the epoch (exact; naive datetimes read as UTC); never: int64 max."""
-    at = p.expires_at
-    if at is None:
-        return _NEVER
-    return (at - (_EPOCH if at.tzinfo is None else _EPOCH_UTC)) // _MICROSECOND
-
-
-def weights(needs: list[NeedIn], today: date) -> np.ndarray:
+def weights(urgency: np.ndarray, deadline: np.ndarray, today: date, ids) -> np.ndarray:
     """``model.weight`` for many needs at once (the same integers)."""
-    urgency = np.fromiter((n.urgency for n in needs), dtype=np.int64, count=len(needs))
+    urgency = np.asarray(urgency, dtype=np.int64)
     bad = (urgency < 1) | (urgency > MAX_URGENCY)
     if bad.any():
-        weight(needs[int(np.flatnonzero(bad)[0])], today)  # raises with the need's id
-    days = np.fromiter((n.deadline.toordinal() for n in needs), dtype=np.int64, count=len(needs))
-    days = np.clip(days - today.toordinal(), 0, DEADLINE_HORIZON_DAYS)
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"need {ids[i]}: urgency {urgency[i]} is outside 1..{MAX_URGENCY}")
+    days = np.clip(
+        np.asarray(deadline, dtype=np.int64) - today.toordinal(), 0, DEADLINE_HORIZON_DAYS
+    )
     return urgency * URGENCY_STEP + (DEADLINE_HORIZON_DAYS - days) * DEADLINE_PER_DAY
 
 
-def prepare(pledges: Iterable[PledgeIn], needs: Iterable[NeedIn], today: date) -> World:
-    all_pledges, all_needs = list(pledges), list(needs)
-    _unique_ids(all_pledges, "pledge")
-    _unique_ids(all_needs, "need")
-    ps = sorted((p for p in all_pledges if p.capacity > 0), key=lambda p: (p.rank, p.id))
-    ns = sorted((n for n in all_needs if n.capacity > 0), key=lambda n: (n.rank, n.id))
-    expiry = np.fromiter((_expiry_micros(p) for p in ps), dtype=np.int64, count=len(ps))
-    order = np.lexsort((np.arange(len(ps)), expiry))  # soonest expiry first, then id
-    rank = np.empty(len(ps), dtype=np.int64)
-    rank[order] = np.arange(len(ps), dtype=np.int64)
-    sectors = sorted({n.sector for n in ns})
-    provinces = sorted({n.province for n in ns})
+def _vocabulary(codes: np.ndarray, names, *, by_first: bool = False):
+    """(the names used, sorted or in order of first use; each row's index into them)."""
+    used, first, inv = np.unique(codes, return_index=True, return_inverse=True)
+    if by_first:
+        order = np.argsort(first, kind="stable")
+    else:
+        order = np.asarray(sorted(range(len(used)), key=lambda i: names[used[i]]), dtype=np.int64)
+    position = np.empty(len(used), dtype=np.int64)
+    position[order] = np.arange(len(used))
+    return [names[used[i]] for i in order.tolist()], position[inv].astype(np.int64)
+
+
+def prepare(
+    pledges: Iterable[PledgeIn] | PledgeArrays,
+    needs: Iterable[NeedIn] | NeedArrays,
+    today: date,
+) -> World:
+    pa = pledges if isinstance(pledges, PledgeArrays) else PledgeArrays.from_pledges(pledges)
+    na = needs if isinstance(needs, NeedArrays) else NeedArrays.from_needs(needs)
+    p_cap, n_cap = np.asarray(pa.capacity, np.int64), np.asarray(na.capacity, np.int64)
+    po = _ordered(pa.ids, p_cap, pa.rank, "pledge")
+    no = _ordered(na.ids, n_cap, na.rank, "need")
+    pledge_ids = [pa.ids[i] for i in po.tolist()]
+    need_ids = [na.ids[i] for i in no.tolist()]
+    need_index = {nid: i for i, nid in enumerate(need_ids)}
+
+    sectors, need_sector = _vocabulary(np.asarray(na.sector)[no], na.sectors)
+    provinces, need_province = _vocabulary(np.asarray(na.province)[no], na.provinces)
     # Organizations in the order of their first need (not by id: ids may be random).
-    organizations = list(dict.fromkeys(n.organization for n in ns))
-    s_ix = {s: i for i, s in enumerate(sectors)}
-    p_ix = {p: i for i, p in enumerate(provinces)}
+    organizations, need_org = _vocabulary(
+        np.asarray(na.organization)[no], na.organizations, by_first=True
+    )
+    urgency = np.asarray(na.urgency, dtype=np.int64)[no]
+    deadline = np.asarray(na.deadline, dtype=np.int64)[no]
+
+    expiry = np.full(len(po), np.iinfo(np.int64).max, dtype=np.int64)
+    if pa.expires_at is not None:
+        expiry = np.asarray(pa.expires_at, dtype=np.int64)[po]
+    order = np.lexsort((np.arange(len(po)), expiry))  # soonest expiry first, then position
+    rank = np.empty(len(po), dtype=np.int64)
+    rank[order] = np.arange(len(po), dtype=np.int64)
+
+    # Classes: the distinct earmarks, as canonical keys in sorted order.
+    earmark = np.asarray(pa.earmark, dtype=np.int64)[po]
+    used, inv = np.unique(earmark, return_inverse=True)
     o_ix = {o: i for i, o in enumerate(organizations)}
+    keys = [_class_key(pa.earmarks[e], o_ix, need_index) for e in used.tolist()]
+    classes = sorted(set(keys))
+    class_ix = {k: i for i, k in enumerate(classes)}
+    class_of_used = np.asarray([class_ix[k] for k in keys], dtype=np.int64)
     return World(
-        pledges=ps,
-        needs=ns,
-        pledge_index={p.id: i for i, p in enumerate(ps)},
-        need_index={n.id: i for i, n in enumerate(ns)},
-        pledge_cap=np.fromiter((p.capacity for p in ps), dtype=np.int64, count=len(ps)),
+        pledge_ids=pledge_ids,
+        need_ids=need_ids,
+        pledge_index={pid: i for i, pid in enumerate(pledge_ids)},
+        need_index=need_index,
+        pledge_cap=p_cap[po],
         pledge_rank=rank,
-        need_cap=np.fromiter((n.capacity for n in ns), dtype=np.int64, count=len(ns)),
-        need_weight=weights(ns, today),
+        pledge_class=class_of_used[inv] if len(po) else np.zeros(0, dtype=np.int64),
+        classes=classes,
+        need_cap=n_cap[no],
+        need_weight=weights(urgency, deadline, today, need_ids),
+        need_urgency=urgency,
+        need_deadline=deadline,
         sectors=sectors,
         provinces=provinces,
         organizations=organizations,
-        need_sector=np.fromiter((s_ix[n.sector] for n in ns), dtype=np.int32, count=len(ns)),
-        need_province=np.fromiter((p_ix[n.province] for n in ns), dtype=np.int32, count=len(ns)),
-        need_org=np.fromiter((o_ix[n.organization] for n in ns), dtype=np.int32, count=len(ns)),
-        ignored_pledges=len(all_pledges) - len(ps),
-        ignored_needs=len(all_needs) - len(ns),
+        need_sector=need_sector,
+        need_province=need_province,
+        need_org=need_org,
+        ignored_pledges=len(pa) - len(po),
+        ignored_needs=len(na) - len(no),
     )
+
+
+def _class_key(e, o_ix: dict[str, int], need_index: dict[str, int]) -> ClassKey:
+    org, need = e.organization, e.need
+    return ClassKey(
+        tuple(sorted(set(e.sectors))),
+        tuple(sorted(set(e.provinces))),
+        -1 if org is None else o_ix.get(org, -2),
+        -1 if need is None else need_index.get(need, -2),
+        tuple(sorted({need_index[d] for d in e.declined if d in need_index})),
+    )
+
+
+def admits(world: World, key: ClassKey, n: int) -> bool:
+    """Whether a class's earmarks admit need ``n`` (``model.eligible`` on positions)."""
+    return (
+        (not key.sectors or world.sectors[world.need_sector[n]] in key.sectors)
+        and (not key.provinces or world.provinces[world.need_province[n]] in key.provinces)
+        and (key.org == -1 or key.org == world.need_org[n])
+        and (key.need == -1 or key.need == n)
+        and n not in key.declined
+    )
+
+
+def admits_mask(world: World, key: ClassKey) -> np.ndarray:
+    """``admits`` for every need at once."""
+    mask = np.ones(len(world.need_ids), dtype=bool)
+    if key.sectors:
+        mask &= np.isin(world.need_sector, _codes(world.sectors, key.sectors))
+    if key.provinces:
+        mask &= np.isin(world.need_province, _codes(world.provinces, key.provinces))
+    if key.org != -1:
+        mask &= world.need_org == key.org
+    if key.need != -1:
+        only = np.zeros(len(mask), dtype=bool)
+        if key.need >= 0:
+            only[key.need] = True
+        mask &= only
+    if key.declined:
+        mask[list(key.declined)] = False
+    return mask
+
+
+def _codes(vocab: list[str], values: tuple[str, ...]) -> np.ndarray:
+    ix = {v: i for i, v in enumerate(vocab)}
+    return np.asarray([ix[v] for v in values if v in ix], dtype=np.int64)
+
+
+def admitted_by(key: ClassKey) -> str:
+    """Which earmark admitted a class's money to a need, for the row's explanation."""
+    if key.need != -1:
+        return NEED
+    if key.org != -1:
+        return ORGANIZATION
+    if key.sectors or key.provinces:
+        return SECTOR_PROVINCE
+    return UNRESTRICTED
 
 
 def current_proposals(
@@ -124,11 +232,12 @@ def current_proposals(
     Returns the three arrays and the amount dropped."""
     pi, ni, am = [], [], []
     dropped = 0
+    classes, pledge_class = world.classes, world.pledge_class.tolist()
     for pr in proposals:
         p, n = world.pledge_index.get(pr.pledge), world.need_index.get(pr.need)
         if pr.amount <= 0:
             continue
-        if p is None or n is None or not eligible(world.pledges[p], world.needs[n]):
+        if p is None or n is None or not admits(world, classes[pledge_class[p]], n):
             dropped += pr.amount
             continue
         pi.append(p)
@@ -140,10 +249,10 @@ def current_proposals(
     pidx = np.asarray(pi, dtype=np.int64)
     nidx = np.asarray(ni, dtype=np.int64)
     amt = np.asarray(am, dtype=np.int64)
-    key = pidx * len(world.needs) + nidx
+    key = pidx * len(world.need_ids) + nidx
     uniq, inv = np.unique(key, return_inverse=True)
     amt = _sum_by(inv, amt, len(uniq))
-    pidx, nidx = uniq // len(world.needs), uniq % len(world.needs)
+    pidx, nidx = uniq // len(world.need_ids), uniq % len(world.need_ids)
     before = int(amt.sum())
     amt = _clip_by_group(pidx, amt, world.pledge_cap)
     order = np.lexsort((pidx, nidx))  # by need, then pledge
