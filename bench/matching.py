@@ -31,7 +31,14 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from aidmatch.matching import Proposal, check_rows, greedy_fill, solve  # noqa: E402
+from aidmatch.matching import (  # noqa: E402
+    NeedArrays,
+    PledgeArrays,
+    Proposal,
+    check_rows,
+    greedy_fill,
+    solve,
+)
 from bench.worlds import extra_needs, extra_pledges, make_world  # noqa: E402
 
 MIN = 100  # min_amount: MATCHING_MIN_UNITS' default, 1.00 USD
@@ -82,7 +89,7 @@ def plain_mcf(world_in) -> dict:
     from aidmatch.matching.world import prepare
 
     t0 = time.perf_counter()
-    world = prepare(world_in.pledges, world_in.needs, world_in.today)
+    world = prepare(world_in.pledge_arrays, world_in.need_arrays, world_in.today)
     empty = (np.zeros(0, dtype=np.int64),) * 3
     graph = g.build(world, empty, fairness=False, stability=False, collapse=False)
     mcf = min_cost_flow.SimpleMinCostFlow()
@@ -106,15 +113,14 @@ def moved_share(before, after) -> float:
     return moved / max(1, sum(r.amount for r in before.rows))
 
 
-def coverage_cv(solution, needs) -> float:
-    need_by_prov: dict[str, int] = {}
-    funded: dict[str, int] = {}
-    prov_of = {n.id: n.province for n in needs}
-    for n in needs:
-        need_by_prov[n.province] = need_by_prov.get(n.province, 0) + n.capacity
-    for r in solution.rows:
-        funded[prov_of[r.need]] = funded.get(prov_of[r.need], 0) + r.amount
-    cov = np.array([funded.get(p, 0) / v for p, v in sorted(need_by_prov.items()) if v > 0])
+def coverage_cv(solution, na) -> float:
+    index = {nid: i for i, nid in enumerate(na.ids)}
+    province = np.asarray(na.province)
+    need_by_prov = np.bincount(province, na.capacity, len(na.provinces))
+    rows = [(index[r.need], r.amount) for r in solution.rows]
+    funded = np.bincount(province[[i for i, _ in rows]], [a for _, a in rows], len(na.provinces))
+    live = need_by_prov > 0
+    cov = funded[live] / need_by_prov[live]
     return float(cov.std() / cov.mean()) if cov.mean() > 0 else 0.0
 
 
@@ -128,7 +134,7 @@ def highs_objective(world_in, today) -> dict:
     from aidmatch.matching import graph as g
     from aidmatch.matching.world import current_proposals, prepare
 
-    world = prepare(world_in.pledges, world_in.needs, today)
+    world = prepare(world_in.pledge_arrays, world_in.need_arrays, today)
     graph = g.build(world, current_proposals(world, ())[:3], fairness=True, stability=True)
     m = len(graph.tails)
     tails, heads = graph.tails.astype(np.int64), graph.heads.astype(np.int64)
@@ -180,12 +186,13 @@ def run_one(n: int, seed: int, highs: bool) -> dict:
     out: dict = {"size": n}
     log(f"{n}: generating the world")
     world = make_world(n, n, seed)
+    pa, na = world.pledge_arrays, world.need_arrays
     out["world_mb"] = rss_mb()
     out["load_before"] = load()
     log(f"{n}: solving (rss {out['world_mb']:.0f} MB, load {out['load_before']})")
     with PeakRss() as peak:
         c0, t0 = time.process_time(), time.perf_counter()
-        base = solve(world.pledges, world.needs, today=world.today, min_amount=MIN)
+        base = solve(pa, na, today=world.today, min_amount=MIN)
         out["solve_s"] = time.perf_counter() - t0
         out["solve_cpu_s"] = time.process_time() - c0
     out["solve_peak_mb"] = peak.peak
@@ -196,33 +203,36 @@ def run_one(n: int, seed: int, highs: bool) -> dict:
     out["stats"] = base.stats
     out["objective"] = base.objective
     out["funded"] = base.funded
-    out["pool"] = sum(p.capacity for p in world.pledges)
-    out["needs_total"] = sum(x.capacity for x in world.needs)
-    out["row_problems"] = len(check_rows(base.rows, world.pledges, world.needs))
+    out["pool"] = int(pa.capacity.sum())
+    out["needs_total"] = int(na.capacity.sum())
     out["rows_below_min"] = sum(r.amount < MIN for r in base.rows)
     proposals = [Proposal(r.pledge, r.need, r.amount) for r in base.rows]
 
     log(f"{n}: re-solve with the proposals (nothing new)")
     t0 = time.perf_counter()
-    same = solve(world.pledges, world.needs, proposals, today=world.today, min_amount=MIN)
+    same = solve(pa, na, proposals, today=world.today, min_amount=MIN)
     out["resolve_stats"] = same.stats
     out["resolve_s"] = time.perf_counter() - t0
     out["churn_same"] = moved_share(base, same)
 
     log(f"{n}: no fairness; greedy fill")
-    nofair = solve(world.pledges, world.needs, today=world.today, fairness=False)
-    out["cv_fair"] = coverage_cv(base, world.needs)
-    out["cv_nofair"] = coverage_cv(nofair, world.needs)
+    nofair = solve(pa, na, today=world.today, fairness=False)
+    out["cv_fair"] = coverage_cv(base, na)
+    out["cv_nofair"] = coverage_cv(nofair, na)
     t0 = time.perf_counter()
-    greedy = greedy_fill(world.pledges, world.needs, today=world.today)
+    greedy = greedy_fill(pa, na, today=world.today)
     out["greedy_s"] = time.perf_counter() - t0
     out["greedy_loss"] = 1 - greedy.stats["weighted"] / nofair.stats["weighted"]
     out["greedy_unfunded"] = 1 - greedy.funded / nofair.funded
 
     for label, pledges, needs in (
-        ("+1 pledge", [*world.pledges, *extra_pledges(world, 1, seed + 1)], world.needs),
-        ("+1000 pledges", [*world.pledges, *extra_pledges(world, 1000, seed + 2)], world.needs),
-        ("+1000 needs", world.pledges, [*world.needs, *extra_needs(world, 1000, seed + 3)]),
+        ("+1 pledge", pa.concat(PledgeArrays.from_pledges(extra_pledges(world, 1, seed + 1))), na),
+        (
+            "+1000 pledges",
+            pa.concat(PledgeArrays.from_pledges(extra_pledges(world, 1000, seed + 2))),
+            na,
+        ),
+        ("+1000 needs", pa, na.concat(NeedArrays.from_needs(extra_needs(world, 1000, seed + 3)))),
     ):
         log(f"{n}: churn after {label}")
         t0 = time.perf_counter()
@@ -233,6 +243,8 @@ def run_one(n: int, seed: int, highs: bool) -> dict:
         out[f"plain {label}"] = moved_share(base, plain)
         out[f"resolve_s {label}"] = secs
 
+    log(f"{n}: checking the rows against capacities and earmarks")
+    out["row_problems"] = len(check_rows(base.rows, world.pledges, world.needs))
     if highs:
         log(f"{n}: HiGHS on the same aggregated LP")
         out.update(highs_objective(world, world.today))
