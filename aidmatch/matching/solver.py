@@ -238,24 +238,25 @@ def _rows(
     for n in np.unique(n_idx).tolist():
         deadline[n] = date.fromordinal(ordinals[n]).isoformat()
     w = world.need_weight.tolist()
-    return tuple(
-        Row(
-            pledge_ids[p],
-            need_ids[n],
-            a,
-            {
+    # Rows of one need with the same earmark kind share one explanation (read-only) dict.
+    shared: dict[tuple[str, int, bool], dict] = {}
+    rows = []
+    for p, n, a, k in zip(
+        p_idx.tolist(), n_idx.tolist(), amounts.tolist(), (kept > 0).tolist(), strict=True
+    ):
+        key = (admitted[p], n, k)
+        explanation = shared.get(key)
+        if explanation is None:
+            explanation = shared[key] = {
                 "admitted_by": admitted[p],
                 "urgency": urgency[n],
                 "deadline": deadline[n],
                 "weight": w[n],
                 "rule": rule,
-                "kept": k > 0,
-            },
-        )
-        for p, n, a, k in zip(
-            p_idx.tolist(), n_idx.tolist(), amounts.tolist(), kept.tolist(), strict=True
-        )
-    )
+                "kept": k,
+            }
+        rows.append(Row(pledge_ids[p], need_ids[n], a, explanation))
+    return tuple(rows)
 
 
 def _id_order(ids: list[str]) -> np.ndarray:
