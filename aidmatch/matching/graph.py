@@ -1,23 +1,33 @@
 """The aggregated flow network (never pledge × need arcs).
 
 Nodes, in this order: pledge classes (pledges with identical earmarks merged), sector hubs,
-province hubs, (sector, province) cells, organization nodes, needs, provinces, the sink.
+province hubs, (province, sector set) hubs, (sector, province) cells, organization nodes,
+groups (an organization's needs in one cell), needs, provinces, the sink.
 Arcs, by kind:
 
 ==================  =====================================================================
-``CLASS_CELL``      a class earmarked to sectors *and* provinces → each cell it admits
+``CLASS_CELL``      a class earmarked to sectors *and* provinces → each cell it admits (or,
+                    for several sectors, a (province, sector set) hub shared with others)
 ``CLASS_HUB``       a class earmarked to sectors only → each sector's hub; to provinces only
                     → each province's hub; unrestricted → every province hub
-``HUB_CELL``        a sector hub → the cells of that sector; a province hub → its cells
+``HUB_CELL``        a sector hub → the cells of that sector; a province hub → its cells; a
+                    (province, sector set) hub → the cells of those sectors in the province
 ``CELL_NEED``       a cell → each of its needs
 ``CLASS_ORG``       a class earmarked to an organization only → that organization's node
 ``ORG_NEED``        an organization node → each of its needs
-``CLASS_NEED``      a class earmarked to one need, or to an organization *and* sectors or
-                    provinces → each need it admits (few)
+``CLASS_NEED``      a class earmarked to one need → that need; a class that declined needs,
+                    or earmarked to an organization and sectors or provinces → each need it
+                    admits that has a node of its own (few)
 ``KEPT``            a class → a need it currently has proposals to: capacity = the proposed
                     amount, cost = −stability bonus (so proposals are kept exactly)
 ``NEED_PROVINCE``   a need → its province: capacity = the need's remaining amount, cost = −weight
 ``PROVINCE_SINK``   a province → the sink: one arc per fairness band (convex), or one free arc
+``CELL_GROUP``      a cell → a group of its needs (one organization's)
+``ORG_GROUP``       an organization node → each of its groups
+``CLASS_GROUP``     a class earmarked to an organization and sectors or provinces → each group
+                    of that organization it admits
+``GROUP_NEED``      a group → the need's province, per need: capacity = the need's remaining
+                    amount, cost = −weight (the need has no node of its own)
 ==================  =====================================================================
 
 Built with numpy; Python loops only run once per class or per organization-earmarked class.
@@ -43,7 +53,11 @@ from aidmatch.matching.world import World, admits, exclusive_cumsum_by_group
     PROVINCE_SINK,
     CLASS_HUB,
     HUB_CELL,
-) = range(10)
+    CELL_GROUP,
+    ORG_GROUP,
+    CLASS_GROUP,
+    GROUP_NEED,
+) = range(14)
 
 
 @dataclass(slots=True)
@@ -119,6 +133,7 @@ def build(
     direct_n: list[int] = []
     hub_c: list[int] = []  # class → hub (sector hubs 0..n_sec-1, then province hubs)
     hub_h: list[int] = []
+    org_sec: list[int] = []  # classes earmarked to an organization and sectors or provinces
     explicit_c: list[int] = []  # class → cell, for classes that declined a need
     explicit_cell: list[int] = []
     needs_of_cell_order = np.argsort(need_cell, kind="stable")
@@ -137,6 +152,8 @@ def build(
             if not sectors and not provinces and not avoid:
                 org_classes.append(c)
                 org_of_class.append(o)
+            elif collapse and not avoid:
+                org_sec.append(c)  # through its organization's groups, see below
             else:
                 for n in needs_of_org_order[org_bounds[o] : org_bounds[o + 1]]:
                     if admits(world, key, int(n)):
@@ -238,11 +255,56 @@ def build(
     org_node_of = np.full(n_org_all, -1, dtype=np.int64)
     org_node_of[orgs_used] = np.arange(n_orgs)
 
+    # Groups: the needs of one organization in one cell, when some class is earmarked to that
+    # organization (and perhaps sectors or provinces). A grouped need has no node of its own:
+    # its cell and its organization feed the group, and the group's arc per need goes
+    # straight to the province with the need's capacity and weight. Needs that a class
+    # reaches directly (a need earmark, a declined need) or through a KEPT arc keep a node.
+    kp, kn, ka = proposals
+    dn = np.asarray(direct_n, dtype=np.int64)
+    own = np.zeros(n_needs, dtype=bool)
+    own[dn] = True
+    if stability:
+        own[kn] = True
+    org_grouped = np.zeros(n_org_all, dtype=bool)
+    if collapse:
+        org_grouped[orgs_used] = True
+        org_grouped[[uniq[c].org for c in org_sec]] = True
+    grouped = org_grouped[world.need_org] & ~own
+    group_key = world.need_org * max(n_cells, 1) + need_cell
+    group_keys, need_group = np.unique(group_key[grouped], return_inverse=True)
+    n_groups = len(group_keys)
+    group_org, group_cell = group_keys // max(n_cells, 1), group_keys % max(n_cells, 1)
+    group_cap = np.bincount(need_group, world.need_cap[grouped], n_groups).astype(np.int64)
+    groups_of_org = np.searchsorted(group_org, np.arange(n_org_all + 1))
+    cg_c: list[int] = []  # class → group
+    cg_g: list[int] = []
+    for c in org_sec:
+        key = uniq[c]
+        o = key.org
+        for gi in range(groups_of_org[o], groups_of_org[o + 1]):
+            cell = int(group_cell[gi])
+            sec, prov = divmod(int(cell_codes[cell]), max(n_prov, 1))
+            if (not key.sectors or world.sectors[sec] in key.sectors) and (
+                not key.provinces or world.provinces[prov] in key.provinces
+            ):
+                cg_c.append(c)
+                cg_g.append(gi)
+        for n in needs_of_org_order[org_bounds[o] : org_bounds[o + 1]]:
+            if own[n] and admits(world, key, int(n)):
+                direct_c.append(c)
+                direct_n.append(int(n))
+
     hub0 = n_classes
     cell0 = hub0 + n_hubs + n_set_hubs
     org0 = cell0 + n_cells
-    need0 = org0 + n_orgs
-    prov0 = need0 + n_needs
+    group0 = org0 + n_orgs
+    need0 = group0 + n_groups
+    # Only needs that keep a node of their own get one (the others are arcs).
+    has_node = ~grouped & (own | (not collapse))
+    need_node = np.full(n_needs, -1, dtype=np.int64)
+    need_node[has_node] = need0 + np.arange(int(has_node.sum()))
+    prov0 = need0 + int(has_node.sum())
     sink = prov0 + n_prov
     n_nodes = sink + 1
 
@@ -269,30 +331,45 @@ def build(
         -1, -1)  # fmt: skip
     add(hub0 + n_hubs + h_row, cell0 + h_cell, np.full(len(h_row), total_supply), 0, HUB_CELL,
         -1, -1)  # fmt: skip
-    on = need_ix[org_node_of[world.need_org] >= 0]
     dc = np.asarray(direct_c, dtype=np.int64)
     dn = np.asarray(direct_n, dtype=np.int64)
-    kp, kn, ka = proposals
     # A need whose only way in is its cell needs no node of its own: its cell's arc goes
     # straight to the province, carrying the need's capacity and weight.
-    collapsed = np.full(n_needs, collapse, dtype=bool)
-    collapsed[on] = collapsed[dn] = False
-    if stability:
-        collapsed[kn] = False
+    collapsed = ~has_node & ~grouped
+    cn = need_ix[~grouped]
     add(
-        cell0 + need_cell,
-        np.where(collapsed, prov0 + world.need_province, need0 + need_ix),
-        world.need_cap,
-        np.where(collapsed, -world.need_weight, 0),
+        cell0 + need_cell[cn],
+        np.where(collapsed[cn], prov0 + world.need_province[cn], need_node[cn]),
+        world.need_cap[cn],
+        np.where(collapsed[cn], -world.need_weight[cn], 0),
         CELL_NEED,
         -1,
-        need_ix,
+        cn,
     )
     oc = np.asarray(org_classes, dtype=np.int64)
     oo = np.asarray(org_of_class, dtype=np.int64)
     add(oc, org0 + org_node_of[oo], class_supply[oc], 0, CLASS_ORG, oc, -1)
-    add(org0 + org_node_of[world.need_org[on]], need0 + on, world.need_cap[on], 0, ORG_NEED, -1, on)
-    add(dc, need0 + dn, np.minimum(class_supply[dc], world.need_cap[dn]), 0, CLASS_NEED, dc, dn)
+    on = need_ix[(org_node_of[world.need_org] >= 0) & has_node]
+    add(
+        org0 + org_node_of[world.need_org[on]],
+        need_node[on],
+        world.need_cap[on],
+        0,
+        ORG_NEED,
+        -1,
+        on,
+    )
+    add(dc, need_node[dn], np.minimum(class_supply[dc], world.need_cap[dn]), 0, CLASS_NEED, dc, dn)
+    group_ix = np.arange(n_groups, dtype=np.int64)
+    add(cell0 + group_cell, group0 + group_ix, group_cap, 0, CELL_GROUP, -1, -1)
+    og = group_ix[org_node_of[group_org] >= 0]
+    add(org0 + org_node_of[group_org[og]], group0 + og, group_cap[og], 0, ORG_GROUP, -1, -1)
+    gc_ = np.asarray(cg_c, dtype=np.int64)
+    gg = np.asarray(cg_g, dtype=np.int64)
+    add(gc_, group0 + gg, np.minimum(class_supply[gc_], group_cap[gg]), 0, CLASS_GROUP, gc_, -1)
+    gn = need_ix[grouped]
+    add(group0 + need_group, prov0 + world.need_province[gn], world.need_cap[gn],
+        -world.need_weight[gn], GROUP_NEED, -1, gn)  # fmt: skip
 
     # KEPT arcs: one per (class, need) with current proposals.
     if stability and len(ka):
@@ -303,14 +380,14 @@ def build(
         _, first, kept_arc_local = np.unique(pair, return_index=True, return_inverse=True)
         pair_cap = np.add.reduceat(ka, first)
         base = sum(len(x) for x in t_parts)
-        add(kc[first], need0 + kn[first], pair_cap, -STABILITY_BONUS, KEPT, kc[first], kn[first])
+        add(kc[first], need_node[kn[first]], pair_cap, -STABILITY_BONUS, KEPT, kc[first], kn[first])
         kept_arc = base + kept_arc_local
     else:
         kp = kn = ka = kept_arc = np.zeros(0, dtype=np.int64)
 
-    own = need_ix[~collapsed]
-    add(need0 + own, prov0 + world.need_province[own], world.need_cap[own],
-        -world.need_weight[own], NEED_PROVINCE, -1, own)  # fmt: skip
+    nodes = need_ix[has_node]
+    add(need_node[nodes], prov0 + world.need_province[nodes], world.need_cap[nodes],
+        -world.need_weight[nodes], NEED_PROVINCE, -1, nodes)  # fmt: skip
 
     prov_need = np.zeros(n_prov, dtype=np.int64)
     np.add.at(prov_need, world.need_province, world.need_cap)
@@ -390,28 +467,44 @@ def _northwest(
 
 def decompose(graph: Graph, flows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The flow of each class to each need that it reaches through hubs, cells, organization
-    nodes or a direct arc (not KEPT arcs): (class, need, amount) triples."""
+    nodes, groups or a direct arc (not KEPT arcs): (class, need, amount) triples."""
     k, heads, tails = graph.kinds, graph.heads.astype(np.int64), graph.tails.astype(np.int64)
-    i_h = np.flatnonzero((k == CLASS_HUB) & (flows > 0))
-    o_h = np.flatnonzero((k == HUB_CELL) & (flows > 0))
+    live = flows > 0
+    i_h = np.flatnonzero((k == CLASS_HUB) & live)
+    o_h = np.flatnonzero((k == HUB_CELL) & live)
     hub_c, hub_cell, hub_a = _northwest(
         heads[i_h], graph.arc_class[i_h], flows[i_h], tails[o_h], heads[o_h], flows[o_h]
     )
-    i_c = np.flatnonzero(((k == CLASS_CELL) | (k == CLASS_ORG)) & (flows > 0))
-    o_c = np.flatnonzero(((k == CELL_NEED) | (k == ORG_NEED)) & (flows > 0))
-    c, n, a = _northwest(
+    # Cells and organization nodes: their outflows (by arc) go to needs or to groups.
+    i_c = np.flatnonzero(((k == CLASS_CELL) | (k == CLASS_ORG)) & live)
+    o_c = np.flatnonzero(
+        ((k == CELL_NEED) | (k == ORG_NEED) | (k == CELL_GROUP) | (k == ORG_GROUP)) & live
+    )
+    c, arc, a = _northwest(
         np.r_[heads[i_c], hub_cell],
         np.r_[graph.arc_class[i_c], hub_c],
         np.r_[flows[i_c], hub_a],
         tails[o_c],
-        graph.arc_need[o_c],
+        o_c,
         flows[o_c],
     )
-    direct = np.flatnonzero((k == CLASS_NEED) & (flows > 0))
+    to_group = (k[arc] == CELL_GROUP) | (k[arc] == ORG_GROUP)
+    i_g = np.flatnonzero((k == CLASS_GROUP) & live)
+    o_g = np.flatnonzero((k == GROUP_NEED) & live)
+    gc, gn, ga = _northwest(
+        np.r_[heads[arc[to_group]], heads[i_g]],
+        np.r_[c[to_group], graph.arc_class[i_g]],
+        np.r_[a[to_group], flows[i_g]],
+        tails[o_g],
+        graph.arc_need[o_g],
+        flows[o_g],
+    )
+    direct = np.flatnonzero((k == CLASS_NEED) & live)
+    at_need = ~to_group
     return (
-        np.r_[c, graph.arc_class[direct]],
-        np.r_[n, graph.arc_need[direct]],
-        np.r_[a, flows[direct]],
+        np.r_[c[at_need], gc, graph.arc_class[direct]],
+        np.r_[graph.arc_need[arc[at_need]], gn, graph.arc_need[direct]],
+        np.r_[a[at_need], ga, flows[direct]],
     )
 
 
