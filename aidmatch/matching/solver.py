@@ -14,7 +14,11 @@ from aidmatch.matching import graph as g
 from aidmatch.matching.model import (
     INT64_MAX,
     MAX_UNIT_COST,
+    NEED,
+    ORGANIZATION,
+    SECTOR_PROVINCE,
     STABILITY_BONUS,
+    UNRESTRICTED,
     fairness_bands,
     fairness_penalty,
     rule_text,
@@ -224,39 +228,44 @@ def _rows(
     kept: np.ndarray,
     rule: str,
 ) -> tuple[Row, ...]:
-    # Per class and per need once, then one small dict per row (the same fields as
-    # ``model.explanation``); rows sorted by (pledge id, need id).
+    # Per class and per need once, then one explanation dict per (need, earmark kind, kept)
+    # (the same fields as
+    # ``model.explanation``, shared and read-only); rows sorted by (pledge id, need id).
     pledge_ids, need_ids = world.pledge_ids, world.need_ids
     if len(p_idx):
         order = np.lexsort((_id_order(need_ids)[n_idx], _id_order(pledge_ids)[p_idx]))
         p_idx, n_idx, amounts, kept = p_idx[order], n_idx[order], amounts[order], kept[order]
-    by_class = [admitted_by(k) for k in world.classes]
-    admitted = [by_class[c] for c in world.pledge_class.tolist()]
+    kinds = [NEED, ORGANIZATION, SECTOR_PROVINCE, UNRESTRICTED]
+    kind_of_class = np.asarray([kinds.index(admitted_by(k)) for k in world.classes], np.int64)
+    kind = kind_of_class[world.pledge_class[p_idx]] if len(p_idx) else p_idx
+    code = (n_idx * len(kinds) + kind) * 2 + (kept > 0)
+    _, first, inv = np.unique(code, return_index=True, return_inverse=True)
     urgency = world.need_urgency.tolist()
     ordinals = world.need_deadline.tolist()
-    deadline: dict[int, str] = {}
-    for n in np.unique(n_idx).tolist():
-        deadline[n] = date.fromordinal(ordinals[n]).isoformat()
     w = world.need_weight.tolist()
-    # Rows of one need with the same earmark kind share one explanation (read-only) dict.
-    shared: dict[tuple[str, int, bool], dict] = {}
-    rows = []
-    for p, n, a, k in zip(
-        p_idx.tolist(), n_idx.tolist(), amounts.tolist(), (kept > 0).tolist(), strict=True
+    explanations = []
+    for n, k, kept_any in zip(
+        n_idx[first].tolist(), kind[first].tolist(), (kept[first] > 0).tolist(), strict=True
     ):
-        key = (admitted[p], n, k)
-        explanation = shared.get(key)
-        if explanation is None:
-            explanation = shared[key] = {
-                "admitted_by": admitted[p],
+        explanations.append(
+            {
+                "admitted_by": kinds[k],
                 "urgency": urgency[n],
-                "deadline": deadline[n],
+                "deadline": date.fromordinal(ordinals[n]).isoformat(),
                 "weight": w[n],
                 "rule": rule,
-                "kept": k,
+                "kept": kept_any,
             }
-        rows.append(Row(pledge_ids[p], need_ids[n], a, explanation))
-    return tuple(rows)
+        )
+    return tuple(
+        map(
+            Row,
+            map(pledge_ids.__getitem__, p_idx.tolist()),
+            map(need_ids.__getitem__, n_idx.tolist()),
+            amounts.tolist(),
+            map(explanations.__getitem__, inv.tolist()),
+        )
+    )
 
 
 def _id_order(ids: list[str]) -> np.ndarray:

@@ -167,13 +167,13 @@ def prepare(
 
 
 def _class_key(e, o_ix: dict[str, int], need_index: dict[str, int]) -> ClassKey:
-    org, need = e.organization, e.need
+    org, need, declined = e.organization, e.need, e.declined
     return ClassKey(
-        tuple(sorted(set(e.sectors))),
-        tuple(sorted(set(e.provinces))),
+        tuple(sorted(set(e.sectors))) if e.sectors else (),
+        tuple(sorted(set(e.provinces))) if e.provinces else (),
         -1 if org is None else o_ix.get(org, -2),
         -1 if need is None else need_index.get(need, -2),
-        tuple(sorted({need_index[d] for d in e.declined if d in need_index})),
+        tuple(sorted({need_index[d] for d in declined if d in need_index})) if declined else (),
     )
 
 
