@@ -18,7 +18,7 @@ from aidmatch.matching import graph as g
 from aidmatch.matching.model import rule_text
 from aidmatch.matching.solver import _rows, objective_of
 from aidmatch.matching.types import NeedArrays, NeedIn, PledgeArrays, PledgeIn, Proposal, Solution
-from aidmatch.matching.world import World, admits_mask, current_proposals, prepare
+from aidmatch.matching.world import World, admit_tables, admits_mask, current_proposals, prepare
 
 GREEDY_VERSION = "aidmatch-greedy/1"
 
@@ -77,26 +77,9 @@ def insert_greedy(
 
     m_ids = [world.need_index[i] for i in set(new_needs) if i in world.need_index]
     if m_ids:
-        # Per class: which sectors and provinces it admits, its organization and need.
-        classes = world.classes
-        sec_ok = np.zeros((len(classes), len(world.sectors)), dtype=bool)
-        prov_ok = np.zeros((len(classes), len(world.provinces)), dtype=bool)
-        s_ix = {v: i for i, v in enumerate(world.sectors)}
-        p_ix = {v: i for i, v in enumerate(world.provinces)}
-        declined_by: dict[int, list[int]] = {}
-        for c, key in enumerate(classes):
-            if key.sectors:
-                sec_ok[c, [s_ix[v] for v in key.sectors if v in s_ix]] = True
-            else:
-                sec_ok[c] = True
-            if key.provinces:
-                prov_ok[c, [p_ix[v] for v in key.provinces if v in p_ix]] = True
-            else:
-                prov_ok[c] = True
-            for d in key.declined:
-                declined_by.setdefault(d, []).append(c)
-        c_org = np.asarray([k.org for k in classes], dtype=np.int64)
-        c_need = np.asarray([k.need for k in classes], dtype=np.int64)
+        t = admit_tables(world)
+        sec_ok, prov_ok, c_org, c_need = t.sector_ok, t.province_ok, t.org, t.need
+        declined_by = t.declined_by
         pc = world.pledge_class
         by_rank = np.argsort(world.pledge_rank)
         for n in sorted(m_ids, key=lambda i: (-world.need_weight[i], i)):

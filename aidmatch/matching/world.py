@@ -207,6 +207,59 @@ def admits_mask(world: World, key: ClassKey) -> np.ndarray:
     return mask
 
 
+@dataclass(slots=True)
+class AdmitTables:
+    """Per class: the sectors and provinces it admits, its organization and need, and the
+    classes that declined each need; for eligibility checks on many pairs at once."""
+
+    sector_ok: np.ndarray  # bool, classes × sectors
+    province_ok: np.ndarray  # bool, classes × provinces
+    org: np.ndarray  # int64 per class (-1 none, -2 unknown)
+    need: np.ndarray  # int64 per class (-1 none, -2 unknown)
+    declined_by: dict[int, list[int]]  # need position → classes that declined it
+
+
+def admit_tables(world: World) -> AdmitTables:
+    classes = world.classes
+    sector_ok = np.ones((len(classes), len(world.sectors)), dtype=bool)
+    province_ok = np.ones((len(classes), len(world.provinces)), dtype=bool)
+    s_ix = {v: i for i, v in enumerate(world.sectors)}
+    p_ix = {v: i for i, v in enumerate(world.provinces)}
+    declined_by: dict[int, list[int]] = {}
+    for c, key in enumerate(classes):
+        if key.sectors:
+            sector_ok[c] = False
+            sector_ok[c, [s_ix[v] for v in key.sectors if v in s_ix]] = True
+        if key.provinces:
+            province_ok[c] = False
+            province_ok[c, [p_ix[v] for v in key.provinces if v in p_ix]] = True
+        for d in key.declined:
+            declined_by.setdefault(d, []).append(c)
+    return AdmitTables(
+        sector_ok,
+        province_ok,
+        np.asarray([k.org for k in classes], dtype=np.int64),
+        np.asarray([k.need for k in classes], dtype=np.int64),
+        declined_by,
+    )
+
+
+def pair_admitted(world: World, pidx: np.ndarray, nidx: np.ndarray) -> np.ndarray:
+    """``admits`` for many (pledge, need) pairs at once."""
+    t = admit_tables(world)
+    c = world.pledge_class[pidx]
+    ok = (
+        t.sector_ok[c, world.need_sector[nidx]]
+        & t.province_ok[c, world.need_province[nidx]]
+        & ((t.org[c] == -1) | (t.org[c] == world.need_org[nidx]))
+        & ((t.need[c] == -1) | (t.need[c] == nidx))
+    )
+    if t.declined_by:
+        declined = {(cl, n) for n, cls in t.declined_by.items() for cl in cls}
+        ok &= [(cl, n) not in declined for cl, n in zip(c.tolist(), nidx.tolist(), strict=True)]
+    return ok
+
+
 def _codes(vocab: list[str], values: tuple[str, ...]) -> np.ndarray:
     ix = {v: i for i, v in enumerate(vocab)}
     return np.asarray([ix[v] for v in values if v in ix], dtype=np.int64)
@@ -232,17 +285,22 @@ def current_proposals(
     Returns the three arrays and the amount dropped."""
     pi, ni, am = [], [], []
     dropped = 0
-    classes, pledge_class = world.classes, world.pledge_class.tolist()
+    p_get, n_get = world.pledge_index.get, world.need_index.get
     for pr in proposals:
-        p, n = world.pledge_index.get(pr.pledge), world.need_index.get(pr.need)
         if pr.amount <= 0:
             continue
-        if p is None or n is None or not admits(world, classes[pledge_class[p]], n):
+        p, n = p_get(pr.pledge), n_get(pr.need)
+        if p is None or n is None:
             dropped += pr.amount
             continue
         pi.append(p)
         ni.append(n)
         am.append(pr.amount)
+    if am:
+        ok = pair_admitted(world, np.asarray(pi, dtype=np.int64), np.asarray(ni, dtype=np.int64))
+        if not ok.all():
+            dropped += int(np.asarray(am, dtype=np.int64)[~ok].sum())
+            pi, ni, am = (np.asarray(x, dtype=np.int64)[ok].tolist() for x in (pi, ni, am))
     if not am:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), empty.copy(), dropped
