@@ -518,7 +518,7 @@ def split_to_pledges(
 
     Kept flow on a KEPT arc goes back to the pledges that proposed it (soonest-expiring
     first). The rest of a class's flow is laid over its pledges' remaining capacity,
-    soonest-expiring pledge first (then id), the class's needs in order of weight, then id.
+    soonest-expiring pledge first (then rank, id), the class's needs by weight, then (rank, id).
     """
     n_needs = len(world.need_ids)
     # 1. kept amounts to the proposing pledges (kept_* is sorted by arc, then pledge rank).

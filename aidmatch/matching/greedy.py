@@ -1,7 +1,7 @@
 """Greedy paths: the fast incremental insert, and a from-scratch greedy fill (a baseline).
 
 ``insert_greedy`` keeps every current proposal and places only the new pledges' capacity
-(most urgent need first, then the nearest deadline, then id), or fills only the new needs
+(most urgent need first, then the nearest deadline, then (rank, id)), or fills only the new needs
 (most urgent first) from the pledges' unused capacity (soonest-expiring pledge first). Each
 new item costs a few vectorised passes over the needs or the pledges.
 """
@@ -111,7 +111,7 @@ def insert_greedy(
 def greedy_fill(
     pledges: Iterable[PledgeIn] | PledgeArrays, needs: Iterable[NeedIn] | NeedArrays, *, today: date
 ) -> Solution:
-    """A from-scratch greedy baseline: needs by weight (then id), each filled from the pledge
+    """A from-scratch greedy baseline: needs by weight (then rank, id), each filled from the pledge
     classes that admit it, soonest-expiring class first; no fairness, no stability."""
     t0 = time.perf_counter()
     world = prepare(pledges, needs, today)
