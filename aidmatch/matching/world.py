@@ -114,8 +114,8 @@ def prepare(
     p_cap, n_cap = np.asarray(pa.capacity, np.int64), np.asarray(na.capacity, np.int64)
     po = _ordered(pa.ids, p_cap, pa.rank, "pledge")
     no = _ordered(na.ids, n_cap, na.rank, "need")
-    pledge_ids = [pa.ids[i] for i in po.tolist()]
-    need_ids = [na.ids[i] for i in no.tolist()]
+    pledge_ids = [str(pa.ids[i]) for i in po.tolist()]  # (numpy str arrays too)
+    need_ids = [str(na.ids[i]) for i in no.tolist()]
     need_index = {nid: i for i, nid in enumerate(need_ids)}
 
     sectors, need_sector = _vocabulary(np.asarray(na.sector)[no], na.sectors)
