@@ -16,7 +16,7 @@ import numpy as np
 
 from aidmatch.matching import graph as g
 from aidmatch.matching.model import rule_text
-from aidmatch.matching.solver import _rows, objective_of
+from aidmatch.matching.solver import _rows, gc_paused, objective_of
 from aidmatch.matching.types import NeedArrays, NeedIn, PledgeArrays, PledgeIn, Proposal, Solution
 from aidmatch.matching.world import World, admit_tables, admits_mask, current_proposals, prepare
 
@@ -34,6 +34,7 @@ def _fill(candidates: np.ndarray, room: np.ndarray, amount: int, min_amount: int
     return np.where(take >= min_amount, take, 0)
 
 
+@gc_paused()
 def insert_greedy(
     pledges: Iterable[PledgeIn] | PledgeArrays,
     needs: Iterable[NeedIn] | NeedArrays,
@@ -108,6 +109,7 @@ def insert_greedy(
     return solution
 
 
+@gc_paused()
 def greedy_fill(
     pledges: Iterable[PledgeIn] | PledgeArrays, needs: Iterable[NeedIn] | NeedArrays, *, today: date
 ) -> Solution:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import numpy as np
@@ -48,6 +50,21 @@ def check_int64(total_supply: int, n_nodes: int) -> None:
         raise OverflowError(f"{n_nodes} nodes: OR-Tools' cost scaling would overflow int64")
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a solve allocates ~10^5 acyclic objects (class
+    keys, rows, explanations), and each collection it triggers would scan them all for
+    nothing (about half of the time spent building rows at 100k)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@gc_paused()
 def solve(
     pledges: Iterable[PledgeIn] | PledgeArrays,
     needs: Iterable[NeedIn] | NeedArrays,
@@ -62,8 +79,8 @@ def solve(
 
     Pledges and needs come as iterables of ``PledgeIn``/``NeedIn`` or as columns
     (``PledgeArrays``/``NeedArrays``, the compact form). Pledges and needs with no capacity
-    are ignored; current proposals that are unknown,
-    ineligible or over capacity are dropped (counted in ``stats["proposals_dropped"]``).
+    are ignored; current proposals that are unknown, ineligible or over capacity are dropped
+    (counted in ``stats["proposals_dropped"]``).
 
     ``min_amount`` (pool minor units): no row below it is proposed, not even one that would
     take a pledge's or a need's last units. The optimum flow is split over the pledges, the
@@ -242,6 +259,7 @@ def _rows(
     _, first, inv = np.unique(code, return_index=True, return_inverse=True)
     urgency = world.need_urgency.tolist()
     ordinals = world.need_deadline.tolist()
+    iso = {d: date.fromordinal(d).isoformat() for d in set(ordinals)}  # a few hundred dates
     w = world.need_weight.tolist()
     explanations = []
     for n, k, kept_any in zip(
@@ -251,7 +269,7 @@ def _rows(
             {
                 "admitted_by": kinds[k],
                 "urgency": urgency[n],
-                "deadline": date.fromordinal(ordinals[n]).isoformat(),
+                "deadline": iso[ordinals[n]],
                 "weight": w[n],
                 "rule": rule,
                 "kept": kept_any,
