@@ -205,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.core.tasks.purge_idempotency_records",
         "schedule": timedelta(hours=1),
     },
+    "purge-expired-tokens": {
+        "task": "apps.accounts.tasks.purge_expired_tokens",
+        "schedule": timedelta(hours=1),
+    },
     "release-overdue-proposals": {
         "task": "apps.matching.tasks.release_overdue_proposals",
         "schedule": timedelta(minutes=5),

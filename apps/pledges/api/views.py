@@ -1,3 +1,4 @@
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -50,7 +51,10 @@ class PledgeViewSet(
         return selectors.pledges_visible_to(self.request)
 
     def _respond(self, pledge, status_code=status.HTTP_200_OK):
-        pledge = self.get_queryset().get(pk=pledge.pk)
+        """The pledge as the service left it (its row as written, currency cached), with its
+        earmarks read unless the service already knows them."""
+        if "earmark_sectors" not in getattr(pledge, "_prefetched_objects_cache", {}):
+            prefetch_related_objects([pledge], "earmark_sectors", "earmark_provinces")
         return Response(PledgeSerializer(pledge).data, status=status_code)
 
     @idempotent
