@@ -159,7 +159,6 @@ def _replay(key: str, iati_type, legs, refs, reverses) -> LedgerTransaction | No
     return existing
 
 
-@transaction.atomic(savepoint=False)
 def ledger_post(
     *,
     key: str,
@@ -182,7 +181,12 @@ def ledger_post(
     posting = [PostingLeg(account.key, amount, _code(cur)) for account, amount, cur in legs]
     refs = {"pledge": pledge, "need": need, "allocation": allocation}
     rules.check_posting(posting, _minor_units_for({leg.currency for leg in posting}))
+    # No savepoint: a failure below fails the caller's transaction (it is one change).
+    with transaction.atomic(savepoint=False):
+        return _post(key, iati_type, description, legs, posting, refs, reverses)
 
+
+def _post(key, iati_type, description, legs, posting, refs, reverses) -> LedgerTransaction:
     if reverses is None and connection.vendor == "postgresql":
         txn = _insert_posting(key, iati_type, description, legs, posting, refs, None)
         if txn is not None:
@@ -312,9 +316,8 @@ def allocation_committed_key(allocation) -> str:
     return f"allocation-committed:{allocation.pk}"
 
 
-def post_pledge_made(*, pledge) -> LedgerTransaction:
-    """13 incoming pledge: the donor's money, still outside, is pledged (external → pledge)."""
-    amount = _quantized(pledge.original_amount, pledge.currency_id)
+def _pledge_accounts(pledge) -> tuple[dict[str, Account], str, str]:
+    """The external account and the pledge's, in one statement."""
     currency = pledge.currency_id
     external_key = rules.account_key(K.EXTERNAL, currency)
     pledge_key = rules.account_key(K.DONOR_PLEDGE, currency, pledge.pk)
@@ -324,6 +327,14 @@ def post_pledge_made(*, pledge) -> LedgerTransaction:
             (pledge_key, K.DONOR_PLEDGE, currency, {"pledge_id": pledge.pk}),
         ]
     )
+    return accounts, external_key, pledge_key
+
+
+def post_pledge_made(*, pledge) -> LedgerTransaction:
+    """13 incoming pledge: the donor's money, still outside, is pledged (external → pledge)."""
+    amount = _quantized(pledge.original_amount, pledge.currency_id)
+    currency = pledge.currency_id
+    accounts, external_key, pledge_key = _pledge_accounts(pledge)
     return ledger_post(
         key=pledge_made_key(pledge),
         iati_type=rules.PLEDGE_MADE,
@@ -351,6 +362,7 @@ def post_pledge_reduced(
     if made is None:
         raise LedgerError(f"Pledge {pledge.pk} has no pledge-made posting to reduce.")
     new_amount = _quantized(pledge.amount, pledge.currency_id)
+    accounts, external_key, pledge_key = _pledge_accounts(pledge)
     return ledger_post(
         key=f"pledge-reduced:{pledge.pk}:{new_amount}",
         iati_type=rules.PLEDGE_MADE,
@@ -359,8 +371,8 @@ def post_pledge_reduced(
             f"{reason}"
         ),
         legs=[
-            (account_for_pledge(pledge), -removed, pledge.currency_id),
-            (shared_account(K.EXTERNAL, pledge.currency_id), removed, pledge.currency_id),
+            (accounts[pledge_key], -removed, pledge.currency_id),
+            (accounts[external_key], removed, pledge.currency_id),
         ],
         pledge=pledge,
         reverses=made,

@@ -77,7 +77,6 @@ def _pk(row):
     return row.pk
 
 
-@transaction.atomic(savepoint=False)
 def pledge_create(
     *,
     donor=None,
@@ -102,33 +101,35 @@ def pledge_create(
             "The expiry must be in the future.", errors={"expires_at": ["Must be in the future."]}
         )
     _check_earmarks(organization=earmark_organization, need=earmark_need)
-    pledge = Pledge.objects.create(
-        donor=donor,
-        donor_organization=donor_organization,
-        created_by_key=api_key,
-        amount=amount,
-        original_amount=amount,
-        currency=currency,
-        earmark_organization=earmark_organization,
-        earmark_need=earmark_need,
-        expires_at=expires_at,
-        commit_window=commit_window or Pledge._meta.get_field("commit_window").default,
-        auto_commit=auto_commit,
-        public_message=public_message,
-        anonymous=anonymous,
-    )
-    _set_earmarks(pledge, earmark_sectors, earmark_provinces)
-    ledger.post_pledge_made(pledge=pledge)  # ledger: 13 incoming pledge
-    audit_record(
-        action="pledge.create",
-        obj=pledge,
-        after=audit_snapshot(pledge),
-        detail={
-            "earmark_sectors": sorted(str(getattr(s, "pk", s)) for s in earmark_sectors),
-            "earmark_provinces": sorted(str(getattr(p, "pk", p)) for p in earmark_provinces),
-        },
-    )
-    request_matching(reason="pledge made", pledge_ids=[pledge.pk])
+    # One transaction, no savepoint: every check that can refuse the pledge is made above.
+    with transaction.atomic(savepoint=False):
+        pledge = Pledge.objects.create(
+            donor=donor,
+            donor_organization=donor_organization,
+            created_by_key=api_key,
+            amount=amount,
+            original_amount=amount,
+            currency=currency,
+            earmark_organization=earmark_organization,
+            earmark_need=earmark_need,
+            expires_at=expires_at,
+            commit_window=commit_window or Pledge._meta.get_field("commit_window").default,
+            auto_commit=auto_commit,
+            public_message=public_message,
+            anonymous=anonymous,
+        )
+        _set_earmarks(pledge, earmark_sectors, earmark_provinces)
+        ledger.post_pledge_made(pledge=pledge)  # ledger: 13 incoming pledge
+        audit_record(
+            action="pledge.create",
+            obj=pledge,
+            after=audit_snapshot(pledge),
+            detail={
+                "earmark_sectors": sorted(str(getattr(s, "pk", s)) for s in earmark_sectors),
+                "earmark_provinces": sorted(str(getattr(p, "pk", p)) for p in earmark_provinces),
+            },
+        )
+        request_matching(reason="pledge made", pledge_ids=[pledge.pk])
     if all(hasattr(row, "pk") for row in (*earmark_sectors, *earmark_provinces)):
         _known_earmarks(pledge, earmark_sectors, earmark_provinces)
     return pledge
