@@ -290,8 +290,13 @@ def _insert_posting(
     )
 
 
-def _post_legs(legs: Sequence[PostingLeg], **kwargs) -> LedgerTransaction:
-    accounts = _accounts_by_key({leg.account for leg in legs})
+def _post_legs(
+    legs: Sequence[PostingLeg], *, known: dict[str, Account] | None = None, **kwargs
+) -> LedgerTransaction:
+    """Post legs named by account keys; ``known`` accounts are not read again."""
+    known = known or {}
+    missing = {leg.account for leg in legs} - known.keys()
+    accounts = {**known, **(_accounts_by_key(missing) if missing else {})}
     return ledger_post(
         legs=[(accounts[leg.account], leg.amount, leg.currency) for leg in legs], **kwargs
     )
@@ -395,7 +400,15 @@ def post_allocation_committed(*, allocation, pledge=None, need=None) -> LedgerTr
     in the need's, both on the allocation)."""
     pledge = pledge or allocation.pledge
     need = need or allocation.need
-    pledge_account, need_account = account_for_pledge(pledge), account_for_need(need)
+    pledge_key = rules.account_key(K.DONOR_PLEDGE, pledge.currency_id, pledge.pk)
+    need_key = rules.account_key(K.NEED, need.currency_id, need.pk)
+    known = _accounts(  # both in one statement
+        [
+            (pledge_key, K.DONOR_PLEDGE, pledge.currency_id, {"pledge_id": pledge.pk}),
+            (need_key, K.NEED, need.currency_id, {"need_id": need.pk}),
+        ]
+    )
+    pledge_account, need_account = known[pledge_key], known[need_key]
     legs = rules.transfer(
         source=pledge_account.key,
         target=need_account.key,
@@ -407,6 +420,7 @@ def post_allocation_committed(*, allocation, pledge=None, need=None) -> LedgerTr
     rate = "" if pledge.currency_id == need.currency_id else f" at {allocation.rate.normalize()}"
     return _post_legs(
         legs,
+        known=known,
         key=allocation_committed_key(allocation),
         iati_type=rules.ALLOCATION_COMMITTED,
         description=(

@@ -29,14 +29,16 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-# The budgets: what the lean path achieves (issue 12 asked for pledge POST <= 12), each with its
-# count before (commit b5f40ef). Pledge POST: 35 (bearer) / 34 (Api-Key) with no earmark, 85 /
-# 84 with 48 codes; now 11 / 12. A replay: 5 → 4. The actions share the leaner idempotency
-# claim, ledger and audit; their own services (locks, cached totals) are left as they were.
+# The budgets: what the lean path achieves (issue 12 asked for pledge POST <= 12). Before it
+# (commit b5f40ef), counted the same way: pledge POST 35 (bearer) / 34 (Api-Key) with no
+# earmark and 85 / 84 with 48 codes, now 11 / 11 and 12 / 12; a replay 5 → 4; need create 28 →
+# 22; allocation commit 37 → 21, decline 28 → 23; pledge reduce 43 → 31, withdraw 43 → 30;
+# tranche create 30 → 25, mark-sent 45 → 31. The actions gain from the shared idempotency claim,
+# authentication, ledger and audit; their own services (locks, cached totals) are unchanged.
 PLEDGE_POST = 12
 REPLAY = 4
 NEED_CREATE = 22
-ALLOCATION_COMMIT = 23
+ALLOCATION_COMMIT = 21
 ALLOCATION_DECLINE = 23
 PLEDGE_REDUCE = 31
 PLEDGE_WITHDRAW = 30
