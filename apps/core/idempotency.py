@@ -60,6 +60,8 @@ def _claim(*, owner: str, key: str, fingerprint: str, request) -> tuple[Idempote
     (then its record, response included, is returned) or rolls back (then this one inserts).
     A record past its TTL is taken over as new."""
     now = timezone.now()
+    if connection.vendor != "postgresql":  # SQLite (the embedded mode) runs one writer at once
+        return _claim_portable(owner=owner, key=key, fingerprint=fingerprint, request=request)
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM, [owner, key, fingerprint, request.method, request.path, now])
         pk, stored, status, body, headers, created_at, inserted = cursor.fetchone()
@@ -93,6 +95,21 @@ def _claim(*, owner: str, key: str, fingerprint: str, request) -> tuple[Idempote
         )
         inserted = True
     return record, inserted
+
+
+def _claim_portable(*, owner, key, fingerprint, request) -> tuple[IdempotencyRecord, bool]:
+    record, created = IdempotencyRecord.objects.get_or_create(
+        owner=owner,
+        key=key,
+        defaults={"fingerprint": fingerprint, "method": request.method, "path": request.path},
+    )
+    if not created and record.created_at < timezone.now() - settings.IDEMPOTENCY_TTL:
+        record.delete()
+        record = IdempotencyRecord.objects.create(
+            owner=owner, key=key, fingerprint=fingerprint, method=request.method, path=request.path
+        )
+        created = True
+    return record, created
 
 
 def idempotent(handler):
