@@ -235,9 +235,9 @@ def _post(key, iati_type, description, legs, posting, refs, reverses) -> LedgerT
     return txn
 
 
-# A posting that is not a reversal, in one statement (PostgreSQL): the transaction, unless its
-# key was posted already (then nothing, and the caller compares with what was posted), and its
-# legs. A twin's uncommitted insert of the same key makes this wait for the twin's outcome.
+# A posting in one statement (PostgreSQL): the transaction, unless its key was posted already
+# (then nothing, and the caller compares with what was posted), and its legs. A twin's
+# uncommitted insert of the same key makes this wait for the twin's outcome.
 _POSTING = """
 WITH txn AS (
     INSERT INTO ledger_transaction
