@@ -6,6 +6,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils import timezone
 from knox.models import AuthToken
 
 from aidmatch.errors import RuleViolation
@@ -55,6 +56,7 @@ def token_issue(*, email: str, password: str) -> tuple[AuthToken, str]:
 
 @transaction.atomic
 def token_create(*, user: User, expiry=None) -> tuple[AuthToken, str]:
+    token_purge_expired(user=user)
     if expiry is None:
         token, text = AuthToken.objects.create(user=user)
     else:
@@ -66,6 +68,16 @@ def token_create(*, user: User, expiry=None) -> tuple[AuthToken, str]:
         after={"user": user.pk, "expiry": token.expiry},
     )
     return token, text
+
+
+def token_purge_expired(*, user: User | None = None) -> int:
+    """Delete expired bearer tokens (one user's at sign-in, everyone's periodically): the
+    authentication refuses them without deleting them, to stay one statement per request."""
+    expired = AuthToken.objects.filter(expiry__lt=timezone.now())
+    if user is not None:
+        expired = expired.filter(user=user)
+    deleted, _ = expired.delete()
+    return deleted
 
 
 @transaction.atomic

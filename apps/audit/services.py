@@ -147,9 +147,12 @@ def _append(events: list[AuditEvent]) -> list[AuditEvent]:
         return events
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
+            # The lock, then the head read after it (migration 0003), in one round trip.
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-        head = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+                cursor.execute("SELECT audit_chain_head(%s)", [CHAIN_LOCK_KEY])
+                head = cursor.fetchone()[0]
+        else:
+            head = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         prev = head or GENESIS
         for event in events:
             event.prev_hash = prev

@@ -13,7 +13,7 @@ import json
 import re
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -43,8 +43,80 @@ def _replay(record: IdempotencyRecord) -> Response:
     return response
 
 
+_CLAIM = """
+INSERT INTO core_idempotencyrecord
+    (owner, key, fingerprint, method, path, response_headers, created_at)
+VALUES (%s, %s, %s, %s, %s, '{}', %s)
+ON CONFLICT (owner, key) DO UPDATE SET owner = EXCLUDED.owner
+RETURNING id, fingerprint, response_status, response_body, response_headers, created_at,
+    xmax = 0
+"""
+
+
+def _claim(*, owner: str, key: str, fingerprint: str, request) -> tuple[IdempotencyRecord, bool]:
+    """The record of (owner, key), inserted or found in one statement, and whether it is new.
+
+    A twin's uncommitted insert makes this wait on the unique index until the twin commits
+    (then its record, response included, is returned) or rolls back (then this one inserts).
+    A record past its TTL is taken over as new."""
+    now = timezone.now()
+    if connection.vendor != "postgresql":  # SQLite (the embedded mode) runs one writer at once
+        return _claim_portable(owner=owner, key=key, fingerprint=fingerprint, request=request)
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, [owner, key, fingerprint, request.method, request.path, now])
+        pk, stored, status, body, headers, created_at, inserted = cursor.fetchone()
+    body_field = IdempotencyRecord._meta.get_field("response_body")
+    record = IdempotencyRecord(
+        pk=pk,
+        owner=owner,
+        key=key,
+        fingerprint=stored,
+        method=request.method,
+        path=request.path,
+        response_status=status,
+        response_body=body_field.from_db_value(body, None, connection),
+        response_headers=headers if isinstance(headers, dict) else json.loads(headers),
+        created_at=created_at,
+    )
+    if not inserted and created_at < now - settings.IDEMPOTENCY_TTL:
+        record.fingerprint, record.created_at = fingerprint, now
+        record.response_status = record.response_body = None
+        record.response_headers = {}
+        record.save(
+            update_fields=[
+                "fingerprint",
+                "method",
+                "path",
+                "response_status",
+                "response_body",
+                "response_headers",
+                "created_at",
+            ]
+        )
+        inserted = True
+    return record, inserted
+
+
+def _claim_portable(*, owner, key, fingerprint, request) -> tuple[IdempotencyRecord, bool]:
+    record, created = IdempotencyRecord.objects.get_or_create(
+        owner=owner,
+        key=key,
+        defaults={"fingerprint": fingerprint, "method": request.method, "path": request.path},
+    )
+    if not created and record.created_at < timezone.now() - settings.IDEMPOTENCY_TTL:
+        record.delete()
+        record = IdempotencyRecord.objects.create(
+            owner=owner, key=key, fingerprint=fingerprint, method=request.method, path=request.path
+        )
+        created = True
+    return record, created
+
+
 def idempotent(handler):
-    """Decorate a view method (``create`` or an ``@action``) to honour Idempotency-Key."""
+    """Decorate a view method (``create`` or an ``@action``) to honour Idempotency-Key.
+
+    Two statements on top of the handler's (the claim and the stored response); a replay costs
+    the claim alone, in a transaction of its own."""
 
     @functools.wraps(handler)
     def wrapper(self, request, *args, **kwargs):
@@ -58,25 +130,7 @@ def idempotent(handler):
             )
         fingerprint = _fingerprint(request)
         with transaction.atomic():
-            record, created = IdempotencyRecord.objects.get_or_create(
-                owner=owner,
-                key=key,
-                defaults={
-                    "fingerprint": fingerprint,
-                    "method": request.method,
-                    "path": request.path,
-                },
-            )
-            if not created and record.created_at < timezone.now() - settings.IDEMPOTENCY_TTL:
-                record.delete()
-                record = IdempotencyRecord.objects.create(
-                    owner=owner,
-                    key=key,
-                    fingerprint=fingerprint,
-                    method=request.method,
-                    path=request.path,
-                )
-                created = True
+            record, created = _claim(owner=owner, key=key, fingerprint=fingerprint, request=request)
             if not created:
                 if record.fingerprint != fingerprint:
                     raise IdempotencyKeyReused(

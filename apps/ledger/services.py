@@ -9,7 +9,8 @@ database checks the balance again at commit.
 from collections.abc import Sequence
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from aidmatch import ledger as rules
 from aidmatch.ledger import AccountKind, IatiTransactionType, LedgerError, PostingLeg
@@ -39,13 +40,54 @@ def _code(currency: str | Currency) -> str:
 # --- Accounts -------------------------------------------------------------------------------------
 
 
+# Get or create accounts by key in one statement (PostgreSQL): the rows that exist are read,
+# the others inserted. A row that a concurrent transaction inserted and committed while this
+# statement waited on its key is not in this statement's snapshot: it is read again after.
+_ACCOUNTS = """
+WITH want (key, kind, currency_id, pledge_id, need_id, organization_id) AS (
+    SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::uuid[], %s::uuid[],
+                         %s::uuid[])
+), made AS (
+    INSERT INTO ledger_account
+        (key, kind, currency_id, pledge_id, need_id, organization_id, created_at)
+    SELECT key, kind, currency_id, pledge_id, need_id, organization_id, %s FROM want
+    ON CONFLICT (key) DO NOTHING
+    RETURNING id, key
+)
+SELECT id, key FROM made
+UNION ALL
+SELECT account.id, account.key FROM ledger_account AS account JOIN want USING (key)
+"""
+_OWNERS = ("pledge_id", "need_id", "organization_id")
+
+
+def _accounts(specs: Sequence[tuple[str, AccountKind, str, dict]]) -> dict[str, Account]:
+    """Accounts by key, created when missing: ``specs`` are (key, kind, currency, owner ids).
+    Two first postings racing create an account once."""
+    if connection.vendor != "postgresql":
+        return {
+            key: Account.objects.get_or_create(
+                key=key, defaults={"kind": kind, "currency_id": currency, **owner}
+            )[0]
+            for key, kind, currency, owner in specs
+        }
+    columns = [[key for key, *_ in specs], [str(k) for _, k, _, _ in specs]]
+    columns.append([currency for _, _, currency, _ in specs])
+    columns += [[owner.get(name) for *_, owner in specs] for name in _OWNERS]
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCOUNTS, [*columns, timezone.now()])
+        ids = dict((key, pk) for pk, key in cursor.fetchall())
+    missing = {key for key, *_ in specs} - ids.keys()
+    if missing:  # inserted by a concurrent transaction that committed while we waited
+        ids.update((a.key, a.pk) for a in Account.objects.filter(key__in=missing))
+    return {
+        key: Account(pk=ids[key], key=key, kind=kind, currency_id=currency, **owner)
+        for key, kind, currency, owner in specs
+    }
+
+
 def _account(key: str, kind: AccountKind, currency: str, **owner) -> Account:
-    """Get or create an account by its unique key. Two first postings racing create it once: the
-    loser's insert waits for the winner's commit, fails on the key, and reads the winner's row."""
-    account, _ = Account.objects.get_or_create(
-        key=key, defaults={"kind": kind, "currency_id": currency, **owner}
-    )
-    return account
+    return _accounts([(key, kind, currency, owner)])[key]
 
 
 def account_for_pledge(pledge) -> Account:
@@ -117,7 +159,6 @@ def _replay(key: str, iati_type, legs, refs, reverses) -> LedgerTransaction | No
     return existing
 
 
-@transaction.atomic
 def ledger_post(
     *,
     key: str,
@@ -140,7 +181,16 @@ def ledger_post(
     posting = [PostingLeg(account.key, amount, _code(cur)) for account, amount, cur in legs]
     refs = {"pledge": pledge, "need": need, "allocation": allocation}
     rules.check_posting(posting, _minor_units_for({leg.currency for leg in posting}))
+    # No savepoint: a failure below fails the caller's transaction (it is one change).
+    with transaction.atomic(savepoint=False):
+        return _post(key, iati_type, description, legs, posting, refs, reverses)
 
+
+def _post(key, iati_type, description, legs, posting, refs, reverses) -> LedgerTransaction:
+    if reverses is None and connection.vendor == "postgresql":
+        txn = _insert_posting(key, iati_type, description, legs, posting, refs, None)
+        if txn is not None:
+            return txn
     existing = _replay(key, iati_type, posting, refs, reverses)
     if existing is not None:
         return existing
@@ -155,6 +205,14 @@ def ledger_post(
             [PostingLeg(leg.account.key, leg.amount, leg.currency_id) for leg in before],
             posting,
         )
+        if connection.vendor == "postgresql":
+            txn = _insert_posting(key, iati_type, description, legs, posting, refs, reverses)
+            if txn is not None:
+                return txn
+            existing = _replay(key, iati_type, posting, refs, reverses)  # a twin committed first
+            if existing is None:
+                raise LedgerError(f"Ledger key '{key}' could not be posted.")
+            return existing
     try:
         with transaction.atomic():
             txn = LedgerTransaction.objects.create(
@@ -177,8 +235,68 @@ def ledger_post(
     return txn
 
 
-def _post_legs(legs: Sequence[PostingLeg], **kwargs) -> LedgerTransaction:
-    accounts = _accounts_by_key({leg.account for leg in legs})
+# A posting in one statement (PostgreSQL): the transaction, unless its key was posted already
+# (then nothing, and the caller compares with what was posted), and its legs. A twin's
+# uncommitted insert of the same key makes this wait for the twin's outcome.
+_POSTING = """
+WITH txn AS (
+    INSERT INTO ledger_transaction
+        (key, iati_type, reverses_id, description, pledge_id, need_id, allocation_id, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (key) DO NOTHING
+    RETURNING id
+)
+INSERT INTO ledger_leg (transaction_id, account_id, amount, currency_id)
+SELECT txn.id, leg.account_id, leg.amount, leg.currency_id
+FROM txn, unnest(%s::bigint[], %s::numeric[], %s::varchar[])
+    AS leg (account_id, amount, currency_id)
+RETURNING transaction_id
+"""
+
+
+def _insert_posting(
+    key, iati_type, description, legs, posting, refs, reverses
+) -> LedgerTransaction | None:
+    now = timezone.now()
+    ref_ids = {f"{name}_id": getattr(obj, "pk", None) for name, obj in refs.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _POSTING,
+            [
+                key,
+                int(iati_type),
+                getattr(reverses, "pk", None),
+                description[:300],
+                ref_ids["pledge_id"],
+                ref_ids["need_id"],
+                ref_ids["allocation_id"],
+                now,
+                [account.pk for account, _, _ in legs],
+                [leg.amount for leg in posting],
+                [leg.currency for leg in posting],
+            ],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    return LedgerTransaction(
+        pk=rows[0][0],
+        key=key,
+        iati_type=int(iati_type),
+        reverses=reverses,
+        description=description[:300],
+        created_at=now,
+        **ref_ids,
+    )
+
+
+def _post_legs(
+    legs: Sequence[PostingLeg], *, known: dict[str, Account] | None = None, **kwargs
+) -> LedgerTransaction:
+    """Post legs named by account keys; ``known`` accounts are not read again."""
+    known = known or {}
+    missing = {leg.account for leg in legs} - known.keys()
+    accounts = {**known, **(_accounts_by_key(missing) if missing else {})}
     return ledger_post(
         legs=[(accounts[leg.account], leg.amount, leg.currency) for leg in legs], **kwargs
     )
@@ -203,17 +321,32 @@ def allocation_committed_key(allocation) -> str:
     return f"allocation-committed:{allocation.pk}"
 
 
+def _pledge_accounts(pledge) -> tuple[dict[str, Account], str, str]:
+    """The external account and the pledge's, in one statement."""
+    currency = pledge.currency_id
+    external_key = rules.account_key(K.EXTERNAL, currency)
+    pledge_key = rules.account_key(K.DONOR_PLEDGE, currency, pledge.pk)
+    accounts = _accounts(
+        [
+            (external_key, K.EXTERNAL, currency, {}),
+            (pledge_key, K.DONOR_PLEDGE, currency, {"pledge_id": pledge.pk}),
+        ]
+    )
+    return accounts, external_key, pledge_key
+
+
 def post_pledge_made(*, pledge) -> LedgerTransaction:
     """13 incoming pledge: the donor's money, still outside, is pledged (external → pledge)."""
     amount = _quantized(pledge.original_amount, pledge.currency_id)
-    external = shared_account(K.EXTERNAL, pledge.currency_id)
+    currency = pledge.currency_id
+    accounts, external_key, pledge_key = _pledge_accounts(pledge)
     return ledger_post(
         key=pledge_made_key(pledge),
         iati_type=rules.PLEDGE_MADE,
-        description=f"Pledge {pledge.pk} made: {amount} {pledge.currency_id}",
+        description=f"Pledge {pledge.pk} made: {amount} {currency}",
         legs=[
-            (external, -amount, pledge.currency_id),
-            (account_for_pledge(pledge), amount, pledge.currency_id),
+            (accounts[external_key], -amount, currency),
+            (accounts[pledge_key], amount, currency),
         ],
         pledge=pledge,
     )
@@ -234,6 +367,7 @@ def post_pledge_reduced(
     if made is None:
         raise LedgerError(f"Pledge {pledge.pk} has no pledge-made posting to reduce.")
     new_amount = _quantized(pledge.amount, pledge.currency_id)
+    accounts, external_key, pledge_key = _pledge_accounts(pledge)
     return ledger_post(
         key=f"pledge-reduced:{pledge.pk}:{new_amount}",
         iati_type=rules.PLEDGE_MADE,
@@ -242,8 +376,8 @@ def post_pledge_reduced(
             f"{reason}"
         ),
         legs=[
-            (account_for_pledge(pledge), -removed, pledge.currency_id),
-            (shared_account(K.EXTERNAL, pledge.currency_id), removed, pledge.currency_id),
+            (accounts[pledge_key], -removed, pledge.currency_id),
+            (accounts[external_key], removed, pledge.currency_id),
         ],
         pledge=pledge,
         reverses=made,
@@ -266,7 +400,15 @@ def post_allocation_committed(*, allocation, pledge=None, need=None) -> LedgerTr
     in the need's, both on the allocation)."""
     pledge = pledge or allocation.pledge
     need = need or allocation.need
-    pledge_account, need_account = account_for_pledge(pledge), account_for_need(need)
+    pledge_key = rules.account_key(K.DONOR_PLEDGE, pledge.currency_id, pledge.pk)
+    need_key = rules.account_key(K.NEED, need.currency_id, need.pk)
+    known = _accounts(  # both in one statement
+        [
+            (pledge_key, K.DONOR_PLEDGE, pledge.currency_id, {"pledge_id": pledge.pk}),
+            (need_key, K.NEED, need.currency_id, {"need_id": need.pk}),
+        ]
+    )
+    pledge_account, need_account = known[pledge_key], known[need_key]
     legs = rules.transfer(
         source=pledge_account.key,
         target=need_account.key,
@@ -278,6 +420,7 @@ def post_allocation_committed(*, allocation, pledge=None, need=None) -> LedgerTr
     rate = "" if pledge.currency_id == need.currency_id else f" at {allocation.rate.normalize()}"
     return _post_legs(
         legs,
+        known=known,
         key=allocation_committed_key(allocation),
         iati_type=rules.ALLOCATION_COMMITTED,
         description=(

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
-from rest_framework_api_key.models import AbstractAPIKey
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from aidmatch.access import MemberRole
 from aidmatch.lifecycle import InvitationStatus
@@ -209,8 +209,16 @@ class Invitation(models.Model):
         return self.status
 
 
+class ApiKeyManager(APIKeyManager):
+    def get_usable_keys(self) -> models.QuerySet:
+        """With the key's organization, read in the authentication's one statement."""
+        return super().get_usable_keys().select_related("organization")
+
+
 class ApiKey(AbstractAPIKey):
     """A partner app's key for one organization, with scopes. Stored as a SHA-512 digest."""
+
+    objects = ApiKeyManager()
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="api_keys"

@@ -205,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.core.tasks.purge_idempotency_records",
         "schedule": timedelta(hours=1),
     },
+    "purge-expired-tokens": {
+        "task": "apps.accounts.tasks.purge_expired_tokens",
+        "schedule": timedelta(hours=1),
+    },
     "release-overdue-proposals": {
         "task": "apps.matching.tasks.release_overdue_proposals",
         "schedule": timedelta(minutes=5),
@@ -235,7 +239,7 @@ CELERY_BEAT_SCHEDULE = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "apps.core.cache.PooledRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="aidmatch"),
             # An unreachable Redis fails fast; rate limits then fall back to process memory

@@ -9,6 +9,7 @@ from apps.needs.selectors import needs_visible_to
 from apps.organizations.models import Organization
 from apps.organizations.selectors import organizations_visible_to
 from apps.pledges.models import Pledge
+from apps.reference.api.fields import ReferenceCodeField
 from apps.reference.models import Currency, Province, Sector
 
 
@@ -61,20 +62,36 @@ class PledgeSerializer(serializers.ModelSerializer):
         return int(obj.commit_window.total_seconds() // 3600)
 
 
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """A row the caller may see, looked up only when one is named: one hidden from the caller is
+    "not found", exactly like one that does not exist (no existence is revealed)."""
+
+    def __init__(self, *, visible_to, **kwargs):
+        self.visible_to = visible_to
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return super().get_queryset()
+        return self.visible_to(request).prefetch_related(None)
+
+
 class PledgeCreateSerializer(StrictSerializer):
     amount = AmountField()
-    currency = serializers.SlugRelatedField(slug_field="code", queryset=Currency.objects.all())
-    earmark_sectors = serializers.SlugRelatedField(
-        slug_field="code", queryset=Sector.objects.all(), many=True, required=False
+    currency = ReferenceCodeField(queryset=Currency.objects.all())
+    earmark_sectors = ReferenceCodeField(queryset=Sector.objects.all(), many=True, required=False)
+    earmark_provinces = ReferenceCodeField(
+        queryset=Province.objects.all(), many=True, required=False
     )
-    earmark_provinces = serializers.SlugRelatedField(
-        slug_field="pcode", queryset=Province.objects.all(), many=True, required=False
+    earmark_organization = VisibleRelatedField(
+        visible_to=organizations_visible_to,
+        queryset=Organization.objects.all(),
+        required=False,
+        allow_null=True,
     )
-    earmark_organization = serializers.PrimaryKeyRelatedField(
-        queryset=Organization.objects.all(), required=False, allow_null=True
-    )
-    earmark_need = serializers.PrimaryKeyRelatedField(
-        queryset=Need.objects.all(), required=False, allow_null=True
+    earmark_need = VisibleRelatedField(
+        visible_to=needs_visible_to, queryset=Need.objects.all(), required=False, allow_null=True
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     commit_window = serializers.IntegerField(
@@ -83,15 +100,6 @@ class PledgeCreateSerializer(StrictSerializer):
     auto_commit = StrictBooleanField(required=False, default=False)
     public_message = serializers.CharField(max_length=500, required=False, allow_blank=True)
     anonymous = StrictBooleanField(required=False, default=False)
-
-    def __init__(self, *args, **kwargs):
-        """Earmarks name only what the caller may see: an organization or need hidden from it
-        is "not found", exactly like one that does not exist (no existence is revealed)."""
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["earmark_organization"].queryset = organizations_visible_to(request)
-            self.fields["earmark_need"].queryset = needs_visible_to(request)
 
     def validate_earmark_sectors(self, value):
         if len(value) > 50:

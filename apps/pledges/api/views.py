@@ -1,3 +1,5 @@
+from django.db.models import prefetch_related_objects
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -49,8 +51,18 @@ class PledgeViewSet(
     def get_queryset(self):
         return selectors.pledges_visible_to(self.request)
 
+    def _visible(self) -> Pledge:
+        """The pledge in the URL if the caller may see it (404 otherwise), without its earmarks:
+        the service locks and reads it again."""
+        return get_object_or_404(
+            self.get_queryset().select_related(None).prefetch_related(None), pk=self.kwargs["pk"]
+        )
+
     def _respond(self, pledge, status_code=status.HTTP_200_OK):
-        pledge = self.get_queryset().get(pk=pledge.pk)
+        """The pledge as the service left it (its row as written, currency cached), with its
+        earmarks read unless the service already knows them."""
+        if "earmark_sectors" not in getattr(pledge, "_prefetched_objects_cache", {}):
+            prefetch_related_objects([pledge], "earmark_sectors", "earmark_provinces")
         return Response(PledgeSerializer(pledge).data, status=status_code)
 
     @idempotent
@@ -68,7 +80,7 @@ class PledgeViewSet(
 
     @idempotent
     def partial_update(self, request, pk=None, *args, **kwargs):
-        pledge = self.get_object()
+        pledge = self._visible()
         serializer = PledgeUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         amount = validate_amount_for_currency(
@@ -90,5 +102,5 @@ class PledgeViewSet(
     @idempotent
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        pledge = services.pledge_withdraw(pledge_id=self.get_object().pk, actor=request.user)
+        pledge = services.pledge_withdraw(pledge_id=self._visible().pk, actor=request.user)
         return self._respond(pledge)

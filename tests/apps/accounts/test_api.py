@@ -96,3 +96,27 @@ def test_token_login_uses_the_stored_password(anon):
     )
 
     assert response.status_code == 201
+
+
+def test_an_expired_token_is_refused_and_purged_at_the_next_sign_in(anon):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from knox.models import AuthToken
+
+    from apps.accounts.services import token_create, token_purge_expired
+
+    user = UserFactory()
+    expired, text = token_create(user=user, expiry=timedelta(hours=1))
+    AuthToken.objects.filter(pk=expired.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    anon.credentials(HTTP_AUTHORIZATION=f"Bearer {text}")
+
+    assert anon.get("/api/v1/auth/me").status_code == 401
+    assert AuthToken.objects.filter(pk=expired.pk).exists()  # refused, not deleted, per request
+
+    signed_in = anon.post(
+        "/api/v1/auth/token", {"email": user.email, "password": PASSWORD}, format="json"
+    )
+    assert signed_in.status_code == 201
+    assert not AuthToken.objects.filter(pk=expired.pk).exists()
+    assert token_purge_expired() == 0
