@@ -6,6 +6,9 @@ when the write lands.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -88,3 +91,65 @@ def lock_pledge_with_needs(pledge_id, statuses=(AllocationStatus.PROPOSED,)):
     needs = lock_needs(need_ids)
     locked = lock_allocations(allocations.values_list("pk", flat=True))
     return pledges[pledge_id], needs, locked
+
+
+# Bulk locks for a matching run: one statement per table, rows another transaction holds are
+# skipped (SKIP LOCKED) and left to the next run, so a run never waits on request traffic.
+
+
+@dataclass(slots=True)
+class LockedPledge:
+    id: str
+    status: str
+    amount: Decimal
+    committed_amount: Decimal
+    proposed_amount: Decimal
+    disbursed_amount: Decimal
+    expires_at: datetime | None
+    auto_commit: bool
+    commit_window: timedelta
+
+
+@dataclass(slots=True)
+class LockedNeed:
+    id: str
+    status: str
+    amount: Decimal
+    committed_amount: Decimal
+    proposed_amount: Decimal
+    deadline: date
+    organization_id: str
+    organization_status: str
+    time_zone: str
+
+
+def _skip_locked(queryset, ids, fields, **of) -> list[tuple]:
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    return list(
+        queryset.filter(pk__in=ids)
+        .order_by("pk")
+        .select_for_update(skip_locked=True, **of)
+        .values_list(*fields)
+    )
+
+
+def lock_pledge_rows(ids: Iterable[str]) -> dict[str, LockedPledge]:
+    """Lock pledges in one statement, skipping those another transaction holds."""
+    rows = _skip_locked(Pledge.objects, ids, [f.name for f in fields(LockedPledge)])
+    return {str(r[0]): LockedPledge(str(r[0]), *r[1:]) for r in rows}
+
+
+def lock_need_rows(ids: Iterable[str]) -> dict[str, LockedNeed]:
+    """Lock needs (not their organizations) in one statement, skipping those another
+    transaction holds; each with its organization's status and time zone."""
+    names = [f.name for f in fields(LockedNeed)]
+    names[-2:] = ["organization__status", "organization__time_zone"]
+    rows = _skip_locked(Need.objects, ids, names, of=("self",))
+    return {str(r[0]): LockedNeed(str(r[0]), *r[1:6], str(r[6]), *r[7:]) for r in rows}
+
+
+def lock_allocation_ids(ids: Iterable[str]) -> set[str]:
+    """Lock allocations in one statement; the ids of those locked (others are held)."""
+    return {str(pk) for (pk,) in _skip_locked(Allocation.objects, ids, ["pk"])}

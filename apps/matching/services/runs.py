@@ -253,11 +253,17 @@ def match_run_execute(
         run.proposals_before = len(world.current)
         for name, value in outcome.as_dict().items():
             setattr(run, name, value)
-        run.objective, run.funded_minor = solution.objective, solution.funded
+        # The run's figures describe what the database holds after the write; the solver's
+        # own figures stay in the stats beside them.
+        run.objective, run.funded_minor = outcome.objective, outcome.funded
         run.solver, run.solver_version = solution.solver, solution.version
         run.stats = {
             **{k: v for k, v in solution.stats.items() if isinstance(v, int | float | str)},
             **world.left_out,
+            **outcome.stats(),
+            "solver_objective": solution.objective,
+            "solver_funded": solution.funded,
+            "solver_rows": len(solution.rows),
             "admitted_by": admitted_by_counts(list(solution.rows)),
             "seconds_load": round(loaded - started, 4),
             "seconds_solve": round(solved - loaded, 4),
@@ -271,7 +277,17 @@ def match_run_execute(
                 obj=run,
                 after={k: getattr(run, k) for k in AUDITED_RUN_FIELDS},
             )
+        if outcome.skipped_busy:
+            _follow_up(run, outcome.skipped_busy)
         return run
+
+
+def _follow_up(run: MatchRun, busy: int) -> None:
+    """Rows another transaction held were left as they were: queue one full run for them,
+    deferred, so that the task sends it once this run has released the lock."""
+    queued, created = full_run_request(reason=f"{busy} rows busy during run {run.pk}")
+    if created:
+        match_run_defer(run_id=queued.pk)
 
 
 def match_run_defer(*, run_id) -> bool:
