@@ -14,6 +14,7 @@ from django.db import transaction
 
 from aidmatch.lifecycle import AllocationStatus
 from apps.matching.models import Allocation
+from apps.matching.services.bulk import ids_in
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
 
@@ -124,11 +125,11 @@ class LockedNeed:
 
 
 def _skip_locked(queryset, ids, fields, **of) -> list[tuple]:
-    ids = sorted(set(ids))
+    ids = set(ids)
     if not ids:
         return []
     return list(
-        queryset.filter(pk__in=ids)
+        queryset.filter(**ids_in("pk", ids))
         .order_by("pk")
         .select_for_update(skip_locked=True, **of)
         .values_list(*fields)

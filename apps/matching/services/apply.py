@@ -36,7 +36,7 @@ from apps.core.dates import local_date
 from apps.matching.locks import lock_allocation_ids, lock_need_rows, lock_pledge_rows
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.allocations import refresh_need_status, refresh_pledge_status
-from apps.matching.services.bulk import bulk_insert, bulk_update
+from apps.matching.services.bulk import bulk_insert, bulk_update, ids_in
 from apps.matching.services.snapshot import World
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
@@ -144,10 +144,16 @@ def _changed_pairs(world: World, targets: dict) -> set[tuple[str, str]]:
     return changed | (set(world.current) - set(targets))
 
 
-def _rate_fields(world: World, pid: str, nid: str) -> tuple:
+def _rate_fields(world: World, pid: str, nid: str, cache: dict) -> tuple:
     """The rate an allocation records: the pair's rate on the run's day, and where it came
-    from (rate, rate_source, rate_date)."""
-    pc, nc = world.pledge_currency[pid], world.need_currency[nid]
+    from (rate, rate_source, rate_date); once per pair of currencies."""
+    pair = world.pledge_currency[pid], world.need_currency[nid]
+    if pair not in cache:
+        cache[pair] = _pair_rate(world, *pair)
+    return cache[pair]
+
+
+def _pair_rate(world: World, pc: str, nc: str) -> tuple:
     if pc == nc:
         return Decimal(1), "", None
     parts = [f"{c}: {world.pool.sources[c][0]}" for c in (pc, nc) if c != world.pool.currency]
@@ -188,7 +194,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     changed_pledges = {p for p, _ in changed}
     pledges = lock_pledge_rows(changed_pledges)
     live_rows = list(
-        Allocation.objects.filter(status=A.PROPOSED, pledge_id__in=list(pledges)).values_list(
+        Allocation.objects.filter(status=A.PROPOSED, **ids_in("pledge_id", pledges)).values_list(
             "pk", "pledge_id", "need_id", "amount", "need_amount"
         )
     )
@@ -238,6 +244,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
 
     touched_pledges: set[str] = set()
     touched_needs: set[str] = set()
+    rate_cache: dict = {}
     released: list[tuple] = []
     resized: dict[str, tuple] = {}  # allocation id → its new columns
     created: list[tuple] = []
@@ -256,7 +263,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         held[key] = amount
         # the whole proposal at today's rate, the one both amounts were converted at
         explanation = target.explanation or {"run": str(run.pk)}
-        resized[pk] = (amount, need_amount, explanation, *_rate_fields(world, *key))
+        resized[pk] = (amount, need_amount, explanation, *_rate_fields(world, *key, rate_cache))
         outcome.resized += 1
 
     # 1. Release proposals the solution no longer wants (or that are no longer eligible), and
@@ -319,7 +326,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
                 continue
             move(pid, nid, amount, need_amount)
             allocation_id = str(uuid.uuid4())
-            rate, rate_source, rate_date = _rate_fields(world, pid, nid)
+            rate, rate_source, rate_date = _rate_fields(world, pid, nid, rate_cache)
             created.append(
                 (
                     allocation_id,
@@ -355,13 +362,19 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         Allocation,
         RESIZE_COLUMNS,
         [(pk, *columns) for pk, columns in resized.items()],
-        match_run_id=str(run.pk),
+        match_run_id=run.pk,
         updated_at=now,
     )
     bulk_insert(
         Allocation,
         INSERT_COLUMNS,
-        [(*row, A.PROPOSED.value, ZERO, "", str(run.pk), now, now) for row in created],
+        created,
+        status=A.PROPOSED.value,
+        disbursed_amount=ZERO,
+        close_reason="",
+        match_run_id=run.pk,
+        proposed_at=now,
+        updated_at=now,
     )
     for model, rows, touched, refresh in (
         (Pledge, pledges, touched_pledges, refresh_pledge_status),
@@ -399,12 +412,6 @@ INSERT_COLUMNS = {
     "rate_date": "date",
     "explanation": "jsonb",
     "commit_deadline": "timestamptz",
-    "status": "text",
-    "disbursed_amount": "numeric",
-    "close_reason": "text",
-    "match_run_id": "uuid",
-    "proposed_at": "timestamptz",
-    "updated_at": "timestamptz",
 }
 
 

@@ -14,17 +14,26 @@ from datetime import date, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.db.models.expressions import RawSQL
+
+_PLAIN = {"uuid", "numeric", "integer", "bigint", "date", "timestamptz", "boolean"}
 
 
-def _element(value, kind: str) -> str:
+def _plain(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, datetime | date):
+        return value.isoformat()  # no space, comma, quote or brace: needs no quoting
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value)
+
+
+def _quoted(value, kind: str) -> str:
     if value is None:
         return "NULL"
     if kind == "jsonb":
         text = json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
-    elif isinstance(value, datetime | date):
-        text = value.isoformat()
-    elif isinstance(value, bool):
-        text = "t" if value else "f"
     else:
         text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -32,7 +41,9 @@ def _element(value, kind: str) -> str:
 
 def array_literal(values, kind: str = "text") -> str:
     """A PostgreSQL array literal (``{"a","b",NULL}``) of ``values``, for ``%s::kind[]``."""
-    return "{" + ",".join(_element(v, kind) for v in values) + "}"
+    if kind in _PLAIN:
+        return "{" + ",".join(map(_plain, values)) + "}"
+    return "{" + ",".join(_quoted(v, kind) for v in values) + "}"
 
 
 def _columns(rows: Sequence[tuple], kinds: list[str]) -> list[str]:
@@ -40,23 +51,35 @@ def _columns(rows: Sequence[tuple], kinds: list[str]) -> list[str]:
     return [array_literal(column, kind) for column, kind in zip(columns, kinds, strict=True)]
 
 
-def bulk_insert(model, columns: dict[str, str], rows: Sequence[tuple]) -> None:
-    """Insert ``rows`` (tuples in the order of ``columns``: column name → PostgreSQL type)."""
+def ids_in(field: str, ids) -> dict:
+    """A filter for ``field`` among many ids: on PostgreSQL one array parameter
+    (``IN (SELECT unnest(%s::uuid[]))``) rather than one parameter per id."""
+    ids = sorted(set(map(str, ids)))
+    if connection.vendor != "postgresql":
+        return {f"{field}__in": ids}
+    return {f"{field}__in": RawSQL("SELECT unnest(%s::uuid[])", [array_literal(ids, "uuid")])}
+
+
+def bulk_insert(model, columns: dict[str, str], rows: Sequence[tuple], **constants) -> None:
+    """Insert ``rows`` (tuples in the order of ``columns``: column name → PostgreSQL type);
+    ``constants`` are the same on every row."""
     if not rows:
         return
     if connection.vendor != "postgresql":
         names = list(columns)
         model.objects.bulk_create(
-            [model(**dict(zip(names, row, strict=True))) for row in rows], batch_size=500
+            [model(**dict(zip(names, row, strict=True)), **constants) for row in rows],
+            batch_size=500,
         )
         return
     table = connection.ops.quote_name(model._meta.db_table)
     arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
+    values = ", ".join(["v.*", *("%s" for _ in constants)])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-            f"SELECT * FROM unnest({arrays})",
-            _columns(rows, list(columns.values())),
+            f"INSERT INTO {table} ({', '.join([*columns, *constants])}) "  # noqa: S608
+            f"SELECT {values} FROM unnest({arrays}) AS v",
+            [*constants.values(), *_columns(rows, list(columns.values()))],
         )
 
 

@@ -44,10 +44,15 @@ class Pool:
     pair_rates: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     stale: dict[str, date] = field(default_factory=dict)  # code → newest rate, too old
 
+    factors: dict[str, Decimal] = field(default_factory=dict)  # rate × 10^minor, per currency
+
     def to_pool(self, amount: Decimal, currency: str) -> int:
-        """Minor units of the pool currency, rounded down."""
-        pooled = amount * self.rates[currency]
-        return int(pooled.scaleb(self.minor_units[self.currency]).to_integral_value(ROUND_DOWN))
+        """Minor units of the pool currency, rounded down (int() rounds toward zero)."""
+        factor = self.factors.get(currency)
+        if factor is None:
+            factor = self.rates[currency].scaleb(self.minor_units[self.currency])
+            self.factors[currency] = factor
+        return int(amount * factor)
 
     def from_pool(self, units: int, currency: str) -> Decimal:
         """An amount in ``currency`` worth at most ``units`` of the pool, rounded down."""
