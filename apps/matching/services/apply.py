@@ -20,6 +20,7 @@ Applying the same solution twice changes nothing the second time.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Outcome:
     skipped_busy: int = 0  # rows of pledges or needs another transaction held: left as they are
     trimmed: int = 0  # rows written smaller than the solver's (rounding between currencies)
     dropped_small: int = 0  # solver rows under MATCHING_MIN_UNITS: not written
+    seconds: dict = field(default_factory=dict)  # lock, plan, sql, figures
     funded: int = 0  # pool minor units of the proposals held after the write
     objective: int = 0  # the solver's objective of the proposals held after the write
     auto_commit: list = field(default_factory=list)  # allocation ids of auto-commit pledges
@@ -67,7 +69,8 @@ class Outcome:
         }
 
     def stats(self) -> dict:
-        return {k: getattr(self, k) for k in ("skipped_busy", "trimmed", "dropped_small")}
+        counts = {k: getattr(self, k) for k in ("skipped_busy", "trimmed", "dropped_small")}
+        return counts | {f"seconds_write_{k}": round(v, 4) for k, v in self.seconds.items()}
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ def _figures(world: World, held: dict[tuple[str, str], Decimal], outcome: Outcom
 @transaction.atomic
 def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     outcome = Outcome()
+    clock = time.perf_counter()
     targets = _targets(world, rows, run, outcome)
     now = timezone.now()
     held = {key: c.amount for key, c in world.current.items()}  # proposals after the write
@@ -192,6 +196,8 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     # Lock the pledges whose proposals change, then every need their proposals touch, each
     # table in one statement; what another transaction holds is skipped.
     changed_pledges = {p for p, _ in changed}
+    outcome.seconds["plan"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     pledges = lock_pledge_rows(changed_pledges)
     live_rows = list(
         Allocation.objects.filter(status=A.PROPOSED, **ids_in("pledge_id", pledges)).values_list(
@@ -202,6 +208,8 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     wanted_needs = {n for p, n in changed if p in pledges} | {n for _, n in live}
     needs = lock_need_rows(wanted_needs)
     locked_allocations = lock_allocation_ids(pk for pk, _, _ in live.values())
+    outcome.seconds["lock"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     # A pledge is left whole to the next run when it, a need of its proposals or of its new
     # rows, or one of its proposals is held by another transaction.
     busy = changed_pledges - set(pledges)
@@ -349,6 +357,8 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     outcome.kept += sum(1 for pid, _ in targets if pid not in pledges and pid not in busy)
 
     # 3. Write: one statement per table and kind of change.
+    outcome.seconds["plan"] += time.perf_counter() - clock
+    clock = time.perf_counter()
     bulk_update(
         Allocation,
         {},
@@ -388,7 +398,10 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
             [(k, rows[k].proposed_amount, rows[k].status) for k in sorted(touched)],
             updated_at=now,
         )
+    outcome.seconds["sql"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     _figures(world, held, outcome)
+    outcome.seconds["figures"] = time.perf_counter() - clock
     return outcome
 
 
