@@ -178,11 +178,103 @@ def digest() -> tuple[str, int, int]:
     return h.hexdigest()[:12], len(rows), sum(pool.to_pool(r[2], r[3]) for r in rows)
 
 
+def _traffic(i: int, stop, pledge_ids: list, need_ids: list, hold: float, done: list) -> None:
+    """A request's transaction, over and over: lock a pledge and a need (as committing a
+    proposal does), take the audit chain's lock, hold them ``hold`` seconds, commit."""
+    import random
+
+    from django.db import connection, transaction
+
+    from apps.audit.services import CHAIN_LOCK_KEY
+    from apps.needs.models import Need
+    from apps.pledges.models import Pledge
+
+    rng = random.Random(i)
+    try:
+        while not stop.is_set():
+            with transaction.atomic():
+                list(Pledge.objects.select_for_update().filter(pk=rng.choice(pledge_ids)))
+                list(Need.objects.select_for_update().filter(pk=rng.choice(need_ids)))
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+                time.sleep(hold)
+            done[i] += 1
+    finally:
+        connection.close()
+
+
+def contention(threads: int, hold: float) -> list[tuple[str, float, str]]:
+    """Lock waits under request traffic: the former blocking lock statements (every pledge and
+    need, in order) against a full run that locks with SKIP LOCKED, both under ``threads``
+    request transactions holding a random pledge and need for ``hold`` seconds each."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from apps.matching.locks import lock_needs, lock_pledges
+    from apps.matching.services.runs import match_run_execute
+    from apps.needs.models import Need
+    from apps.pledges.models import Pledge
+
+    pledge_ids = list(Pledge.objects.values_list("pk", flat=True))
+    need_ids = list(Need.objects.values_list("pk", flat=True))
+    stop, done = threading.Event(), [0] * threads
+    workers = [
+        threading.Thread(target=_traffic, args=(i, stop, pledge_ids, need_ids, hold, done))
+        for i in range(threads)
+    ]
+    for w in workers:
+        w.start()
+    out = []
+    try:
+        time.sleep(2 * hold)
+        say(f"under traffic: the former blocking locks ({threads} threads, hold {hold}s)")
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            lock_pledges(pledge_ids)
+            lock_needs(need_ids)
+            blocking = time.perf_counter() - t0
+            time.sleep(1.0)  # the former write held them on: requests queue behind it
+        out.append(("blocking lock of every pledge and need", blocking, ""))
+        say("under traffic: a full run that rewrites every proposal (SKIP LOCKED)")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM matching_allocation WHERE status = 'proposed'; "
+                "UPDATE pledges_pledge SET proposed_amount = 0, status = 'open' "
+                "WHERE status IN ('partially_allocated', 'fully_allocated'); "
+                "UPDATE needs_need SET proposed_amount = 0"
+            )
+        t0 = time.perf_counter()
+        run = match_run_execute(trigger="manual")
+        s = run.stats
+        out.append(
+            (
+                "full run (load, solve, write)",
+                time.perf_counter() - t0,
+                f"lock {s['seconds_write_lock']:.2f} s, busy rows left {s['skipped_busy']}, "
+                f"created {run.created:,}",
+            )
+        )
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    out.append(("request transactions done", float(sum(done)), ""))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=10_000, help="pledges and needs (each)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="2,000 × 2,000 (under a minute)")
+    parser.add_argument(
+        "--traffic",
+        type=int,
+        default=4,
+        help="request transactions beside the contention runs (0: skip them)",
+    )
+    parser.add_argument("--hold", type=float, default=0.1, help="seconds each one holds its locks")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/aidmatch_bench")
     args = parser.parse_args()
     size = 2_000 if args.quick else args.size
@@ -239,6 +331,7 @@ def main() -> None:
         "incremental run for one new pledge", mode="incremental", pledge_ids=[pledge.pk]
     )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    busy = contention(args.traffic, args.hold) if args.traffic else []
 
     run0 = first[0]
     print(
@@ -277,6 +370,14 @@ def main() -> None:
         f"peak RSS {peak_mb:.0f} MB (before the runs {rss_before:.0f} MB, after the full run "
         f"{rss_first:.0f} MB)"
     )
+    if busy:
+        print(
+            f"\nUnder request traffic ({args.traffic} transactions at a time, each holding a "
+            f"random pledge, need and the audit chain's lock {args.hold} s); {load()}"
+        )
+        for label, seconds, detail in busy:
+            value = f"{seconds:.0f}" if label.startswith("request") else f"{seconds:.2f} s"
+            print(f"  {label:<42}{value:>10}  {detail}")
     seconds, mb = TARGETS.get(size, (None, None))
     if seconds is not None:
         target = f"target: {size // 1000}k × {size // 1000}k end to end under {seconds:.0f} s"

@@ -3,6 +3,7 @@ below the minimum, it never waits on rows a request transaction holds, and its s
 not grow with the world."""
 
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -189,3 +190,20 @@ def test_a_full_run_does_not_wait_on_a_pledge_a_request_holds_and_the_next_run_t
     assert again.stats["skipped_busy"] == 0 and again.created == 1
     assert Allocation.objects.get(pledge=busy, status=P).amount == Decimal("300.00")
     assert again.funded_minor == held_units() == 50_000
+
+
+@pytest.mark.django_db
+def test_the_world_is_read_in_order_of_creation_and_ranked_for_stable_tie_breaks():
+    later = PledgeFactory()
+    earlier = PledgeFactory()
+    Pledge.objects.filter(pk=earlier.pk).update(created_at=later.created_at - timedelta(hours=1))
+    needs = [NeedFactory(), NeedFactory()]
+    Need.objects.filter(pk=needs[1].pk).update(created_at=needs[0].created_at - timedelta(hours=1))
+
+    world = load_world()
+
+    assert [p.id for p in world.pledges] == [str(earlier.pk), str(later.pk)]
+    assert [n.id for n in world.needs] == [str(needs[1].pk), str(needs[0].pk)]
+    if "rank" in matching.PledgeIn.__dataclass_fields__:  # the solver's stable tie-break
+        assert [p.rank for p in world.pledges] == [0, 1]
+        assert [n.rank for n in world.needs] == [0, 1]
