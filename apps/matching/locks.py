@@ -10,11 +10,11 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from aidmatch.lifecycle import AllocationStatus
 from apps.matching.models import Allocation
-from apps.matching.services.bulk import ids_in
+from apps.matching.services.bulk import array_literal
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
 
@@ -124,22 +124,29 @@ class LockedNeed:
     time_zone: str
 
 
-def _skip_locked(queryset, ids, fields, **of) -> list[tuple]:
-    ids = set(ids)
+def _skip_locked(queryset, ids, names: list[str], sql: str, of: str = "") -> list[tuple]:
+    """Rows of ``ids`` locked in one statement (SKIP LOCKED), ids as text. On PostgreSQL the
+    plain ``sql`` with one array parameter; elsewhere (SQLite has no row locks) the ORM."""
+    ids = sorted(set(map(str, ids)))
     if not ids:
         return []
-    return list(
-        queryset.filter(**ids_in("pk", ids))
-        .order_by("pk")
-        .select_for_update(skip_locked=True, **of)
-        .values_list(*fields)
-    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            lock = f" ORDER BY 1 FOR UPDATE {f'OF {of} ' if of else ''}SKIP LOCKED"
+            cursor.execute(sql + lock, [array_literal(ids, "uuid")])
+            return cursor.fetchall()
+    rows = queryset.filter(pk__in=ids).order_by("pk").select_for_update(skip_locked=True)
+    return [(str(r[0]), *r[1:]) for r in rows.values_list(*names)]
 
 
 def lock_pledge_rows(ids: Iterable[str]) -> dict[str, LockedPledge]:
     """Lock pledges in one statement, skipping those another transaction holds."""
-    rows = _skip_locked(Pledge.objects, ids, [f.name for f in fields(LockedPledge)])
-    return {str(r[0]): LockedPledge(str(r[0]), *r[1:]) for r in rows}
+    names = [f.name for f in fields(LockedPledge)]
+    sql = (
+        f"SELECT id::text, {', '.join(names[1:])} FROM pledges_pledge "  # noqa: S608
+        "WHERE id = ANY(%s::uuid[])"
+    )
+    return {r[0]: LockedPledge(*r) for r in _skip_locked(Pledge.objects, ids, names, sql)}
 
 
 def lock_need_rows(ids: Iterable[str]) -> dict[str, LockedNeed]:
@@ -147,10 +154,35 @@ def lock_need_rows(ids: Iterable[str]) -> dict[str, LockedNeed]:
     transaction holds; each with its organization's status and time zone."""
     names = [f.name for f in fields(LockedNeed)]
     names[-2:] = ["organization__status", "organization__time_zone"]
-    rows = _skip_locked(Need.objects, ids, names, of=("self",))
-    return {str(r[0]): LockedNeed(str(r[0]), *r[1:6], str(r[6]), *r[7:]) for r in rows}
+    sql = (
+        "SELECT n.id::text, n.status, n.amount, n.committed_amount, n.proposed_amount, "
+        "n.deadline, n.organization_id::text, o.status, o.time_zone FROM needs_need n "
+        "JOIN organizations_organization o ON o.id = n.organization_id "
+        "WHERE n.id = ANY(%s::uuid[])"
+    )
+    rows = _skip_locked(Need.objects, ids, names, sql, of="n")
+    return {r[0]: LockedNeed(*r[:6], str(r[6]), *r[7:]) for r in rows}
 
 
 def lock_allocation_ids(ids: Iterable[str]) -> set[str]:
     """Lock allocations in one statement; the ids of those locked (others are held)."""
-    return {str(pk) for (pk,) in _skip_locked(Allocation.objects, ids, ["pk"])}
+    sql = "SELECT id::text FROM matching_allocation WHERE id = ANY(%s::uuid[])"
+    return {pk for (pk,) in _skip_locked(Allocation.objects, ids, ["pk"], sql)}
+
+
+def live_proposals(pledge_ids: Iterable[str]) -> list[tuple]:
+    """(id, pledge id, need id, amount, need amount) of the proposals of pledges, ids as text."""
+    ids = sorted(set(map(str, pledge_ids)))
+    if not ids:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id::text, pledge_id::text, need_id::text, amount, need_amount "
+                "FROM matching_allocation WHERE status = %s AND pledge_id = ANY(%s::uuid[])",
+                [AllocationStatus.PROPOSED.value, array_literal(ids, "uuid")],
+            )
+            return cursor.fetchall()
+    rows = Allocation.objects.filter(status=AllocationStatus.PROPOSED, pledge_id__in=ids)
+    names = ("pk", "pledge_id", "need_id", "amount", "need_amount")
+    return [(str(pk), str(p), str(n), a, na) for pk, p, n, a, na in rows.values_list(*names)]

@@ -34,10 +34,15 @@ from aidmatch import matching
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import Row
 from apps.core.dates import local_date
-from apps.matching.locks import lock_allocation_ids, lock_need_rows, lock_pledge_rows
+from apps.matching.locks import (
+    live_proposals,
+    lock_allocation_ids,
+    lock_need_rows,
+    lock_pledge_rows,
+)
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.allocations import refresh_need_status, refresh_pledge_status
-from apps.matching.services.bulk import bulk_insert, bulk_update, ids_in
+from apps.matching.services.bulk import bulk_insert, bulk_update
 from apps.matching.services.snapshot import World
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
@@ -199,12 +204,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     outcome.seconds["plan"] = time.perf_counter() - clock
     clock = time.perf_counter()
     pledges = lock_pledge_rows(changed_pledges)
-    live_rows = list(
-        Allocation.objects.filter(status=A.PROPOSED, **ids_in("pledge_id", pledges)).values_list(
-            "pk", "pledge_id", "need_id", "amount", "need_amount"
-        )
-    )
-    live = {(str(p), str(n)): (str(pk), amount, na) for pk, p, n, amount, na in live_rows}
+    live = {(p, n): (pk, amount, na) for pk, p, n, amount, na in live_proposals(pledges)}
     wanted_needs = {n for p, n in changed if p in pledges} | {n for _, n in live}
     needs = lock_need_rows(wanted_needs)
     locked_allocations = lock_allocation_ids(pk for pk, _, _ in live.values())

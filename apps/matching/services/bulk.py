@@ -14,7 +14,6 @@ from datetime import date, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models.expressions import RawSQL
 
 _PLAIN = {"uuid", "numeric", "integer", "bigint", "date", "timestamptz", "boolean"}
 
@@ -49,15 +48,6 @@ def array_literal(values, kind: str = "text") -> str:
 def _columns(rows: Sequence[tuple], kinds: list[str]) -> list[str]:
     columns = zip(*rows, strict=True)
     return [array_literal(column, kind) for column, kind in zip(columns, kinds, strict=True)]
-
-
-def ids_in(field: str, ids) -> dict:
-    """A filter for ``field`` among many ids: on PostgreSQL one array parameter
-    (``IN (SELECT unnest(%s::uuid[]))``) rather than one parameter per id."""
-    ids = sorted(set(map(str, ids)))
-    if connection.vendor != "postgresql":
-        return {f"{field}__in": ids}
-    return {f"{field}__in": RawSQL("SELECT unnest(%s::uuid[])", [array_literal(ids, "uuid")])}
 
 
 def bulk_insert(model, columns: dict[str, str], rows: Sequence[tuple], **constants) -> None:
