@@ -137,12 +137,8 @@ def _grouped(rows) -> dict[str, frozenset[str]]:
 _LIVE = "p.status = ANY(%(live)s) AND (p.expires_at IS NULL OR p.expires_at > %(now)s)"
 
 
-def load_world(*, now=None) -> World:
-    """The world in seven plain queries (tuples, no model instances), ordered by each row's
-    creation (then id): a pledge's or need's ``rank`` is its place in that order, the stable
-    tie-break the solver uses when weights are equal."""
-    now = now or timezone.now()
-    today = now.date()
+def _read_sql(now, today) -> tuple:
+    """The world's rows on PostgreSQL: plain queries, ids as text, in order of creation."""
     args = {"live": sorted(map(str, PLEDGE_LIVE)), "now": now}
     pledge_rows = _fetch(
         "SELECT p.id::text, p.amount, p.committed_amount, p.currency_id, "  # noqa: S608
@@ -164,18 +160,6 @@ def load_world(*, now=None) -> World:
             "verified": OrganizationStatus.VERIFIED,
         },
     )
-    local_today: dict[str, date] = {}
-    for zone in {r[9] for r in need_rows}:
-        local_today[zone] = local_date(zone, now=now)
-    need_rows = [r for r in need_rows if r[8] >= local_today[r[9]]]
-    currencies = {r[3] for r in pledge_rows} | {r[3] for r in need_rows}
-    pool = load_pool(on=today, currencies=currencies)
-    left_out: dict[str, object] = {
-        "pledges_no_rate": 0,
-        "needs_no_rate": 0,
-        "currencies_without_rate": sorted(currencies - set(pool.rates)),
-        "stale_rates": {code: day.isoformat() for code, day in sorted(pool.stale.items())},
-    }
 
     def links(table: str, column: str) -> dict[str, frozenset[str]]:
         # names from this module, never from input
@@ -197,6 +181,109 @@ def load_world(*, now=None) -> World:
             {**args, "declined": AllocationStatus.DECLINED},
         )
     )
+    current = _fetch(
+        "SELECT id::text, pledge_id::text, need_id::text, amount, need_amount "
+        "FROM matching_allocation WHERE status = %s",
+        [AllocationStatus.PROPOSED.value],
+    )
+    return pledge_rows, need_rows, sectors, provinces, declined, current
+
+
+def _read_orm(now, today) -> tuple:
+    """The same rows through the ORM (SQLite, the embedded mode), ids as text."""
+    from django.db.models import Q
+
+    from apps.matching.models import Allocation
+    from apps.needs.models import Need
+    from apps.pledges.models import Pledge
+
+    live = Pledge.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now), status__in=PLEDGE_LIVE
+    )
+    pledge_rows = [
+        (str(pk), amount, committed, cur, org and str(org), need and str(need), expires)
+        for pk, amount, committed, cur, org, need, expires in live.order_by(
+            "created_at", "pk"
+        ).values_list(
+            "pk",
+            "amount",
+            "committed_amount",
+            "currency_id",
+            "earmark_organization_id",
+            "earmark_need_id",
+            "expires_at",
+        )
+    ]
+    need_rows = [
+        (str(r[0]), *r[1:6], str(r[6]), *r[7:])
+        for r in Need.objects.filter(
+            status__in=NEED_FUNDABLE,
+            deadline__gte=today - timedelta(days=1),
+            organization__status=OrganizationStatus.VERIFIED,
+        )
+        .order_by("created_at", "pk")
+        .values_list(
+            "pk",
+            "amount",
+            "committed_amount",
+            "currency_id",
+            "sector_id",
+            "province_id",
+            "organization_id",
+            "urgency",
+            "deadline",
+            "organization__time_zone",
+        )
+    ]
+    live_ids = live.values("pk")
+
+    def pairs(queryset, *names) -> dict[str, frozenset[str]]:
+        return _grouped((str(a), str(b)) for a, b in queryset.values_list(*names))
+
+    sectors = pairs(
+        Pledge.earmark_sectors.through.objects.filter(pledge_id__in=live_ids),
+        "pledge_id",
+        "sector_id",
+    )
+    provinces = pairs(
+        Pledge.earmark_provinces.through.objects.filter(pledge_id__in=live_ids),
+        "pledge_id",
+        "province_id",
+    )
+    declined = pairs(
+        Allocation.objects.filter(status=AllocationStatus.DECLINED, pledge_id__in=live_ids),
+        "pledge_id",
+        "need_id",
+    )
+    current = [
+        (str(pk), str(p), str(n), a, na)
+        for pk, p, n, a, na in Allocation.objects.filter(
+            status=AllocationStatus.PROPOSED
+        ).values_list("pk", "pledge_id", "need_id", "amount", "need_amount")
+    ]
+    return pledge_rows, need_rows, sectors, provinces, declined, current
+
+
+def load_world(*, now=None) -> World:
+    """The world in seven plain queries (tuples, no model instances), ordered by each row's
+    creation (then id): a pledge's or need's ``rank`` is its place in that order, the stable
+    tie-break the solver uses when weights are equal."""
+    now = now or timezone.now()
+    today = now.date()
+    read = _read_sql if connection.vendor == "postgresql" else _read_orm
+    pledge_rows, need_rows, sectors, provinces, declined, current_rows = read(now, today)
+    local_today: dict[str, date] = {}
+    for zone in {r[9] for r in need_rows}:
+        local_today[zone] = local_date(zone, now=now)
+    need_rows = [r for r in need_rows if r[8] >= local_today[r[9]]]
+    currencies = {r[3] for r in pledge_rows} | {r[3] for r in need_rows}
+    pool = load_pool(on=today, currencies=currencies)
+    left_out: dict[str, object] = {
+        "pledges_no_rate": 0,
+        "needs_no_rate": 0,
+        "currencies_without_rate": sorted(currencies - set(pool.rates)),
+        "stale_rates": {code: day.isoformat() for code, day in sorted(pool.stale.items())},
+    }
     dust = settings.MATCHING_MIN_UNITS
     ranked = "rank" in PledgeIn.__dataclass_fields__  # the solver's stable tie-break
     pledges, pledge_currency, pledge_remaining = [], {}, {}
@@ -261,11 +348,7 @@ def load_world(*, now=None) -> World:
 
     current = {
         (pid, nid): Current(aid, amount, need_amount)
-        for aid, pid, nid, amount, need_amount in _fetch(
-            "SELECT id::text, pledge_id::text, need_id::text, amount, need_amount "
-            "FROM matching_allocation WHERE status = %s",
-            [AllocationStatus.PROPOSED],
-        )
+        for aid, pid, nid, amount, need_amount in current_rows
     }
     proposals = []
     for (p, n), a in current.items():
