@@ -20,6 +20,7 @@ Applying the same solution twice changes nothing the second time.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections import Counter
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
@@ -129,12 +131,8 @@ def _targets(
             nc = world.need_currency[row.need]
             need_amount = pool.convert(amount, pc, nc)
             if amount > 0 and need_amount > 0:
-                explanation = {
-                    **row.explanation,
-                    "run": str(run.pk),
-                    "pool_currency": pool.currency,
-                }
-                targets[pid, row.need] = Target(amount, need_amount, explanation)
+                # the solver's explanation, shared (the run and pool are added as it is written)
+                targets[pid, row.need] = Target(amount, need_amount, row.explanation)
             else:
                 outcome.dropped_small += 1
     return targets
@@ -253,6 +251,14 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     touched_pledges: set[str] = set()
     touched_needs: set[str] = set()
     rate_cache: dict = {}
+    extra = json.dumps({"run": str(run.pk), "pool_currency": world.pool.currency})[1:]
+
+    def explain(target: Target) -> str:
+        """The row's explanation with the run and the pool currency, as JSON (kept as text
+        until it is written: a few hundred bytes a row rather than a dict)."""
+        e = json.dumps(target.explanation, cls=DjangoJSONEncoder, separators=(",", ":"))
+        return e[:-1] + "," + extra if len(e) > 2 else "{" + extra
+
     released: list[tuple] = []
     resized: dict[str, tuple] = {}  # allocation id → its new columns
     created: list[tuple] = []
@@ -270,8 +276,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         current[key] = (pk, amount, need_amount)
         held[key] = amount
         # the whole proposal at today's rate, the one both amounts were converted at
-        explanation = target.explanation or {"run": str(run.pk)}
-        resized[pk] = (amount, need_amount, explanation, *_rate_fields(world, *key, rate_cache))
+        resized[pk] = (amount, need_amount, explain(target), *_rate_fields(world, *key, rate_cache))
         outcome.resized += 1
 
     # 1. Release proposals the solution no longer wants (or that are no longer eligible), and
@@ -345,7 +350,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
                     rate,
                     rate_source,
                     rate_date,
-                    target.explanation,
+                    explain(target),
                     now + pledge.commit_window,
                 )
             )

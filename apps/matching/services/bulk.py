@@ -31,7 +31,7 @@ def _plain(value) -> str:
 def _quoted(value, kind: str) -> str:
     if value is None:
         return "NULL"
-    if kind == "jsonb":
+    if kind == "jsonb" and not isinstance(value, str):  # a str is JSON already
         text = json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
     else:
         text = str(value)
@@ -50,16 +50,22 @@ def _columns(rows: Sequence[tuple], kinds: list[str]) -> list[str]:
     return [array_literal(column, kind) for column, kind in zip(columns, kinds, strict=True)]
 
 
+def _values(columns: dict[str, str], row) -> dict:
+    """A row as model field values (JSON given as text is parsed)."""
+    return {
+        name: json.loads(value) if kind == "jsonb" and isinstance(value, str) else value
+        for (name, kind), value in zip(columns.items(), row, strict=True)
+    }
+
+
 def bulk_insert(model, columns: dict[str, str], rows: Sequence[tuple], **constants) -> None:
     """Insert ``rows`` (tuples in the order of ``columns``: column name → PostgreSQL type);
     ``constants`` are the same on every row."""
     if not rows:
         return
     if connection.vendor != "postgresql":
-        names = list(columns)
         model.objects.bulk_create(
-            [model(**dict(zip(names, row, strict=True)), **constants) for row in rows],
-            batch_size=500,
+            [model(**_values(columns, row), **constants) for row in rows], batch_size=500
         )
         return
     table = connection.ops.quote_name(model._meta.db_table)
@@ -82,8 +88,7 @@ def bulk_update(model, columns: dict[str, str], rows: Sequence[tuple], **constan
         names = list(columns)
         objs = []
         for pk, *values in rows:
-            obj = model(pk=pk, **dict(zip(names, values, strict=True)), **constants)
-            objs.append(obj)
+            objs.append(model(pk=pk, **_values(columns, values), **constants))
         fields = [n.removesuffix("_id") if n.endswith("_id") else n for n in [*names, *constants]]
         model.objects.bulk_update(objs, fields, batch_size=500)
         return

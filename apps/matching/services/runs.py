@@ -13,6 +13,7 @@ lost (``match_runs_recover``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -193,6 +194,20 @@ def _leased(run: MatchRun | None) -> Iterator[MatchRun | None]:
         keeper.stop(timeout=10)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a run: it makes hundreds of thousands of small
+    objects (rows, tuples, dicts) that refcounting frees, and every full collection would
+    walk them all again (a cost that grows with the square of the world)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def match_run_execute(
     *,
     trigger: str,
@@ -211,6 +226,7 @@ def match_run_execute(
         _leased(
             _claim(run_id=run_id, task_id=task_id, trigger=trigger, mode=mode, reason=reason)
         ) as run,
+        _gc_paused(),
     ):
         if run is None:
             return None
