@@ -303,6 +303,9 @@ def main() -> None:
     os.environ["DATABASE_URL"] = args.database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["MATCHING_TRIGGER_ON_CHANGE"] = "false"
+    # as in production: with DEBUG on, Django keeps the text of every statement (and a bulk
+    # statement carries the whole write)
+    os.environ["DJANGO_DEBUG"] = "false"
     import django
 
     django.setup()

@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
 _PLAIN = {"uuid", "numeric", "integer", "bigint", "date", "timestamptz", "boolean"}
+_BARE = {"uuid", "numeric", "integer", "bigint"}  # str() is the literal
 
 
 def _plain(value) -> str:
@@ -41,6 +42,8 @@ def _quoted(value, kind: str) -> str:
 def array_literal(values, kind: str = "text") -> str:
     """A PostgreSQL array literal (``{"a","b",NULL}``) of ``values``, for ``%s::kind[]``."""
     if kind in _PLAIN:
+        if kind in _BARE and None not in values:  # the common case, without a call per value
+            return "{" + ",".join(map(str, values)) + "}"
         return "{" + ",".join(map(_plain, values)) + "}"
     return "{" + ",".join(_quoted(v, kind) for v in values) + "}"
 
