@@ -199,7 +199,8 @@ def digest() -> tuple[str, int, int]:
 
 def _traffic(i: int, stop, pledge_ids: list, need_ids: list, hold: float, done: list) -> None:
     """A request's transaction, over and over: lock a pledge and a need (as committing a
-    proposal does), take the audit chain's lock, hold them ``hold`` seconds, commit."""
+    proposal does), hold them ``hold`` seconds, taking the audit chain's lock for the last
+    tenth of it (the audit row is written last), commit."""
     import random
 
     from django.db import connection, transaction
@@ -214,15 +215,16 @@ def _traffic(i: int, stop, pledge_ids: list, need_ids: list, hold: float, done: 
             with transaction.atomic():
                 list(Pledge.objects.select_for_update().filter(pk=rng.choice(pledge_ids)))
                 list(Need.objects.select_for_update().filter(pk=rng.choice(need_ids)))
-                with connection.cursor() as cursor:
+                time.sleep(hold * 0.9)
+                with connection.cursor() as cursor:  # the audit row comes last
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-                time.sleep(hold)
+                time.sleep(hold * 0.1)
             done[i] += 1
     finally:
         connection.close()
 
 
-def contention(threads: int, hold: float) -> list[tuple[str, float, str]]:
+def contention(threads: int, hold: float, commits: int = 50) -> list[tuple[str, float, str]]:
     """Lock waits under request traffic: the former blocking lock statements (every pledge and
     need, in order) against a full run that locks with SKIP LOCKED, both under ``threads``
     request transactions holding a random pledge and need for ``hold`` seconds each."""
@@ -231,6 +233,7 @@ def contention(threads: int, hold: float) -> list[tuple[str, float, str]]:
     from django.db import connection, transaction
 
     from apps.matching.locks import lock_needs, lock_pledges
+    from apps.matching.models import Allocation
     from apps.matching.services.runs import match_run_execute
     from apps.needs.models import Need
     from apps.pledges.models import Pledge
@@ -244,7 +247,7 @@ def contention(threads: int, hold: float) -> list[tuple[str, float, str]]:
     ]
     for w in workers:
         w.start()
-    out = []
+    out, ids = [], []
     try:
         time.sleep(2 * hold)
         say(f"under traffic: the former blocking locks ({threads} threads, hold {hold}s)")
@@ -274,12 +277,30 @@ def contention(threads: int, hold: float) -> list[tuple[str, float, str]]:
                 f"created {run.created:,}",
             )
         )
+        # what a run's auto-commit step costs per allocation (one transaction each, with
+        # blocking row locks and the audit chain's lock), under the traffic and then without
+        ids = list(
+            Allocation.objects.filter(status="proposed")
+            .order_by("pk")
+            .values_list("pk", flat=True)[: 2 * commits]
+        )
+        out.append(("auto-commit, per allocation, under traffic", _commits(ids[:commits]), ""))
     finally:
         stop.set()
         for w in workers:
             w.join()
+    out.append(("auto-commit, per allocation, quiet", _commits(ids[commits:]), ""))
     out.append(("request transactions done", float(sum(done)), ""))
     return out
+
+
+def _commits(ids: list) -> float:
+    from apps.matching.services.allocations import allocation_commit
+
+    t0 = time.perf_counter()
+    for pk in ids:
+        allocation_commit(allocation_id=pk)
+    return (time.perf_counter() - t0) / max(1, len(ids))
 
 
 def main() -> None:
@@ -395,10 +416,11 @@ def main() -> None:
     if busy:
         print(
             f"\nUnder request traffic ({args.traffic} transactions at a time, each holding a "
-            f"random pledge, need and the audit chain's lock {args.hold} s); {load()}"
+            f"random pledge and need {args.hold} s, the audit chain's lock the last tenth of it)"
+            f"; {load()}"
         )
         for label, seconds, detail in busy:
-            value = f"{seconds:.0f}" if label.startswith("request") else f"{seconds:.2f} s"
+            value = f"{seconds:.0f}" if label.startswith("request") else f"{seconds:.3f} s"
             print(f"  {label:<42}{value:>10}  {detail}")
     seconds, mb = TARGETS.get(size, (None, None))
     if seconds is not None:
