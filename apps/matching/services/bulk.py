@@ -1,7 +1,7 @@
-"""Many rows in one statement: on PostgreSQL one ``INSERT … SELECT FROM unnest(…)`` or one
-``UPDATE … FROM unnest(…)`` per call, whatever the number of rows (each column travels as one
-array literal, so the statement's text does not grow with a parameter per value); elsewhere
-(SQLite, the embedded mode) Django's bulk_create and bulk_update.
+"""Many rows in one statement: on PostgreSQL one ``COPY … FROM STDIN`` (inserts, streamed line
+by line) or one ``UPDATE … FROM unnest(…)`` per call (each column travels as one array
+literal, so the statement does not grow with a parameter per value), whatever the number of
+rows; elsewhere (SQLite, the embedded mode) Django's bulk_create and bulk_update.
 
 Column names come from this package's constants, never from input.
 """
@@ -72,14 +72,58 @@ def bulk_insert(model, columns: dict[str, str], rows: Sequence[tuple], **constan
         )
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
-    values = ", ".join(["v.*", *("%s" for _ in constants)])
+    kinds = [*columns.values(), *("" for _ in constants)]
+    tail = tuple(constants.values())
+    lines = ("\t".join(map(_copy_text, (*row, *tail), kinds)) + "\n" for row in rows)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join([*columns, *constants])}) "  # noqa: S608
-            f"SELECT {values} FROM unnest({arrays}) AS v",
-            [*constants.values(), *_columns(rows, list(columns.values()))],
+        cursor.copy_expert(
+            f"COPY {table} ({', '.join([*columns, *constants])}) FROM STDIN",
+            _Stream(lines),
         )
+
+
+def _copy_text(value, kind: str) -> str:
+    """A value in COPY's text format (NULL as \\N; backslash, tab and newlines escaped)."""
+    if value is None:
+        return "\\N"
+    if kind == "jsonb" and not isinstance(value, str):
+        value = json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"))
+    elif isinstance(value, datetime | date):
+        return value.isoformat()
+    elif isinstance(value, bool):
+        return "t" if value else "f"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+class _Stream:
+    """A file to read COPY's input from, made line by line as it is read: the rows are never
+    all in memory as text at once."""
+
+    def __init__(self, lines):
+        self._lines = lines
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            line = next(self._lines, None)
+            if line is None:
+                break
+            self._buffer += line.encode()
+        if size < 0:
+            size = len(self._buffer)
+        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
+        return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
 
 
 def bulk_update(model, columns: dict[str, str], rows: Sequence[tuple], **constants) -> None:

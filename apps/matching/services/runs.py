@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 import threading
 import time
 from collections.abc import Iterator
@@ -194,6 +195,10 @@ def _leased(run: MatchRun | None) -> Iterator[MatchRun | None]:
         keeper.stop(timeout=10)
 
 
+def _peak_rss_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection during a run: it makes hundreds of thousands of small
@@ -233,7 +238,7 @@ def match_run_execute(
         started = time.perf_counter()
         try:
             world = load_world()
-            loaded = time.perf_counter()
+            loaded, rss_loaded = time.perf_counter(), _peak_rss_mb()
             if run.mode == MatchRun.Mode.INCREMENTAL:
                 solution = matching.insert_greedy(
                     world.pledges,
@@ -247,9 +252,9 @@ def match_run_execute(
                 solution = matching.solve(
                     world.pledges, world.needs, world.proposals, today=world.today
                 )
-            solved = time.perf_counter()
+            solved, rss_solved = time.perf_counter(), _peak_rss_mb()
             outcome = apply_solution(world=world, rows=list(solution.rows), run=run)
-            written = time.perf_counter()
+            written, rss_written = time.perf_counter(), _peak_rss_mb()
             for allocation_id in outcome.auto_commit:
                 try:
                     allocation_commit(allocation_id=allocation_id)
@@ -284,6 +289,8 @@ def match_run_execute(
             "seconds_load": round(loaded - started, 4),
             "seconds_solve": round(solved - loaded, 4),
             "seconds_write": round(written - solved, 4),
+            # the process's peak RSS so far, after each step (MB)
+            "peak_rss_mb": {"load": rss_loaded, "solve": rss_solved, "write": rss_written},
         }
         run.finished_at = timezone.now()
         with transaction.atomic():
