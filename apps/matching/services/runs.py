@@ -14,6 +14,7 @@ lost (``match_runs_recover``).
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 import resource
 import threading
@@ -195,6 +196,14 @@ def _leased(run: MatchRun | None) -> Iterator[MatchRun | None]:
         keeper.stop(timeout=10)
 
 
+def _minimum(solver) -> dict:
+    """The smallest row worth proposing, for a solver that takes it (``min_amount``): then it
+    proposes no row the write would drop."""
+    if "min_amount" in inspect.signature(solver).parameters:
+        return {"min_amount": settings.MATCHING_MIN_UNITS}
+    return {}
+
+
 def _peak_rss_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
@@ -250,7 +259,11 @@ def match_run_execute(
                 )
             else:
                 solution = matching.solve(
-                    world.pledges, world.needs, world.proposals, today=world.today
+                    world.pledges,
+                    world.needs,
+                    world.proposals,
+                    today=world.today,
+                    **_minimum(matching.solve),
                 )
             solved, rss_solved = time.perf_counter(), _peak_rss_mb()
             outcome = apply_solution(world=world, rows=list(solution.rows), run=run)
