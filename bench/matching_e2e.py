@@ -374,6 +374,7 @@ def main() -> None:
         "incremental run for one new pledge", mode="incremental", pledge_ids=[pledge.pk]
     )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    held = Allocation.objects.filter(status="proposed").count()
     busy = contention(args.traffic, args.hold) if args.traffic else []
 
     run0 = first[0]
@@ -400,7 +401,7 @@ def main() -> None:
         )
     print(
         f"rows: solver proposed {run0.stats.get('solver_rows', '?'):,}, database holds "
-        f"{Allocation.objects.filter(status='proposed').count():,} "
+        f"{held:,} "
         f"(after the full run {n_rows:,}, digest {rows_digest}); pledges seen "
         f"{run0.pledges_seen:,}, needs seen {run0.needs_seen:,}"
     )
