@@ -6,11 +6,15 @@ when the write lands.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from aidmatch.lifecycle import AllocationStatus
 from apps.matching.models import Allocation
+from apps.matching.services.bulk import array_literal
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
 
@@ -88,3 +92,97 @@ def lock_pledge_with_needs(pledge_id, statuses=(AllocationStatus.PROPOSED,)):
     needs = lock_needs(need_ids)
     locked = lock_allocations(allocations.values_list("pk", flat=True))
     return pledges[pledge_id], needs, locked
+
+
+# Bulk locks for a matching run: one statement per table, rows another transaction holds are
+# skipped (SKIP LOCKED) and left to the next run, so a run never waits on request traffic.
+
+
+@dataclass(slots=True)
+class LockedPledge:
+    id: str
+    status: str
+    amount: Decimal
+    committed_amount: Decimal
+    proposed_amount: Decimal
+    disbursed_amount: Decimal
+    expires_at: datetime | None
+    auto_commit: bool
+    commit_window: timedelta
+
+
+@dataclass(slots=True)
+class LockedNeed:
+    id: str
+    status: str
+    amount: Decimal
+    committed_amount: Decimal
+    proposed_amount: Decimal
+    deadline: date
+    organization_id: str
+    organization_status: str
+    time_zone: str
+
+
+def _skip_locked(queryset, ids, names: list[str], sql: str, of: str = "") -> list[tuple]:
+    """Rows of ``ids`` locked in one statement (SKIP LOCKED), ids as text. On PostgreSQL the
+    plain ``sql`` with one array parameter; elsewhere (SQLite has no row locks) the ORM."""
+    ids = sorted(set(map(str, ids)))
+    if not ids:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            lock = f" ORDER BY 1 FOR UPDATE {f'OF {of} ' if of else ''}SKIP LOCKED"
+            cursor.execute(sql + lock, [array_literal(ids, "uuid")])
+            return cursor.fetchall()
+    rows = queryset.filter(pk__in=ids).order_by("pk").select_for_update(skip_locked=True)
+    return [(str(r[0]), *r[1:]) for r in rows.values_list(*names)]
+
+
+def lock_pledge_rows(ids: Iterable[str]) -> dict[str, LockedPledge]:
+    """Lock pledges in one statement, skipping those another transaction holds."""
+    names = [f.name for f in fields(LockedPledge)]
+    sql = (
+        f"SELECT id::text, {', '.join(names[1:])} FROM pledges_pledge "  # noqa: S608
+        "WHERE id = ANY(%s::uuid[])"
+    )
+    return {r[0]: LockedPledge(*r) for r in _skip_locked(Pledge.objects, ids, names, sql)}
+
+
+def lock_need_rows(ids: Iterable[str]) -> dict[str, LockedNeed]:
+    """Lock needs (not their organizations) in one statement, skipping those another
+    transaction holds; each with its organization's status and time zone."""
+    names = [f.name for f in fields(LockedNeed)]
+    names[-2:] = ["organization__status", "organization__time_zone"]
+    sql = (
+        "SELECT n.id::text, n.status, n.amount, n.committed_amount, n.proposed_amount, "
+        "n.deadline, n.organization_id::text, o.status, o.time_zone FROM needs_need n "
+        "JOIN organizations_organization o ON o.id = n.organization_id "
+        "WHERE n.id = ANY(%s::uuid[])"
+    )
+    rows = _skip_locked(Need.objects, ids, names, sql, of="n")
+    return {r[0]: LockedNeed(*r[:6], str(r[6]), *r[7:]) for r in rows}
+
+
+def lock_allocation_ids(ids: Iterable[str]) -> set[str]:
+    """Lock allocations in one statement; the ids of those locked (others are held)."""
+    sql = "SELECT id::text FROM matching_allocation WHERE id = ANY(%s::uuid[])"
+    return {pk for (pk,) in _skip_locked(Allocation.objects, ids, ["pk"], sql)}
+
+
+def live_proposals(pledge_ids: Iterable[str]) -> list[tuple]:
+    """(id, pledge id, need id, amount, need amount) of the proposals of pledges, ids as text."""
+    ids = sorted(set(map(str, pledge_ids)))
+    if not ids:
+        return []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id::text, pledge_id::text, need_id::text, amount, need_amount "
+                "FROM matching_allocation WHERE status = %s AND pledge_id = ANY(%s::uuid[])",
+                [AllocationStatus.PROPOSED.value, array_literal(ids, "uuid")],
+            )
+            return cursor.fetchall()
+    rows = Allocation.objects.filter(status=AllocationStatus.PROPOSED, pledge_id__in=ids)
+    names = ("pk", "pledge_id", "need_id", "amount", "need_amount")
+    return [(str(pk), str(p), str(n), a, na) for pk, p, n, a, na in rows.values_list(*names)]

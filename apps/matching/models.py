@@ -16,10 +16,14 @@ class Allocation(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by (pledge, status) and (need, status) below: no single-column index besides
+    # (each one more index that a matching run's bulk insert would maintain).
     pledge = models.ForeignKey(
-        "pledges.Pledge", on_delete=models.PROTECT, related_name="allocations"
+        "pledges.Pledge", on_delete=models.PROTECT, related_name="allocations", db_index=False
     )
-    need = models.ForeignKey("needs.Need", on_delete=models.PROTECT, related_name="allocations")
+    need = models.ForeignKey(
+        "needs.Need", on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
     status = models.CharField(
         max_length=20,
         choices=[(s.value, s.value) for s in AllocationStatus],

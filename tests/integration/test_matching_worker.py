@@ -106,11 +106,11 @@ def test_a_worker_killed_in_the_middle_of_a_run_loses_nothing_and_applies_nothin
         "CELERY_UNACKED_RESTORE_THROTTLE": "1",
     }
     first = WorkerProcess(_test_database_url(), tmp_path / "first.log", **env).start()
-    # Hold the needs' row locks, so the run stops inside its write transaction.
+    # Hold the write, so the run stops inside its write transaction.
     blocker = psycopg2.connect(_test_database_url())
     blocker.autocommit = False
     with blocker.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM needs_need FOR UPDATE")
+        cursor.execute(HOLD_THE_WRITE)
     try:
         result = run_matching.delay(trigger="manual", mode="full")
         run = wait_for(lambda: MatchRun.objects.filter(task_id=result.id, status="running").first())
@@ -135,6 +135,17 @@ def test_a_worker_killed_in_the_middle_of_a_run_loses_nothing_and_applies_nothin
     assert_money_holds()
     again = match_run_execute(trigger="manual")
     assert (again.created, again.resized, again.released) == (0, 0, 0)
+
+
+# A run skips rows another transaction holds (SKIP LOCKED) rather than waiting on them. To stop
+# it inside its write transaction, after its row locks: an uncommitted proposal for every pair,
+# so that its insert waits on the one-proposal-per-pair index until the blocker rolls back.
+HOLD_THE_WRITE = (
+    "INSERT INTO matching_allocation (id, pledge_id, need_id, status, amount, need_amount, "
+    "rate, rate_source, disbursed_amount, explanation, close_reason, proposed_at, updated_at) "
+    "SELECT gen_random_uuid(), p.id, n.id, 'proposed', 1, 1, 1, '', 0, '{}', '', now(), now() "
+    "FROM pledges_pledge p CROSS JOIN needs_need n"
+)
 
 
 def _a_backend_waits_on_a_lock() -> bool:
@@ -225,7 +236,7 @@ def test_triggers_during_a_long_run_coalesce_into_one_follow_up_and_nothing_retr
             for i in range(2)
         ]
         with blocker.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM needs_need FOR UPDATE")
+            cursor.execute(HOLD_THE_WRITE)
         schedule_full_run(reason="the first change")
         first = wait_for(lambda: MatchRun.objects.filter(status="running").first())
         wait_for(_a_backend_waits_on_a_lock)
@@ -279,7 +290,7 @@ def test_a_whole_worker_killed_mid_run_is_found_by_its_lease_and_its_runs_retrie
     blocker = psycopg2.connect(_test_database_url())
     blocker.autocommit = False
     with blocker.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM needs_need FOR UPDATE")
+        cursor.execute(HOLD_THE_WRITE)
     try:
         schedule_full_run(reason="a change")
         run = wait_for(lambda: MatchRun.objects.filter(status="running").first())

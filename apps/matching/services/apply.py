@@ -1,37 +1,57 @@
 """Write a solution: only its difference from the current proposals, under row locks.
 
-The solver worked on a snapshot read without locks; here every pledge and need involved is
-locked in the global order (``locks.py``), re-checked (still live, still open, organization
-still verified, capacity still there), and the proposals are released, resized or created so
-that the database holds the solution. What no longer fits is trimmed and counted as stale.
+The solver worked on a snapshot read without locks; here the pledges whose proposals change,
+and every need those proposals touch, are locked in bulk (one statement per table, in the
+global order of ``locks.py``) and re-checked (still live, still open, organization still
+verified, capacity still there); then the proposals are released, resized or created so that
+the database holds the solution, one statement per table and kind of change.
+
+- A pledge or need that another transaction holds is skipped, not waited for (SKIP LOCKED):
+  its rows are left as they are and counted in ``skipped_busy``; the next run takes them. So a
+  run's time depends on the size of the world, not on the traffic beside it.
+- A row that no longer fits because its pledge or need changed since the snapshot is trimmed
+  or dropped and counted as stale (``skipped_stale``); one trimmed only by rounding between
+  currencies is counted in ``trimmed``; a row of less than MATCHING_MIN_UNITS is never written
+  (``dropped_small``).
+- The run's figures (``funded``, ``objective``) describe the proposals held after the write.
+
 Applying the same solution twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.utils import timezone
-from psycopg2.extras import Json, execute_values
 
+from aidmatch import matching
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import Row
 from apps.core.dates import local_date
-from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
+from apps.matching.locks import (
+    live_proposals,
+    lock_allocation_ids,
+    lock_need_rows,
+    lock_pledge_rows,
+)
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.allocations import refresh_need_status, refresh_pledge_status
+from apps.matching.services.bulk import bulk_insert, bulk_update
 from apps.matching.services.snapshot import World
 from apps.needs.models import Need
-from apps.organizations.models import Organization
 from apps.pledges.models import Pledge
 
 ZERO = Decimal(0)
 A = AllocationStatus
+RELEASE_REASON = "released by matching: no longer in the best allocation"
 
 
 @dataclass
@@ -41,10 +61,23 @@ class Outcome:
     released: int = 0
     kept: int = 0
     skipped_stale: int = 0
+    skipped_busy: int = 0  # rows of pledges or needs another transaction held: left as they are
+    trimmed: int = 0  # rows written smaller than the solver's (rounding between currencies)
+    dropped_small: int = 0  # solver rows under MATCHING_MIN_UNITS: not written
+    seconds: dict = field(default_factory=dict)  # lock, plan, sql, figures
+    funded: int = 0  # pool minor units of the proposals held after the write
+    objective: int = 0  # the solver's objective of the proposals held after the write
     auto_commit: list = field(default_factory=list)  # allocation ids of auto-commit pledges
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "auto_commit"}
+        """The counts a MatchRun has columns for."""
+        return {k: getattr(self, k) for k in ("created", "resized", "released", "kept")} | {
+            "skipped_stale": self.skipped_stale
+        }
+
+    def stats(self) -> dict:
+        counts = {k: getattr(self, k) for k in ("skipped_busy", "trimmed", "dropped_small")}
+        return counts | {f"seconds_write_{k}": round(v, 4) for k, v in self.seconds.items()}
 
 
 @dataclass(frozen=True)
@@ -54,7 +87,9 @@ class Target:
     explanation: dict
 
 
-def _targets(world: World, rows: list[Row], run: MatchRun) -> dict[tuple[str, str], Target]:
+def _targets(
+    world: World, rows: list[Row], run: MatchRun, outcome: Outcome
+) -> dict[tuple[str, str], Target]:
     """Rows (pool minor units) as money in the pledge's and the need's currency.
 
     A kept proposal keeps its amounts to the cent (a change of less than MATCHING_MIN_UNITS
@@ -77,13 +112,13 @@ def _targets(world: World, rows: list[Row], run: MatchRun) -> dict[tuple[str, st
         for row in pledge_rows:
             current = world.current.get((pid, row.need))
             if current is not None and abs(pool.to_pool(current.amount, pc) - row.amount) < dust:
-                targets[pid, row.need] = Target(
-                    current.amount, current.need_amount, current.explanation or {}
-                )
+                targets[pid, row.need] = Target(current.amount, current.need_amount, {})
                 budget -= current.amount
                 units_kept += row.amount
             elif row.amount >= dust:  # a new row of rounding dust is not worth a proposal
                 fresh.append(row)
+            else:
+                outcome.dropped_small += 1
         placed_units = units_kept + sum(r.amount for r in fresh)
         cumulative, given = 0, ZERO
         for i, row in enumerate(fresh):
@@ -96,12 +131,10 @@ def _targets(world: World, rows: list[Row], run: MatchRun) -> dict[tuple[str, st
             nc = world.need_currency[row.need]
             need_amount = pool.convert(amount, pc, nc)
             if amount > 0 and need_amount > 0:
-                explanation = {
-                    **row.explanation,
-                    "run": str(run.pk),
-                    "pool_currency": pool.currency,
-                }
-                targets[pid, row.need] = Target(amount, need_amount, explanation)
+                # the solver's explanation, shared (the run and pool are added as it is written)
+                targets[pid, row.need] = Target(amount, need_amount, row.explanation)
+            else:
+                outcome.dropped_small += 1
     return targets
 
 
@@ -117,51 +150,79 @@ def _changed_pairs(world: World, targets: dict) -> set[tuple[str, str]]:
     return changed | (set(world.current) - set(targets))
 
 
-def _rate_fields(world: World, pid: str, nid: str) -> dict:
-    """The rate an allocation records: the pair's rate on the run's day, and where it came from."""
-    pc, nc = world.pledge_currency[pid], world.need_currency[nid]
+def _rate_fields(world: World, pid: str, nid: str, cache: dict) -> tuple:
+    """The rate an allocation records: the pair's rate on the run's day, and where it came
+    from (rate, rate_source, rate_date); once per pair of currencies."""
+    pair = world.pledge_currency[pid], world.need_currency[nid]
+    if pair not in cache:
+        cache[pair] = _pair_rate(world, *pair)
+    return cache[pair]
+
+
+def _pair_rate(world: World, pc: str, nc: str) -> tuple:
     if pc == nc:
-        return {"rate": Decimal(1), "rate_source": "", "rate_date": None}
+        return Decimal(1), "", None
     parts = [f"{c}: {world.pool.sources[c][0]}" for c in (pc, nc) if c != world.pool.currency]
-    return {
-        "rate": world.pool.cross_rate(pc, nc),
-        "rate_source": f"via {world.pool.currency} ({'; '.join(parts)})"[:100],
-        "rate_date": world.today,
-    }
+    source = f"via {world.pool.currency} ({'; '.join(parts)})"[:100]
+    return world.pool.cross_rate(pc, nc), source, world.today
+
+
+def _figures(world: World, held: dict[tuple[str, str], Decimal], outcome: Outcome) -> None:
+    """Funded units and objective of the proposals held after the write (those of the
+    world's pledges and needs), in pool minor units as the solver counts them."""
+    pool, rows = world.pool, []
+    for (pid, nid), amount in held.items():
+        pc = world.pledge_currency.get(pid)
+        if pc is not None and nid in world.need_currency:
+            units = pool.to_pool(amount, pc)
+            if units > 0:
+                rows.append((pid, nid, units))
+    figures = matching.evaluate(
+        rows, world.pledges, world.needs, world.proposals, today=world.today
+    )
+    outcome.funded, outcome.objective = figures["funded"], figures["objective"]
 
 
 @transaction.atomic
 def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
-    targets = _targets(world, rows, run)
-    now = timezone.now()
     outcome = Outcome()
+    clock = time.perf_counter()
+    targets = _targets(world, rows, run, outcome)
+    now = timezone.now()
+    held = {key: c.amount for key, c in world.current.items()}  # proposals after the write
     changed = _changed_pairs(world, targets)
     if not changed:
         outcome.kept = len(targets)  # no write, so no lock: a quiet sweep costs one read
+        _figures(world, held, outcome)
         return outcome
 
-    # Lock only the pledges whose proposals change (and every need their proposals touch).
-    pledge_ids = {p for p, _ in changed}
-    pledges = {str(k): v for k, v in lock_pledges(pledge_ids).items()}
-    live_rows = list(
-        Allocation.objects.filter(status=A.PROPOSED, pledge_id__in=list(pledges)).values_list(
-            "pk", "need_id"
-        )
-    )
-    need_ids = {n for _, n in changed} | {str(n) for _, n in live_rows}
-    needs = {str(k): v for k, v in lock_needs(need_ids).items()}
-    current = {
-        (str(a.pledge_id), str(a.need_id)): a
-        for a in lock_allocations([pk for pk, _ in live_rows]).values()
-    }
-    # Verified organizations, each with its own "today": a deadline is a day in its time zone.
-    org_today = {
-        pk: local_date(time_zone, now=now)
-        for pk, time_zone in Organization.objects.filter(
-            pk__in={n.organization_id for n in needs.values()},
-            status=OrganizationStatus.VERIFIED,
-        ).values_list("pk", "time_zone")
-    }
+    # Lock the pledges whose proposals change, then every need their proposals touch, each
+    # table in one statement; what another transaction holds is skipped.
+    changed_pledges = {p for p, _ in changed}
+    outcome.seconds["plan"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    pledges = lock_pledge_rows(changed_pledges)
+    live = {(p, n): (pk, amount, na) for pk, p, n, amount, na in live_proposals(pledges)}
+    wanted_needs = {n for p, n in changed if p in pledges} | {n for _, n in live}
+    needs = lock_need_rows(wanted_needs)
+    locked_allocations = lock_allocation_ids(pk for pk, _, _ in live.values())
+    outcome.seconds["lock"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    # A pledge is left whole to the next run when it, a need of its proposals or of its new
+    # rows, or one of its proposals is held by another transaction.
+    busy = changed_pledges - set(pledges)
+    busy |= {p for p, n in changed if p in pledges and n not in needs}
+    busy |= {p for (p, n), (pk, _, _) in live.items() if n not in needs}
+    busy |= {p for (p, _), (pk, _, _) in live.items() if pk not in locked_allocations}
+    outcome.skipped_busy = sum(1 for p, _ in changed if p in busy)
+    for pid in busy:
+        pledges.pop(pid, None)
+    current = {key: value for key, value in live.items() if key[0] in pledges}
+
+    org_today: dict[str, object] = {}
+    for n in needs.values():
+        if n.organization_status == OrganizationStatus.VERIFIED and n.time_zone not in org_today:
+            org_today[n.time_zone] = local_date(n.time_zone, now=now)
 
     def pledge_ok(pid: str) -> bool:
         p = pledges.get(pid)
@@ -176,13 +237,31 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         return (
             n is not None
             and n.status in NEED_FUNDABLE
-            and n.organization_id in org_today
-            and n.deadline >= org_today[n.organization_id]
+            and n.organization_status == OrganizationStatus.VERIFIED
+            and n.deadline >= org_today[n.time_zone]
         )
 
-    changed_allocations: list[Allocation] = []
+    def unchanged(pid: str, nid: str) -> bool:
+        """The pledge and need have what the snapshot saw (a trim is then only rounding)."""
+        p, n = pledges[pid], needs[nid]
+        return p.amount - p.committed_amount == world.pledge_remaining.get(
+            pid
+        ) and n.amount - n.committed_amount == world.need_remaining.get(nid)
+
     touched_pledges: set[str] = set()
     touched_needs: set[str] = set()
+    rate_cache: dict = {}
+    extra = json.dumps({"run": str(run.pk), "pool_currency": world.pool.currency})[1:]
+
+    def explain(target: Target) -> str:
+        """The row's explanation with the run and the pool currency, as JSON (kept as text
+        until it is written: a few hundred bytes a row rather than a dict)."""
+        e = json.dumps(target.explanation, cls=DjangoJSONEncoder, separators=(",", ":"))
+        return e[:-1] + "," + extra if len(e) > 2 else "{" + extra
+
+    released: list[tuple] = []
+    resized: dict[str, tuple] = {}  # allocation id → its new columns
+    created: list[tuple] = []
 
     def move(pid: str, nid: str, amount: Decimal, need_amount: Decimal) -> None:
         """Add (or, negative, take back) proposed money on a pledge and a need."""
@@ -191,23 +270,20 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         touched_pledges.add(pid)
         touched_needs.add(nid)
 
-    def resize(allocation: Allocation, amount: Decimal, need_amount: Decimal, target) -> None:
-        pid, nid = str(allocation.pledge_id), str(allocation.need_id)
-        move(pid, nid, amount - allocation.amount, need_amount - allocation.need_amount)
-        allocation.amount, allocation.need_amount = amount, need_amount
-        allocation.explanation, allocation.match_run = target.explanation, run
+    def resize(key, amount: Decimal, need_amount: Decimal, target: Target) -> None:
+        pk, have, have_need = current[key]
+        move(*key, amount - have, need_amount - have_need)
+        current[key] = (pk, amount, need_amount)
+        held[key] = amount
         # the whole proposal at today's rate, the one both amounts were converted at
-        for name, value in _rate_fields(world, pid, nid).items():
-            setattr(allocation, name, value)
-        allocation.updated_at = now
-        changed_allocations.append(allocation)
+        resized[pk] = (amount, need_amount, explain(target), *_rate_fields(world, *key, rate_cache))
         outcome.resized += 1
 
     # 1. Release proposals the solution no longer wants (or that are no longer eligible), and
     #    shrink those it wants smaller: this frees capacity before anything grows.
     grow: list[tuple[tuple[str, str], Target]] = []
     considered = {(p.pledge, p.need) for p in world.proposals}
-    for key, allocation in sorted(current.items()):
+    for key, (pk, amount, need_amount) in sorted(current.items()):
         target = targets.get(key)
         pid, nid = key
         eligible = pledge_ok(pid) and need_ok(nid)
@@ -215,39 +291,38 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
             outcome.kept += 1  # too small for the pool, or newer than the snapshot: left alone
             continue
         if target is None or not eligible:
-            allocation.status = A.RELEASED
-            allocation.closed_at = allocation.updated_at = now
-            allocation.close_reason = "released by matching: no longer in the best allocation"
-            move(pid, nid, -allocation.amount, -allocation.need_amount)
-            changed_allocations.append(allocation)
+            move(pid, nid, -amount, -need_amount)
+            released.append((pk,))
+            held.pop(key, None)
             outcome.released += 1
-        elif target.amount < allocation.amount:
-            resize(allocation, target.amount, target.need_amount, target)
-        elif target.amount == allocation.amount:
+        elif target.amount < amount:
+            resize(key, target.amount, target.need_amount, target)
+        elif target.amount == amount:
             outcome.kept += 1
     for key, target in sorted(targets.items()):
         if key[0] not in pledges:
-            continue  # unchanged in the snapshot: nothing to write
-        allocation = current.get(key)
-        if allocation is None or target.amount > allocation.amount:
+            continue  # unchanged in the snapshot, or busy: nothing to write
+        if key not in current or target.amount > current[key][1]:
             grow.append((key, target))
 
     # 2. Grow and create, within what each locked pledge and need still has.
-    new_allocations: list[Allocation] = []
-    for (pid, nid), target in grow:
+    dust = settings.MATCHING_MIN_UNITS
+    for key, target in grow:
+        pid, nid = key
         if not (pledge_ok(pid) and need_ok(nid)):
             outcome.skipped_stale += 1
             continue
         pledge, need = pledges[pid], needs[nid]
-        allocation = current.get((pid, nid))
-        have_amount = allocation.amount if allocation else ZERO
-        have_need = allocation.need_amount if allocation else ZERO
+        _, have_amount, have_need = current.get(key, (None, ZERO, ZERO))
         pc, nc = world.pledge_currency[pid], world.need_currency[nid]
         room_p = pledge.amount - pledge.committed_amount - pledge.proposed_amount
         room_n = need.amount - need.committed_amount - need.proposed_amount
         delta = target.amount - have_amount
         if delta > room_p or target.need_amount - have_need > room_n:
-            outcome.skipped_stale += 1
+            if unchanged(pid, nid):
+                outcome.trimmed += 1
+            else:
+                outcome.skipped_stale += 1
             delta = min(delta, room_p, world.pool.convert(room_n, nc, pc))
             if delta <= 0:
                 continue
@@ -255,95 +330,107 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         need_amount = min(world.pool.convert(amount, pc, nc), have_need + room_n)
         if need_amount <= have_need:
             continue
-        if allocation is not None:
-            resize(allocation, amount, need_amount, target)
+        if key in current:
+            resize(key, amount, need_amount, target)
+            allocation_id = current[key][0]
         else:
+            if world.pool.to_pool(amount, pc) < dust:  # trimmed down to dust
+                outcome.dropped_small += 1
+                continue
             move(pid, nid, amount, need_amount)
-            allocation = Allocation(
-                pledge_id=pledge.pk,
-                need_id=need.pk,
-                amount=amount,
-                need_amount=need_amount,
-                **_rate_fields(world, pid, nid),
-                explanation=target.explanation,
-                commit_deadline=now + pledge.commit_window,
-                match_run=run,
+            allocation_id = str(uuid.uuid4())
+            rate, rate_source, rate_date = _rate_fields(world, pid, nid, rate_cache)
+            created.append(
+                (
+                    allocation_id,
+                    pid,
+                    nid,
+                    amount,
+                    need_amount,
+                    rate,
+                    rate_source,
+                    rate_date,
+                    explain(target),
+                    now + pledge.commit_window,
+                )
             )
-            new_allocations.append(allocation)
+            held[key] = amount
             outcome.created += 1
         if pledge.auto_commit:
-            outcome.auto_commit.append(allocation.pk)
+            outcome.auto_commit.append(uuid.UUID(allocation_id))
 
-    outcome.kept += sum(1 for pid, _ in targets if pid not in pledges)  # not even locked
+    outcome.kept += sum(1 for pid, _ in targets if pid not in pledges and pid not in busy)
 
-    # 3. Write: the allocations, then every pledge and need whose totals moved.
-    _bulk_update(Allocation, changed_allocations, ALLOCATION_FIELDS)
-    Allocation.objects.bulk_create(new_allocations, batch_size=1000)
-    for pid in touched_pledges:
-        refresh_pledge_status(pledges[pid])
-        pledges[pid].updated_at = now
-    for nid in touched_needs:
-        refresh_need_status(needs[nid])
-        needs[nid].updated_at = now
-    _bulk_update(Pledge, [pledges[p] for p in sorted(touched_pledges)], TOTAL_FIELDS)
-    _bulk_update(Need, [needs[n] for n in sorted(touched_needs)], TOTAL_FIELDS)
+    # 3. Write: one statement per table and kind of change.
+    outcome.seconds["plan"] += time.perf_counter() - clock
+    clock = time.perf_counter()
+    bulk_update(
+        Allocation,
+        {},
+        released,
+        status=A.RELEASED.value,
+        closed_at=now,
+        updated_at=now,
+        close_reason=RELEASE_REASON,
+    )
+    bulk_update(
+        Allocation,
+        RESIZE_COLUMNS,
+        [(pk, *columns) for pk, columns in resized.items()],
+        match_run_id=run.pk,
+        updated_at=now,
+    )
+    bulk_insert(
+        Allocation,
+        INSERT_COLUMNS,
+        created,
+        status=A.PROPOSED.value,
+        disbursed_amount=ZERO,
+        close_reason="",
+        match_run_id=run.pk,
+        proposed_at=now,
+        updated_at=now,
+    )
+    for model, rows, touched, refresh in (
+        (Pledge, pledges, touched_pledges, refresh_pledge_status),
+        (Need, needs, touched_needs, refresh_need_status),
+    ):
+        for key in touched:
+            refresh(rows[key])
+        bulk_update(
+            model,
+            TOTAL_COLUMNS,
+            [(k, rows[k].proposed_amount, rows[k].status) for k in sorted(touched)],
+            updated_at=now,
+        )
+    outcome.seconds["sql"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    _figures(world, held, outcome)
+    outcome.seconds["figures"] = time.perf_counter() - clock
     return outcome
 
 
-TOTAL_FIELDS = {"proposed_amount": "numeric", "status": "text", "updated_at": "timestamptz"}
-ALLOCATION_FIELDS = {
-    "status": "text",
-    "closed_at": "timestamptz",
-    "close_reason": "text",
+TOTAL_COLUMNS = {"proposed_amount": "numeric", "status": "text"}
+RESIZE_COLUMNS = {
     "amount": "numeric",
     "need_amount": "numeric",
     "explanation": "jsonb",
-    "match_run_id": "uuid",
     "rate": "numeric",
     "rate_source": "text",
     "rate_date": "date",
-    "updated_at": "timestamptz",
 }
-
-
-def _bulk_update(model, objs: list, fields: dict[str, str]) -> None:
-    """Update many rows by primary key. On PostgreSQL one ``UPDATE … FROM (VALUES …)`` per
-    thousand rows (Django's bulk_update builds CASE expressions that grow with the batch);
-    elsewhere Django's bulk_update."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        names = [f.removesuffix("_id") if f.endswith("_id") else f for f in fields]
-        model.objects.bulk_update(objs, names, batch_size=500)
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    sets = ", ".join(f"{name} = v.{name}" for name in fields)
-    columns = ", ".join(fields)
-    template = "(%s::uuid, " + ", ".join(f"%s::{kind}" for kind in fields.values()) + ")"
-    values = [
-        (
-            str(obj.pk),
-            *(
-                Json(getattr(obj, name)) if kind == "jsonb" else _plain(getattr(obj, name))
-                for name, kind in fields.items()
-            ),
-        )
-        for obj in objs
-    ]
-    with connection.cursor() as cursor:
-        execute_values(
-            cursor.cursor,
-            # names from the model's metadata and this module's constants, never from input
-            f"UPDATE {table} AS t SET {sets} FROM (VALUES %s) AS v(id, {columns}) "  # noqa: S608
-            "WHERE t.id = v.id",
-            values,
-            template=template,
-            page_size=1000,
-        )
-
-
-def _plain(value):
-    return str(value) if isinstance(value, uuid.UUID) else value
+INSERT_COLUMNS = {
+    "id": "uuid",
+    "pledge_id": "uuid",
+    "need_id": "uuid",
+    "amount": "numeric",
+    "need_amount": "numeric",
+    "rate": "numeric",
+    "rate_source": "text",
+    "rate_date": "date",
+    "explanation": "jsonb",
+    "commit_deadline": "timestamptz",
+}
 
 
 def admitted_by_counts(rows: list[Row]) -> dict[str, int]:

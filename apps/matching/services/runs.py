@@ -13,7 +13,10 @@ lost (``match_runs_recover``).
 
 from __future__ import annotations
 
+import gc
+import inspect
 import logging
+import resource
 import threading
 import time
 from collections.abc import Iterator
@@ -193,6 +196,32 @@ def _leased(run: MatchRun | None) -> Iterator[MatchRun | None]:
         keeper.stop(timeout=10)
 
 
+def _minimum(solver) -> dict:
+    """The smallest row worth proposing, for a solver that takes it (``min_amount``): then it
+    proposes no row the write would drop."""
+    if "min_amount" in inspect.signature(solver).parameters:
+        return {"min_amount": settings.MATCHING_MIN_UNITS}
+    return {}
+
+
+def _peak_rss_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a run: it makes hundreds of thousands of small
+    objects (rows, tuples, dicts) that refcounting frees, and every full collection would
+    walk them all again (a cost that grows with the square of the world)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def match_run_execute(
     *,
     trigger: str,
@@ -211,13 +240,14 @@ def match_run_execute(
         _leased(
             _claim(run_id=run_id, task_id=task_id, trigger=trigger, mode=mode, reason=reason)
         ) as run,
+        _gc_paused(),
     ):
         if run is None:
             return None
         started = time.perf_counter()
         try:
             world = load_world()
-            loaded = time.perf_counter()
+            loaded, rss_loaded = time.perf_counter(), _peak_rss_mb()
             if run.mode == MatchRun.Mode.INCREMENTAL:
                 solution = matching.insert_greedy(
                     world.pledges,
@@ -229,11 +259,15 @@ def match_run_execute(
                 )
             else:
                 solution = matching.solve(
-                    world.pledges, world.needs, world.proposals, today=world.today
+                    world.pledges,
+                    world.needs,
+                    world.proposals,
+                    today=world.today,
+                    **_minimum(matching.solve),
                 )
-            solved = time.perf_counter()
+            solved, rss_solved = time.perf_counter(), _peak_rss_mb()
             outcome = apply_solution(world=world, rows=list(solution.rows), run=run)
-            written = time.perf_counter()
+            written, rss_written = time.perf_counter(), _peak_rss_mb()
             for allocation_id in outcome.auto_commit:
                 try:
                     allocation_commit(allocation_id=allocation_id)
@@ -253,15 +287,23 @@ def match_run_execute(
         run.proposals_before = len(world.current)
         for name, value in outcome.as_dict().items():
             setattr(run, name, value)
-        run.objective, run.funded_minor = solution.objective, solution.funded
+        # The run's figures describe what the database holds after the write; the solver's
+        # own figures stay in the stats beside them.
+        run.objective, run.funded_minor = outcome.objective, outcome.funded
         run.solver, run.solver_version = solution.solver, solution.version
         run.stats = {
             **{k: v for k, v in solution.stats.items() if isinstance(v, int | float | str)},
             **world.left_out,
+            **outcome.stats(),
+            "solver_objective": solution.objective,
+            "solver_funded": solution.funded,
+            "solver_rows": len(solution.rows),
             "admitted_by": admitted_by_counts(list(solution.rows)),
             "seconds_load": round(loaded - started, 4),
             "seconds_solve": round(solved - loaded, 4),
             "seconds_write": round(written - solved, 4),
+            # the process's peak RSS so far, after each step (MB)
+            "peak_rss_mb": {"load": rss_loaded, "solve": rss_solved, "write": rss_written},
         }
         run.finished_at = timezone.now()
         with transaction.atomic():
@@ -271,7 +313,17 @@ def match_run_execute(
                 obj=run,
                 after={k: getattr(run, k) for k in AUDITED_RUN_FIELDS},
             )
+        if outcome.skipped_busy:
+            _follow_up(run, outcome.skipped_busy)
         return run
+
+
+def _follow_up(run: MatchRun, busy: int) -> None:
+    """Rows another transaction held were left as they were: queue one full run for them,
+    deferred, so that the task sends it once this run has released the lock."""
+    queued, created = full_run_request(reason=f"{busy} rows busy during run {run.pk}")
+    if created:
+        match_run_defer(run_id=queued.pk)
 
 
 def match_run_defer(*, run_id) -> bool:
