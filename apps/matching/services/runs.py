@@ -14,7 +14,6 @@ lost (``match_runs_recover``).
 from __future__ import annotations
 
 import gc
-import inspect
 import logging
 import resource
 import threading
@@ -196,14 +195,6 @@ def _leased(run: MatchRun | None) -> Iterator[MatchRun | None]:
         keeper.stop(timeout=10)
 
 
-def _minimum(solver) -> dict:
-    """The smallest row worth proposing, for a solver that takes it (``min_amount``): then it
-    proposes no row the write would drop."""
-    if "min_amount" in inspect.signature(solver).parameters:
-        return {"min_amount": settings.MATCHING_MIN_UNITS}
-    return {}
-
-
 def _peak_rss_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
@@ -256,6 +247,7 @@ def match_run_execute(
                     new_pledges=[str(p) for p in pledge_ids],
                     new_needs=[str(n) for n in need_ids],
                     today=world.today,
+                    min_amount=settings.MATCHING_MIN_UNITS,
                 )
             else:
                 solution = matching.solve(
@@ -263,7 +255,7 @@ def match_run_execute(
                     world.needs,
                     world.proposals,
                     today=world.today,
-                    **_minimum(matching.solve),
+                    min_amount=settings.MATCHING_MIN_UNITS,
                 )
             solved, rss_solved = time.perf_counter(), _peak_rss_mb()
             outcome = apply_solution(world=world, rows=list(solution.rows), run=run)

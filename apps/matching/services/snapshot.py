@@ -285,7 +285,6 @@ def load_world(*, now=None) -> World:
         "stale_rates": {code: day.isoformat() for code, day in sorted(pool.stale.items())},
     }
     dust = settings.MATCHING_MIN_UNITS
-    ranked = "rank" in PledgeIn.__dataclass_fields__  # the solver's stable tie-break
     pledges, pledge_currency, pledge_remaining = [], {}, {}
     for rank, (pid, amount, committed, currency, org, need, expires_at) in enumerate(pledge_rows):
         if currency not in pool.rates:
@@ -307,10 +306,9 @@ def load_world(*, now=None) -> World:
                 need=need,
                 expires_at=expires_at,
                 declined=declined.get(pid, frozenset()),
-                **({"rank": rank} if ranked else {}),
+                rank=rank,  # the solver's stable tie-break
             )
         )
-    ranked = "rank" in NeedIn.__dataclass_fields__
     needs, need_currency, need_remaining = [], {}, {}
     for rank, (
         nid,
@@ -342,7 +340,7 @@ def load_world(*, now=None) -> World:
                 organization=org,
                 urgency=urgency,
                 deadline=deadline,
-                **({"rank": rank} if ranked else {}),
+                rank=rank,  # the solver's stable tie-break
             )
         )
 
