@@ -93,13 +93,14 @@ class Need(models.Model):
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["sector", "province", "status"]),
             # The incremental matching path reads the needs a pledge can reach in weight order
-            # (most urgent, then nearest deadline, then id), only those with money still to
-            # place, a page at a time: never the whole world.
+            # (most urgent, then nearest deadline, then id), only those with at least one unit
+            # of their currency still to place (not the cents that conversions leave on needs
+            # matched in full), a page at a time: never the whole world.
             models.Index(
                 fields=["-urgency", "deadline", "id"],
                 condition=Q(
                     status__in=[NeedStatus.OPEN, NeedStatus.PARTIALLY_FUNDED],
-                    remaining_amount__gt=0,
+                    remaining_amount__gte=1,
                 ),
                 name="need_matchable_by_weight",
             ),

@@ -3,8 +3,9 @@ and whether a full run is in progress.
 
 It never loads the world. Under a short transaction it locks the pledge (NOWAIT), reads the
 needs its earmarks can reach in weight order (most urgent, then nearest deadline, then id)
-through the partial index ``need_matchable_by_weight`` (only needs with money still to place),
-a page at a time, until the needs read can take the whole pledge. It locks those needs with
+through the partial index ``need_matchable_by_weight`` (only needs with at least one unit of
+their currency still to place: the cents that conversions leave on needs matched in full would
+otherwise fill the first pages), a page at a time, until the needs read can take the pledge. It locks those needs with
 ``SKIP LOCKED``, so it never waits for a full run's write (a busy need is passed over, the next
 one in weight order takes the money), places the pledge with ``aidmatch.matching.insert_greedy``
 on that small world (the same rules as everywhere: earmarks, weights, rounding), and writes the
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 PAGE_FIRST = 32  # needs read in the first page; each next page is four times larger
 PAGE_MAX = 2048
+BUSY_MAX = 512  # needs found held by others in one attempt before it waits and tries again
 LOCK_NOT_AVAILABLE = "55P03"
 _EVERY_RATE = "*"  # any code but the pool's: load_pool reads every rate
 NEED_FIELDS = (
@@ -207,7 +209,7 @@ def _reachable_needs(pledge: PledgeIn, pool: Pool, now, out: Placed):
     a page at a time until their room covers the pledge. Returns (NeedIn list, rows by id)."""
     reach = Need.objects.filter(
         status__in=NEED_FUNDABLE,
-        remaining_amount__gt=0,  # with the status: the partial index's condition
+        remaining_amount__gte=1,  # with the status: the partial index's condition
         # No time zone is a whole day behind UTC; each deadline is then judged in its
         # organization's own day below.
         deadline__gte=now.date() - timedelta(days=1),
@@ -243,7 +245,8 @@ def _reachable_needs(pledge: PledgeIn, pool: Pool, now, out: Placed):
             and r["currency_id"] in pool.rates
             and r["deadline"] >= local_date(r["organization__time_zone"], now=now)
         }
-        for r in _lock_needs(candidates):
+        locked = _lock_needs(candidates)
+        for r in locked:
             nid = str(r["id"])
             row = {**candidates[nid], **r}
             capacity = pool.to_pool(row["remaining_amount"], row["currency_id"])
@@ -262,9 +265,11 @@ def _reachable_needs(pledge: PledgeIn, pool: Pool, now, out: Placed):
                 )
             )
             covered += capacity
-        out.needs_busy += len(candidates) - sum(1 for nid in candidates if nid in rows)
+        out.needs_busy += len(candidates) - len(locked)
         if len(read) < size:
             break  # nothing more can be reached
+        if out.needs_busy >= BUSY_MAX:
+            break  # a full run's write holds them: try again once it is over
         last, size = read[-1], min(size * 4, PAGE_MAX)
     return needs, rows
 

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             model_name="need",
             index=models.Index(
                 condition=models.Q(
-                    ("remaining_amount__gt", 0), ("status__in", ["open", "partially_funded"])
+                    ("remaining_amount__gte", 1), ("status__in", ["open", "partially_funded"])
                 ),
                 fields=["-urgency", "deadline", "id"],
                 name="need_matchable_by_weight",
