@@ -5,14 +5,15 @@ It never loads the world. Under a short transaction it locks the pledge (NOWAIT)
 needs its earmarks can reach in weight order (most urgent, then nearest deadline, then id)
 through the partial index ``need_matchable_by_weight`` (only needs with at least one unit of
 their currency still to place: the cents that conversions leave on needs matched in full would
-otherwise fill the first pages), a page at a time, until the needs read can take the pledge. It locks those needs with
-``SKIP LOCKED``, so it never waits for a full run's write (a busy need is passed over, the next
-one in weight order takes the money), places the pledge with ``aidmatch.matching.insert_greedy``
-on that small world (the same rules as everywhere: earmarks, weights, rounding), and writes the
-proposals and the cached totals before it commits. A need's room is what is left after every
-live allocation (``remaining_amount``: amount − committed − proposed), so money already proposed
-to other pledges counts, and the database's constraints (``need_not_over_allocated``,
-``pledge_not_over_allocated``) hold whatever runs at the same time.
+otherwise fill the first pages), a page at a time, until the needs read can take the pledge.
+It locks those needs with ``SKIP LOCKED``, so it never waits for a full run's write (a busy need
+is passed over, the next one in weight order takes the money), places the pledge with
+``aidmatch.matching.insert_greedy`` on that small world (the same rules as everywhere:
+earmarks, weights, rounding), and writes the proposals and the cached totals before it
+commits. A need's room is what is left after every live allocation (``remaining_amount``:
+amount − committed − proposed), so money already proposed to other pledges counts, and the
+database's constraints (``need_not_over_allocated``, ``pledge_not_over_allocated``) hold
+whatever runs at the same time.
 
 It takes no advisory lock: the full run's single-flight lock is not for it, and two incremental
 runs for different pledges run side by side (each skips the needs the other holds for the few
@@ -43,6 +44,7 @@ from apps.matching.services.allocations import refresh_need_status, refresh_pled
 from apps.matching.services.apply import TOTAL_FIELDS, _bulk_update, _rate_fields, _targets
 from apps.matching.services.snapshot import Pool, World, load_pool
 from apps.needs.models import Need
+from apps.organizations.models import Organization
 from apps.pledges.models import Pledge
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,6 @@ NEED_FIELDS = (
     "organization_id",
     "urgency",
     "deadline",
-    "organization__time_zone",
 )
 
 
@@ -213,7 +214,6 @@ def _reachable_needs(pledge: PledgeIn, pool: Pool, now, out: Placed):
         # No time zone is a whole day behind UTC; each deadline is then judged in its
         # organization's own day below.
         deadline__gte=now.date() - timedelta(days=1),
-        organization__status=OrganizationStatus.VERIFIED,
     )
     if pledge.sectors:
         reach = reach.filter(sector_id__in=sorted(pledge.sectors))
@@ -228,6 +228,7 @@ def _reachable_needs(pledge: PledgeIn, pool: Pool, now, out: Placed):
     needs: list[NeedIn] = []
     rows: dict[str, dict] = {}
     covered, size, last = 0, PAGE_FIRST, None
+    org_today: dict = {}
     while covered < pledge.capacity:
         page = reach
         if last is not None:  # keyset: after the last need read, in the index's order
@@ -238,12 +239,22 @@ def _reachable_needs(pledge: PledgeIn, pool: Pool, now, out: Placed):
         read = list(page[:size])
         out.pages += 1
         out.needs_seen += len(read)
+        # Verified organizations and their "today", for this page's needs. A query of its own:
+        # joined into the page, the planner may leave the weight index for the join.
+        org_today.update(
+            (pk, local_date(time_zone, now=now))
+            for pk, time_zone in Organization.objects.filter(
+                pk__in={r["organization_id"] for r in read} - set(org_today),
+                status=OrganizationStatus.VERIFIED,
+            ).values_list("pk", "time_zone")
+        )
         candidates = {
             str(r["id"]): r
             for r in read
             if str(r["id"]) not in pledge.declined
             and r["currency_id"] in pool.rates
-            and r["deadline"] >= local_date(r["organization__time_zone"], now=now)
+            and r["organization_id"] in org_today
+            and r["deadline"] >= org_today[r["organization_id"]]
         }
         locked = _lock_needs(candidates)
         for r in locked:
