@@ -99,9 +99,11 @@ class Need(models.Model):
             models.Index(
                 fields=["-urgency", "deadline", "id"],
                 condition=Q(
-                    status__in=[NeedStatus.OPEN, NeedStatus.PARTIALLY_FUNDED],
+                    status__in=[NeedStatus.OPEN.value, NeedStatus.PARTIALLY_FUNDED.value],
                     remaining_amount__gte=1,
                 ),
+                # what the path filters a page on, read from the index itself
+                include=["remaining_amount", "currency", "sector", "province"],
                 name="need_matchable_by_weight",
             ),
         ]

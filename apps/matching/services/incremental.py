@@ -32,7 +32,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db.models import Case, DecimalField, Q, Value, When
 from django.utils import timezone
 
 from aidmatch import matching
@@ -214,7 +214,7 @@ def _reachable_needs(pledge: PledgeIn, pool: Pool, now, out: Placed):
         # No time zone is a whole day behind UTC; each deadline is then judged in its
         # organization's own day below.
         deadline__gte=now.date() - timedelta(days=1),
-    )
+    ).filter(remaining_amount__gte=_worth_matching(pool))
     if pledge.sectors:
         reach = reach.filter(sector_id__in=sorted(pledge.sectors))
     if pledge.provinces:
@@ -283,6 +283,23 @@ def _reachable_needs(pledge: PledgeIn, pool: Pool, now, out: Placed):
             break  # a full run's write holds them: try again once it is over
         last, size = read[-1], min(size * 4, PAGE_MAX)
     return needs, rows
+
+
+def _worth_matching(pool: Pool) -> Case:
+    """The least amount left, in each need's currency, that may be worth MATCHING_MIN_UNITS of
+    the pool (a bound just below it: the exact test is made on the pool units). In the page's
+    query, so that needs matched in full but for a few cents of a weak currency are passed over
+    by PostgreSQL, in the index, not read a page at a time."""
+    floor = Decimal(settings.MATCHING_MIN_UNITS - 1).scaleb(-pool.minor_units[pool.currency])
+    return Case(
+        *(
+            When(currency_id=code, then=Value(floor / rate))
+            for code, rate in sorted(pool.rates.items())
+            if rate > 0
+        ),
+        default=Value(Decimal(1)),
+        output_field=DecimalField(max_digits=30, decimal_places=10),
+    )
 
 
 def _lock_needs(candidates: dict) -> list[dict]:
