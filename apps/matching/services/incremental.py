@@ -114,7 +114,10 @@ def place_pledge(*, pledge_id, run: MatchRun, pool: Pool) -> Placed:
         try:
             placed, left = _place_once(pledge_id, run, pool)
             total.add(placed)
-            busy = placed.needs_busy > 0
+            # Worth waiting for: nothing placed for want of free needs, or most needs held (a
+            # full run's write). A few needs held while the rest was placed: the full run
+            # places the rest.
+            busy = placed.needs_busy >= BUSY_MAX or (placed.needs_busy > 0 and not placed.created)
         except _Busy:
             total.pledges_busy += 1
             left = busy = True
