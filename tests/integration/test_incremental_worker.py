@@ -1,19 +1,13 @@
-"""The incremental path with the real broker and a real worker: a new pledge costs the request
-one message and no SQL, and the worker proposes it while a full run holds the matching lock."""
+"""The incremental path with a real worker: a pledge posted through the API is proposed while a
+full run holds the matching lock."""
 
 from decimal import Decimal
 
 import psycopg2
 import pytest
-import redis
-from django.conf import settings as django_settings
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.runs import LOCK_KEY
-from apps.matching.triggers import request_matching
-from config.celery_app import app as celery_app
 from tests.conftest import client_for
 from tests.factories import NeedFactory, UserFactory
 from tests.integration.conftest import _test_database_url, wait_for
@@ -24,24 +18,6 @@ pytestmark = pytest.mark.worker
 @pytest.fixture
 def matching_on(settings):
     settings.MATCHING_TRIGGER_ON_CHANGE = True
-
-
-@pytest.mark.django_db
-def test_a_new_pledge_costs_the_request_one_message_and_no_sql(
-    broker_tasks, matching_on, django_capture_on_commit_callbacks
-):
-    queue = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    try:
-        with (
-            CaptureQueriesContext(connection) as queries,
-            django_capture_on_commit_callbacks(execute=True),
-        ):
-            request_matching(reason="pledge made", pledge_ids=["an-id"])
-        assert [q["sql"] for q in queries.captured_queries] == []
-        assert queue.llen(celery_app.conf.task_default_queue) == 1
-        assert not MatchRun.objects.exists()  # the incremental run schedules the full run
-    finally:
-        celery_app.control.purge()
 
 
 def test_the_worker_proposes_a_new_pledge_while_a_full_run_holds_the_lock(worker, matching_on):
