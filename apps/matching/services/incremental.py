@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -98,13 +97,23 @@ def place_pledges(*, pledge_ids, run: MatchRun) -> Placed:
     total = Placed()
     # Every rate to the pool, read before any lock is taken (the needs' currencies are not
     # known before they are read).
-    pool = load_pool(on=timezone.now().date(), currencies={_EVERY_RATE})
+    now = timezone.now()
+    pool = load_pool(on=now.date(), currencies={_EVERY_RATE})
+    # The earliest "today" of any verified organization's time zone: needs due before it are
+    # over everywhere, so the page's query leaves them out (the exact test is per organization).
+    zones = (
+        Organization.objects.filter(status=OrganizationStatus.VERIFIED)
+        .order_by()
+        .values_list("time_zone", flat=True)
+        .distinct()
+    )
+    earliest = min((local_date(z, now=now) for z in zones), default=now.date())
     for pledge_id in sorted({str(p) for p in pledge_ids}):
-        total.add(place_pledge(pledge_id=pledge_id, run=run, pool=pool))
+        total.add(place_pledge(pledge_id=pledge_id, run=run, pool=pool, earliest=earliest))
     return total
 
 
-def place_pledge(*, pledge_id, run: MatchRun, pool: Pool) -> Placed:
+def place_pledge(*, pledge_id, run: MatchRun, pool: Pool, earliest) -> Placed:
     """Place what the pledge has left; retried while its row or its needs are busy."""
     total = Placed()
     deadline = time.monotonic() + settings.MATCHING_INCREMENTAL_RETRY_SECONDS
@@ -112,7 +121,7 @@ def place_pledge(*, pledge_id, run: MatchRun, pool: Pool) -> Placed:
     while True:
         total.attempts += 1
         try:
-            placed, left = _place_once(pledge_id, run, pool)
+            placed, left = _place_once(pledge_id, run, pool, earliest)
             total.add(placed)
             # Worth waiting for: nothing placed for want of free needs, or most needs held (a
             # full run's write). A few needs held while the rest was placed: the full run
@@ -127,7 +136,7 @@ def place_pledge(*, pledge_id, run: MatchRun, pool: Pool) -> Placed:
         pause = min(pause * 2, 1.0)
 
 
-def _place_once(pledge_id: str, run: MatchRun, pool: Pool) -> tuple[Placed, bool]:
+def _place_once(pledge_id: str, run: MatchRun, pool: Pool, earliest) -> tuple[Placed, bool]:
     """One attempt, one transaction: (what was written, whether money is left to place)."""
     out = Placed()
     t0 = time.perf_counter()
@@ -147,7 +156,7 @@ def _place_once(pledge_id: str, run: MatchRun, pool: Pool) -> tuple[Placed, bool
         if capacity < settings.MATCHING_MIN_UNITS:
             return out, False
         wanted = _pledge_in(pledge, capacity)
-        needs, need_rows = _reachable_needs(wanted, pool, now, out)
+        needs, need_rows = _reachable_needs(wanted, pool, now, earliest, out)
         t1 = time.perf_counter()
         solution = matching.insert_greedy([wanted], needs, [], new_pledges=[wanted.id], today=today)
         t2 = time.perf_counter()
@@ -208,15 +217,13 @@ def _pledge_in(pledge: Pledge, capacity: int) -> PledgeIn:
     )
 
 
-def _reachable_needs(pledge: PledgeIn, pool: Pool, now, out: Placed):
+def _reachable_needs(pledge: PledgeIn, pool: Pool, now, earliest, out: Placed):
     """The needs the pledge's earmarks admit, in weight order, locked (busy ones skipped),
     a page at a time until their room covers the pledge. Returns (NeedIn list, rows by id)."""
     reach = Need.objects.filter(
         status__in=NEED_FUNDABLE,
         remaining_amount__gte=1,  # with the status: the partial index's condition
-        # No time zone is a whole day behind UTC; each deadline is then judged in its
-        # organization's own day below.
-        deadline__gte=now.date() - timedelta(days=1),
+        deadline__gte=earliest,  # each deadline is then judged in its organization's day
     ).filter(remaining_amount__gte=_worth_matching(pool))
     if pledge.sectors:
         reach = reach.filter(sector_id__in=sorted(pledge.sectors))
