@@ -46,8 +46,34 @@ def release_overdue_proposals() -> int:
     reject_on_worker_lost=True,
 )
 def run_matching(
-    self, *, trigger="event", mode="full", reason="", run_id=None, pledge_ids=(), need_ids=()
+    self,
+    *,
+    trigger="event",
+    mode="full",
+    reason="",
+    run_id=None,
+    pledge_ids=(),
+    need_ids=(),
+    then_full=False,
 ) -> str | None:
+    """A run. ``then_full``: the trigger sent only this incremental run, and the debounced
+    full run that improves it is scheduled here, after the new pledges' proposals are written
+    (so the request that triggered it publishes one message and runs no SQL for it)."""
+    if mode == MatchRun.Mode.INCREMENTAL and pledge_ids and not need_ids and run_id is None:
+        # Lock-free (services.incremental): it never finds the matching lock held.
+        try:
+            run = match_run_execute(
+                trigger=trigger,
+                mode=mode,
+                reason=reason,
+                task_id=None if self.request.is_eager else self.request.id,
+                pledge_ids=pledge_ids,
+            )
+        finally:
+            if then_full:
+                schedule_full_run(reason=reason or "new pledge")
+        return None if run is None else str(run.pk)
+
     def execute():
         """The run, under the lock; then the runs that waited for it are sent."""
         try:

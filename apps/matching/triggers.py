@@ -1,7 +1,10 @@
 """What services call when a change may open new matches: enqueue after the commit.
 
-A new pledge or need gets a greedy proposal at once (the incremental path, seconds), and a
-debounced full run then improves it. With tasks in-process (the embedded default), the full
+A new pledge or need gets a greedy proposal at once (the incremental path: for a new pledge
+milliseconds, lock-free beside any full run), and a debounced full run then improves it. For a
+new pledge the request publishes one message and runs no SQL for matching: the incremental run
+schedules the full run once it has written (with the broker down, the full run is recorded in
+PostgreSQL instead and the sweep sends it). With tasks in-process (the embedded default), the full
 run alone runs, in the request. With the broker down, the change still commits and answers;
 the failed send is logged and the periodic sweep catches up.
 """
@@ -25,6 +28,22 @@ def request_matching(*, reason: str, pledge_ids=(), need_ids=()) -> None:
         from apps.matching.tasks import run_matching, schedule_full_run
 
         try:
+            if pledge_ids and not need_ids and not settings.CELERY_TASK_ALWAYS_EAGER:
+                # One message on the request path: the incremental run schedules the full run
+                # after it has written the new pledges' proposals.
+                try:
+                    run_matching.delay(
+                        trigger="event",
+                        mode="incremental",
+                        reason=reason[:200],
+                        pledge_ids=pledge_ids,
+                        then_full=True,
+                    )
+                    return
+                except OperationalError:
+                    # Record the full run in PostgreSQL (the sweep sends it) before saying so.
+                    schedule_full_run(reason=reason)
+                    raise
             # The full run first: it is recorded in PostgreSQL and survives a broker outage
             # (the sweep sends it), so a failed incremental send below loses nothing.
             schedule_full_run(reason=reason)

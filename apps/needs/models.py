@@ -92,6 +92,20 @@ class Need(models.Model):
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["sector", "province", "status"]),
+            # The incremental matching path reads the needs a pledge can reach in weight order
+            # (most urgent, then nearest deadline, then id), only those with at least one unit
+            # of their currency still to place (not the cents that conversions leave on needs
+            # matched in full), a page at a time: never the whole world.
+            models.Index(
+                fields=["-urgency", "deadline", "id"],
+                condition=Q(
+                    status__in=[NeedStatus.OPEN.value, NeedStatus.PARTIALLY_FUNDED.value],
+                    remaining_amount__gte=1,
+                ),
+                # what the path filters a page on, read from the index itself
+                include=["remaining_amount", "currency", "sector", "province"],
+                name="need_matchable_by_weight",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -188,6 +188,9 @@ MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=5.0)
 # Pledges and needs with less than this many minor units of the pool currency left are not
 # matched (100 = 1.00 USD): rounding dust would otherwise become proposals of a cent.
 MATCHING_MIN_UNITS = env.int("MATCHING_MIN_UNITS", default=100)
+# A new pledge whose row or needs another transaction holds (a full run's write) is tried again
+# within this many seconds; what is still left then waits for the debounced full run.
+MATCHING_INCREMENTAL_RETRY_SECONDS = env.float("MATCHING_INCREMENTAL_RETRY_SECONDS", default=10.0)
 # Enqueue matching after pledge, need and allocation changes (the periodic sweep runs anyway).
 MATCHING_TRIGGER_ON_CHANGE = env.bool("MATCHING_TRIGGER_ON_CHANGE", default=True)
 # A running run's worker renews its lease every third of this; a run whose lease ran out (its

@@ -34,6 +34,7 @@ from apps.core.workers import Housekeeper
 from apps.matching.models import MatchRun
 from apps.matching.services.allocations import allocation_commit
 from apps.matching.services.apply import admitted_by_counts, apply_solution
+from apps.matching.services.incremental import place_pledges
 from apps.matching.services.snapshot import load_world
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,12 @@ def match_run_execute(
     wait: bool = True,
 ) -> MatchRun | None:
     """Run matching now. Raises MatchingBusy when another run holds the lock and not ``wait``;
-    None when the run asked for is already over."""
+    None when the run asked for is already over. An incremental run for new pledges takes no
+    lock and never waits (``match_incremental_execute``)."""
+    if mode == MatchRun.Mode.INCREMENTAL and pledge_ids and not need_ids and run_id is None:
+        return match_incremental_execute(
+            trigger=trigger, reason=reason, task_id=task_id, pledge_ids=pledge_ids
+        )
     with (
         single_flight(wait=wait),
         _leased(
@@ -316,6 +322,58 @@ def _follow_up(run: MatchRun, busy: int) -> None:
     queued, created = full_run_request(reason=f"{busy} rows busy during run {run.pk}")
     if created:
         match_run_defer(run_id=queued.pk)
+
+
+def match_incremental_execute(
+    *, trigger: str, reason: str = "", task_id: str | None = None, pledge_ids=()
+) -> MatchRun | None:
+    """The incremental run for new pledges: reads only the needs they can reach, writes their
+    proposals in short transactions beside any full run (``services.incremental``), and records
+    a MatchRun whose figures are what it wrote. Safe to repeat: a pledge already placed has no
+    room left. None when the run of this delivery is already over."""
+    run = _claim(
+        run_id=None, task_id=task_id, trigger=trigger, mode=MatchRun.Mode.INCREMENTAL, reason=reason
+    )
+    if run is None:
+        return None
+    try:
+        placed = place_pledges(pledge_ids=pledge_ids, run=run)
+        for allocation_id in placed.auto_commit:
+            try:
+                allocation_commit(allocation_id=allocation_id)
+                run.auto_committed += 1
+            except DomainError as exc:  # e.g. the need closed in between: stays proposed
+                log.info("auto-commit of %s refused: %s", allocation_id, exc)
+    except Exception as exc:
+        run.status = MatchRun.Status.FAILED
+        run.error = f"{type(exc).__name__}: {exc}"[:2000]
+        run.finished_at = timezone.now()
+        run.save()
+        log.exception("matching run %s failed", run.pk)
+        raise
+    run.status = MatchRun.Status.SUCCEEDED
+    run.pool_currency = settings.MATCHING_POOL_CURRENCY
+    run.pledges_seen, run.needs_seen = placed.pledges_seen, placed.needs_seen
+    run.created = placed.created
+    run.objective, run.funded_minor = placed.objective, placed.funded_minor
+    run.solver, run.solver_version = "greedy-insert", matching.GREEDY_VERSION
+    run.stats = {
+        "pages": placed.pages,
+        "attempts": placed.attempts,
+        "needs_busy": placed.needs_busy,
+        "pledges_busy": placed.pledges_busy,
+        "admitted_by": admitted_by_counts(placed.rows),
+        "seconds_load": round(placed.seconds_load, 4),
+        "seconds_solve": round(placed.seconds_solve, 4),
+        "seconds_write": round(placed.seconds_write, 4),
+    }
+    run.finished_at = timezone.now()
+    with transaction.atomic():
+        run.save()
+        audit_record(
+            action="matching.run", obj=run, after={k: getattr(run, k) for k in AUDITED_RUN_FIELDS}
+        )
+    return run
 
 
 def match_run_defer(*, run_id) -> bool:
