@@ -1,0 +1,150 @@
+"""The needs list, pinned byte for byte for every kind of caller, and what it costs in statements.
+
+The golden file was written by the per-row serializers (before the list built its serializers
+once per request), so the lean list is proven to send exactly what they sent, and to leave the
+same audit trail. Regenerate only on a deliberate change of the output:
+``AIDMATCH_WRITE_GOLDEN=1 scripts/test tests/apps/needs/test_list_output.py``.
+"""
+
+import json
+import os
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from aidmatch.access import MemberRole
+from apps.audit.models import AuditEvent
+from apps.needs.models import Need, NeedLineItem
+from tests.conftest import client_for
+from tests.factories import (
+    ApiKeyFactory,
+    MembershipFactory,
+    NeedFactory,
+    OrganizationFactory,
+    PledgeFactory,
+    UserFactory,
+    propose,
+)
+
+pytestmark = pytest.mark.django_db
+
+GOLDEN = Path(__file__).with_name("golden") / "needs_list.json"
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+PAGES = ["/api/v1/needs/?page_size=4", "/api/v1/needs/?ordering=urgency&page_size=5"]
+
+
+def _id(n: int) -> uuid.UUID:
+    return uuid.UUID(int=n)
+
+
+def _world():
+    """Three organizations (one sensitive), needs in every status a tier may see, with and
+    without district, location and line items, in USD, JPY and KWD, one with a proposal."""
+    plain = OrganizationFactory(id=_id(1), name="Kandahar Food Program", pseudonym="Partner AAA1")
+    secret = OrganizationFactory(
+        id=_id(2), name="Underground Girls School", pseudonym="Partner BBB2", sensitive=True
+    )
+    other = OrganizationFactory(id=_id(3), name="Balkh Schools Network", pseudonym="Partner CCC3")
+    rows = [
+        # (n, organization, status, district, location, currency, amount, urgency, line items)
+        (11, plain, "open", "AF0101", "Behind the blue mosque", "USD", "1000.00", 5, 0),
+        (12, plain, "draft", None, "", "USD", "250.50", 3, 0),
+        (13, plain, "submitted", "AF0101", "House 14", "JPY", "150000", 2, 0),
+        (14, plain, "open", None, "", "KWD", "12.500", 4, 2),
+        (21, secret, "open", "AF0101", "Cellar under the tailor shop", "USD", "600.00", 5, 3),
+        (22, secret, "draft", "AF0101", "Cellar", "USD", "75.25", 1, 0),
+        (23, secret, "open", None, "", "USD", "90.00", 2, 0),
+        (31, other, "open", "AF0101", "Next to the clinic", "USD", "5000.00", 3, 1),
+        (32, other, "funded", None, "Warehouse 3", "USD", "100.00", 1, 0),
+        (33, other, "open", "AF0101", "", "USD", "330.00", 4, 0),
+    ]
+    needs = {}
+    for i, (n, org, status, district, place, currency, amount, urgency, items) in enumerate(rows):
+        need = NeedFactory(
+            id=_id(100 + n),
+            organization=org,
+            title=f"Need {n} of {org.name}",
+            description=f"What need {n} buys.",
+            district_id=district,
+            location_detail=place,
+            currency_id=currency,
+            amount=Decimal(amount),
+            urgency=urgency,
+            status=status,
+            deadline=date(2027, 1, 1) + timedelta(days=n),
+            beneficiaries_boys=n,
+        )
+        for position in range(items):
+            NeedLineItem.objects.create(
+                need=need,
+                position=position + 1,
+                description=f"Item {position + 1}",
+                unit="box" if position % 2 else "",
+                unit_cost=Decimal(amount) / items,
+                quantity=1,
+                amount=Decimal(amount) / items,
+            )
+        needs[n] = need
+    propose(PledgeFactory(), needs[11], Decimal("100.00"))
+    for i, (n, *_) in enumerate(rows):
+        moment = T0 + timedelta(hours=i * 7 % len(rows))  # not the order of creation
+        Need.objects.filter(pk=needs[n].pk).update(
+            created_at=moment,
+            updated_at=moment + timedelta(minutes=5),
+            submitted_at=moment + timedelta(minutes=1) if n % 2 else None,
+            approved_at=moment + timedelta(minutes=2) if n % 3 == 0 else None,
+        )
+    return plain, secret, other
+
+
+def _clients(plain, secret):
+    _, key = ApiKeyFactory.create(organization=plain, scopes=["needs:read"])
+    return {
+        "anonymous": client_for(),
+        "donor": client_for(UserFactory()),
+        "staff_of_plain": client_for(
+            MembershipFactory(organization=plain, role=MemberRole.STAFF).user
+        ),
+        "staff_of_sensitive": client_for(
+            MembershipFactory(organization=secret, role=MemberRole.ADMIN).user
+        ),
+        "verifier": client_for(UserFactory(platform_role="verifier")),
+        "api_key_of_plain": client_for(api_key=key),
+    }
+
+
+def _every_page(client, path: str) -> list[str]:
+    bodies = []
+    while path:
+        response = client.get(path)
+        assert response.status_code == 200, response.content[:300]
+        bodies.append(response.content.decode())
+        path = json.loads(response.content)["next"]
+    return bodies
+
+
+def test_every_tier_gets_the_pinned_bytes_and_leaves_the_pinned_audit_trail():
+    plain, secret, _ = _world()
+    seen = {}
+    for tier, client in _clients(plain, secret).items():
+        last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        pages = [body for path in PAGES for body in _every_page(client, path)]
+        reads = sorted(
+            [e.object_type, e.object_id, e.detail]
+            for e in AuditEvent.objects.filter(id__gt=last, action="confidential.read")
+        )
+        seen[tier] = {"pages": pages, "confidential_reads": reads}
+
+    if os.environ.get("AIDMATCH_WRITE_GOLDEN"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(seen, indent=1, sort_keys=True) + "\n")
+    golden = json.loads(GOLDEN.read_text())
+    assert sorted(seen) == sorted(golden)
+    for tier in golden:
+        assert seen[tier]["pages"] == golden[tier]["pages"], tier
+        assert seen[tier]["confidential_reads"] == golden[tier]["confidential_reads"], tier
