@@ -41,6 +41,11 @@ class EncryptedTextField(models.TextField):
         return _encrypt(value)
 
     def from_db_value(self, value, expression, connection):
+        return self.decrypt(value)
+
+    def decrypt(self, value: str | None) -> str | None:
+        """The text of a stored token (what loading the column gives), for callers that read
+        the ciphertext and decrypt only the rows they show."""
         if value is None or value == "":
             return value
         try:

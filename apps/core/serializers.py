@@ -49,3 +49,29 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.BooleanField: StrictBooleanField,
     }
+
+
+class SerializerPerRow:
+    """A list whose rows are serialized by one of a few serializers, the one for each row named
+    by a key (the caller's level of detail, say).
+
+    DRF builds a serializer's fields anew for each instance (a ModelSerializer introspects its
+    model every time), which costs several times the serializing itself; here each serializer is
+    built once per list and its ``to_representation`` reused for every row of its kind. The
+    output is what ``Serializer(row, context=context).data`` gives, row by row.
+    """
+
+    def __init__(self, classes: dict, context: dict | None = None):
+        self._classes = classes
+        self._context = context if context is not None else {}
+        self._built: dict = {}
+
+    def __call__(self, key, instance) -> dict:
+        serializer = self._built.get(key)
+        if serializer is None:
+            serializer = self._built[key] = self._classes[key](context=self._context)
+        return serializer.to_representation(instance)
+
+    def many(self, keyed_rows) -> list[dict]:
+        """``[(key, instance), …]`` → their representations, in order."""
+        return [self(key, instance) for key, instance in keyed_rows]

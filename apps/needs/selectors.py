@@ -1,12 +1,26 @@
 """Which needs a caller may see, and at what level of detail (DESIGN.md, "Data protection")."""
 
+from collections.abc import Iterable
 from enum import IntEnum
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from aidmatch.lifecycle import NEED_PUBLIC
+from apps.core.fields import is_confidential_field
 from apps.needs.models import Need
 from apps.organizations.access import is_verifier, member_org_ids
+from apps.organizations.models import Organization
+
+# What showing a need never needs of its organization: its confidential columns, encrypted at
+# rest (contacts, principals), which would otherwise be decrypted on every row.
+_ORGANIZATION_SECRETS = tuple(
+    f"organization__{f.name}"
+    for f in Organization._meta.concrete_fields
+    if is_confidential_field(f)
+)
+_LOCATION = Need._meta.get_field("location_detail")
+_LOCATION_CIPHERTEXT = "location_ciphertext"
 
 
 class Detail(IntEnum):
@@ -25,6 +39,32 @@ def needs_visible_to(request) -> QuerySet[Need]:
     if not request.user.is_authenticated:
         return qs.filter(public)
     return qs.filter(public | Q(organization_id__in=member_org_ids(request)))
+
+
+def needs_to_show(request) -> QuerySet[Need]:
+    """``needs_visible_to``, loaded for showing at the caller's level of detail: the organization
+    (without its confidential columns) and the line items for signed-in callers only, and the
+    exact location left encrypted until ``reveal_locations`` decrypts it for the rows the caller
+    may read in full. Codes (sector, province, district, currency) are shown from the row's own
+    columns, with no join."""
+    qs = needs_visible_to(request).select_related(None).prefetch_related(None)
+    qs = qs.defer("location_detail").annotate(
+        **{_LOCATION_CIPHERTEXT: Cast("location_detail", TextField())}
+    )
+    if not (request.user.is_authenticated or member_org_ids(request)):
+        return qs
+    return (
+        qs.select_related("organization")
+        .defer(*_ORGANIZATION_SECRETS)
+        .prefetch_related("line_items")
+    )
+
+
+def reveal_locations(needs: Iterable[Need]) -> None:
+    """Decrypt the exact location of these needs (loaded by ``needs_to_show``): only of the
+    rows the caller may read in full, so that nobody else's response costs a decryption."""
+    for need in needs:
+        need.location_detail = _LOCATION.decrypt(getattr(need, _LOCATION_CIPHERTEXT))
 
 
 def detail_level(request, need: Need) -> Detail:

@@ -20,8 +20,8 @@ class LineItemSerializer(StrictSerializer):
 
 
 class LineItemOutSerializer(serializers.ModelSerializer):
-    unit_cost = MoneyField()
-    amount = MoneyField()
+    unit_cost = MoneyField(currency_field="need.currency_id")
+    amount = MoneyField(currency_field="need.currency_id")
 
     class Meta:
         model = NeedLineItem
@@ -40,9 +40,9 @@ class NeedPublicSerializer(serializers.ModelSerializer):
     sector = serializers.CharField(source="sector_id")
     province = serializers.CharField(source="province_id")
     currency = serializers.CharField(source="currency_id")
-    amount = MoneyField()
-    funded_amount = MoneyField(source="committed_amount")
-    remaining_amount = MoneyField()
+    amount = MoneyField(currency_field="currency_id")
+    funded_amount = MoneyField(source="committed_amount", currency_field="currency_id")
+    remaining_amount = MoneyField(currency_field="currency_id")
     percent_funded = serializers.SerializerMethodField()
 
     class Meta:
@@ -75,8 +75,8 @@ class NeedRestrictedSerializer(NeedPublicSerializer):
 
     organization = OrganizationRefSerializer()
     district = serializers.SerializerMethodField()
-    committed_amount = MoneyField()
-    disbursed_amount = MoneyField()
+    committed_amount = MoneyField(currency_field="currency_id")
+    disbursed_amount = MoneyField(currency_field="currency_id")
     line_items = LineItemOutSerializer(many=True, read_only=True)
 
     class Meta(NeedPublicSerializer.Meta):
@@ -108,7 +108,7 @@ class NeedFullSerializer(ConfidentialReadMixin, NeedRestrictedSerializer):
 
     confidential_fields = ("location_detail",)
 
-    proposed_amount = MoneyField()
+    proposed_amount = MoneyField(currency_field="currency_id")
     organization_name = serializers.CharField(source="organization.name")
 
     class Meta(NeedRestrictedSerializer.Meta):

@@ -35,6 +35,10 @@ pytestmark = pytest.mark.django_db
 
 GOLDEN = Path(__file__).with_name("golden") / "needs_list.json"
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+BUDGET = dict.fromkeys(
+    ["anonymous", "donor", "staff_of_plain", "staff_of_sensitive", "verifier", "api_key_of_plain"],
+    99,
+)
 PAGES = ["/api/v1/needs/?page_size=4", "/api/v1/needs/?ordering=urgency&page_size=5"]
 
 
@@ -64,7 +68,7 @@ def _world():
         (33, other, "open", "AF0101", "", "USD", "330.00", 4, 0),
     ]
     needs = {}
-    for i, (n, org, status, district, place, currency, amount, urgency, items) in enumerate(rows):
+    for n, org, status, district, place, currency, amount, urgency, items in rows:
         need = NeedFactory(
             id=_id(100 + n),
             organization=org,
@@ -148,3 +152,42 @@ def test_every_tier_gets_the_pinned_bytes_and_leaves_the_pinned_audit_trail():
     for tier in golden:
         assert seen[tier]["pages"] == golden[tier]["pages"], tier
         assert seen[tier]["confidential_reads"] == golden[tier]["confidential_reads"], tier
+
+
+def _statements(client, path: str) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    assert response.status_code == 200
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+# Per page, whatever its length: bearer token (2: the token, its user), memberships (1, signed-in
+# callers), count-free cursor page (1), line items (1, callers who see them), the locations of
+# the rows the caller may read in full (1, members, keys and verifiers), the audit trail of those
+# reads (the middleware's bulk write, see apps/audit/reads.py).
+@pytest.mark.parametrize(
+    "tier",
+    ["anonymous", "donor", "staff_of_plain", "staff_of_sensitive", "verifier", "api_key_of_plain"],
+)
+def test_a_page_costs_the_same_statements_whatever_its_length(tier):
+    plain, secret, other = _world()
+    client = _clients(plain, secret)[tier]
+    path = "/api/v1/needs/?page_size=200"
+    client.get(path)  # a key's first use is noted once; reference caches fill
+    few = _statements(client, path)
+    for org in (plain, secret, other):
+        for _ in range(15):
+            need = NeedFactory(organization=org, status="open")
+            NeedLineItem.objects.create(
+                need=need,
+                position=1,
+                description="x",
+                unit_cost=need.amount,
+                quantity=1,
+                amount=need.amount,
+            )
+    many = _statements(client, path)
+
+    print(tier, len(few), len(many))
+    assert len(many) == len(few), "\n".join(many)
+    assert len(many) <= BUDGET[tier], "\n".join(many)
