@@ -11,6 +11,7 @@ from rest_framework import fields as drf_fields
 from rest_framework import serializers
 
 from aidmatch.money import AMOUNT_PATTERN, AmountError, amount_text, parse_amount
+from apps.core.serializers import SLOW, plain_attribute
 
 MAX_DIGITS = 18
 DECIMAL_PLACES = 4  # the largest minor unit of any ISO 4217 currency
@@ -116,17 +117,21 @@ class MoneyField(serializers.Field):
 
     def __init__(self, *, currency_field: str | Callable = "currency", **kwargs):
         self.currency_field = currency_field
+        self._currency_path = None if callable(currency_field) else currency_field.split(".")
         kwargs["read_only"] = True
         super().__init__(**kwargs)
 
     def get_attribute(self, instance):
-        value = super().get_attribute(instance)
+        value = plain_attribute(instance, self.source_attrs) if self.source_attrs else SLOW
+        if value is SLOW:
+            value = super().get_attribute(instance)
         if value is None:
             return None
-        if callable(self.currency_field):
-            currency = self.currency_field(instance)
-        else:
-            currency = drf_fields.get_attribute(instance, self.currency_field.split("."))
+        if self._currency_path is None:
+            return value, self.currency_field(instance)
+        currency = plain_attribute(instance, self._currency_path)
+        if currency is SLOW:
+            currency = drf_fields.get_attribute(instance, self._currency_path)
         return value, currency
 
     def to_representation(self, value):

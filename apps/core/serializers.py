@@ -1,8 +1,31 @@
 """Serializer pieces every app's API uses."""
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 from django.db import models
 from rest_framework import serializers
-from rest_framework.fields import empty
+from rest_framework.fields import Field, SkipField, empty
+from rest_framework.relations import PKOnlyObject
+
+SLOW = object()  # "ask DRF": see plain_attribute
+
+
+def plain_attribute(instance, path: list[str]):
+    """What DRF's ``get_attribute(instance, path)`` gives, when that is a chain of plain
+    ``getattr`` (objects, no value on the way callable); else ``SLOW``, telling the caller to ask
+    DRF (a dict row, a method to call, an error to map to None, a default, a skip or a message)."""
+    value = instance
+    for name in path:
+        if isinstance(value, Mapping):
+            return SLOW
+        try:
+            value = getattr(value, name)
+        except Exception:
+            return SLOW
+        if callable(value):
+            return SLOW
+    return value
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -57,21 +80,75 @@ class SerializerPerRow:
 
     DRF builds a serializer's fields anew for each instance (a ModelSerializer introspects its
     model every time), which costs several times the serializing itself; here each serializer is
-    built once per list and its ``to_representation`` reused for every row of its kind. The
-    output is what ``Serializer(row, context=context).data`` gives, row by row.
+    built once and its ``to_representation`` reused for every row of its kind. The output is
+    what ``Serializer(row, context=context).data`` gives, row by row.
+
+    Without a ``context``, the serializers are built once per process and shared by every
+    request: only for serializers that read nothing of the request (no ``self.context``, no
+    ``self.instance``), as ``to_representation`` then keeps no state between rows.
     """
+
+    _shared: ClassVar[dict] = {}
 
     def __init__(self, classes: dict, context: dict | None = None):
         self._classes = classes
-        self._context = context if context is not None else {}
-        self._built: dict = {}
+        self._context = context
+        self._built: dict = self._shared if context is None else {}
 
     def __call__(self, key, instance) -> dict:
-        serializer = self._built.get(key)
+        cls = self._classes[key]
+        serializer = self._built.get(cls)
         if serializer is None:
-            serializer = self._built[key] = self._classes[key](context=self._context)
+            serializer = self._built[cls] = cls(context=self._context or {})
         return serializer.to_representation(instance)
 
     def many(self, keyed_rows) -> list[dict]:
         """``[(key, instance), …]`` → their representations, in order."""
         return [self(key, instance) for key, instance in keyed_rows]
+
+
+class LeanOutputMixin:
+    """``to_representation`` without DRF's generic lookups, for serializers used for many rows
+    (``SerializerPerRow``, ``many=True``, nested serializers).
+
+    DRF walks the serializer's fields anew for each row and reads each value through
+    ``Field.get_attribute`` (a Mapping check, a callable check that inspects signatures, the
+    mapping of errors), which costs more than writing the value out. Here the readable fields
+    are listed once, and a field that keeps ``Field.get_attribute`` with a one-step source is
+    read with a plain ``getattr``; everything else (callables, dict rows, missing attributes,
+    fields with their own ``get_attribute``: money, methods, relations, nested serializers) is
+    read by DRF as before, so the output is the same.
+    """
+
+    def _output_plan(self) -> list:
+        plan = self.__dict__.get("_lean_plan")
+        if plan is None:
+            plan = self.__dict__["_lean_plan"] = [
+                (
+                    field.field_name,
+                    field.source_attrs
+                    if type(field).get_attribute is Field.get_attribute and field.source_attrs
+                    else None,
+                    field,
+                )
+                for field in self._readable_fields
+            ]
+        return plan
+
+    def to_representation(self, instance):
+        ret = {}
+        for name, path, field in self._output_plan():
+            value = SLOW if path is None else plain_attribute(instance, path)
+            if value is SLOW:
+                try:
+                    value = field.get_attribute(instance)
+                except SkipField:
+                    continue
+                if (value.pk if isinstance(value, PKOnlyObject) else value) is None:
+                    ret[name] = None
+                    continue
+            elif value is None:
+                ret[name] = None
+                continue
+            ret[name] = field.to_representation(value)
+        return ret

@@ -3,11 +3,10 @@
 from collections.abc import Iterable
 from enum import IntEnum
 
-from django.db.models import Q, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Q, QuerySet
 
 from aidmatch.lifecycle import NEED_PUBLIC
-from apps.core.fields import is_confidential_field
+from apps.core.fields import decrypt_later, decrypt_now, is_confidential_field
 from apps.needs.models import Need
 from apps.organizations.access import is_verifier, member_org_ids
 from apps.organizations.models import Organization
@@ -19,8 +18,6 @@ _ORGANIZATION_SECRETS = tuple(
     for f in Organization._meta.concrete_fields
     if is_confidential_field(f)
 )
-_LOCATION = Need._meta.get_field("location_detail")
-_LOCATION_CIPHERTEXT = "location_ciphertext"
 
 
 class Detail(IntEnum):
@@ -48,9 +45,7 @@ def needs_to_show(request) -> QuerySet[Need]:
     may read in full. Codes (sector, province, district, currency) are shown from the row's own
     columns, with no join."""
     qs = needs_visible_to(request).select_related(None).prefetch_related(None)
-    qs = qs.defer("location_detail").annotate(
-        **{_LOCATION_CIPHERTEXT: Cast("location_detail", TextField())}
-    )
+    qs = decrypt_later(qs, "location_detail")
     if not (request.user.is_authenticated or member_org_ids(request)):
         return qs
     return (
@@ -63,8 +58,7 @@ def needs_to_show(request) -> QuerySet[Need]:
 def reveal_locations(needs: Iterable[Need]) -> None:
     """Decrypt the exact location of these needs (loaded by ``needs_to_show``): only of the
     rows the caller may read in full, so that nobody else's response costs a decryption."""
-    for need in needs:
-        need.location_detail = _LOCATION.decrypt(getattr(need, _LOCATION_CIPHERTEXT))
+    decrypt_now(needs, "location_detail")
 
 
 def detail_level(request, need: Need) -> Detail:

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from aidmatch.money import format_money
 from apps.audit.reads import ConfidentialReadMixin
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
-from apps.core.serializers import StrictSerializer
+from apps.core.serializers import LeanOutputMixin, StrictSerializer
 from apps.needs.models import Need, NeedLineItem
 from apps.reference.models import Currency, District, Province, Sector
 
@@ -19,7 +19,7 @@ class LineItemSerializer(StrictSerializer):
     quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
 
 
-class LineItemOutSerializer(serializers.ModelSerializer):
+class LineItemOutSerializer(LeanOutputMixin, serializers.ModelSerializer):
     unit_cost = MoneyField(currency_field="need.currency_id")
     amount = MoneyField(currency_field="need.currency_id")
 
@@ -29,12 +29,12 @@ class LineItemOutSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrganizationRefSerializer(serializers.Serializer):
+class OrganizationRefSerializer(LeanOutputMixin, serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField(source="public_name")
 
 
-class NeedPublicSerializer(serializers.ModelSerializer):
+class NeedPublicSerializer(LeanOutputMixin, serializers.ModelSerializer):
     """Anyone: no title, no description, no district, no organization."""
 
     sector = serializers.CharField(source="sector_id")
