@@ -152,3 +152,30 @@ class LeanOutputMixin:
                 continue
             ret[name] = field.to_representation(value)
         return ret
+
+
+_PREFETCHED = "_prefetched_list_of_"
+
+
+def prefetch_list(relation: str, queryset=None) -> models.Prefetch:
+    """A prefetch of a to-many relation into a plain list, read by ``PrefetchedListSerializer``:
+    Django's own prefetch cache builds a filtered queryset for every row to hold its list, which
+    costs more than loading the related rows."""
+    return models.Prefetch(relation, queryset=queryset, to_attr=_PREFETCHED + relation)
+
+
+class PrefetchedListSerializer(serializers.ListSerializer):
+    """A to-many relation read from its ``prefetch_list``, or else as DRF reads it (through the
+    related manager, from Django's prefetch cache if any). ``Meta.list_serializer_class``."""
+
+    def get_attribute(self, instance):
+        rows = getattr(instance, _PREFETCHED + self.source, None)
+        return rows if rows is not None else super().get_attribute(instance)
+
+
+class CalledCharField(serializers.CharField):
+    """A string from a method of the object (``source="public_name"``) on output, called
+    directly: DRF would inspect the method's signature on every row."""
+
+    def get_attribute(self, instance):
+        return getattr(instance, self.source)()

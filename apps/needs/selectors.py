@@ -6,17 +6,19 @@ from enum import IntEnum
 from django.db.models import Q, QuerySet
 
 from aidmatch.lifecycle import NEED_PUBLIC
-from apps.core.fields import decrypt_later, decrypt_now, is_confidential_field
+from apps.core.fields import decrypt_later, decrypt_now
+from apps.core.serializers import prefetch_list
 from apps.needs.models import Need
 from apps.organizations.access import is_verifier, member_org_ids
 from apps.organizations.models import Organization
 
-# What showing a need never needs of its organization: its confidential columns, encrypted at
-# rest (contacts, principals), which would otherwise be decrypted on every row.
-_ORGANIZATION_SECRETS = tuple(
+# What showing a need reads of its organization (its name or pseudonym, whether it is
+# sensitive); the rest, its encrypted contacts and principals above all, is never loaded.
+_ORGANIZATION_SHOWN = {"id", "name", "pseudonym", "sensitive"}
+_ORGANIZATION_UNUSED = tuple(
     f"organization__{f.name}"
     for f in Organization._meta.concrete_fields
-    if is_confidential_field(f)
+    if f.name not in _ORGANIZATION_SHOWN
 )
 
 
@@ -40,7 +42,7 @@ def needs_visible_to(request) -> QuerySet[Need]:
 
 def needs_to_show(request) -> QuerySet[Need]:
     """``needs_visible_to``, loaded for showing at the caller's level of detail: the organization
-    (without its confidential columns) and the line items for signed-in callers only, and the
+    (what is shown of it: no contacts) and the line items for signed-in callers only, and the
     exact location left encrypted until ``reveal_locations`` decrypts it for the rows the caller
     may read in full. Codes (sector, province, district, currency) are shown from the row's own
     columns, with no join."""
@@ -50,8 +52,8 @@ def needs_to_show(request) -> QuerySet[Need]:
         return qs
     return (
         qs.select_related("organization")
-        .defer(*_ORGANIZATION_SECRETS)
-        .prefetch_related("line_items")
+        .defer(*_ORGANIZATION_UNUSED)
+        .prefetch_related(prefetch_list("line_items"))
     )
 
 

@@ -7,7 +7,12 @@ from rest_framework import serializers
 from aidmatch.money import format_money
 from apps.audit.reads import ConfidentialReadMixin
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
-from apps.core.serializers import LeanOutputMixin, StrictSerializer
+from apps.core.serializers import (
+    CalledCharField,
+    LeanOutputMixin,
+    PrefetchedListSerializer,
+    StrictSerializer,
+)
 from apps.needs.models import Need, NeedLineItem
 from apps.reference.models import Currency, District, Province, Sector
 
@@ -27,11 +32,12 @@ class LineItemOutSerializer(LeanOutputMixin, serializers.ModelSerializer):
         model = NeedLineItem
         fields = ["description", "unit", "unit_cost", "quantity", "amount"]
         read_only_fields = fields
+        list_serializer_class = PrefetchedListSerializer
 
 
 class OrganizationRefSerializer(LeanOutputMixin, serializers.Serializer):
     id = serializers.UUIDField()
-    name = serializers.CharField(source="public_name")
+    name = CalledCharField(source="public_name")
 
 
 class NeedPublicSerializer(LeanOutputMixin, serializers.ModelSerializer):
