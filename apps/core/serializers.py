@@ -11,14 +11,20 @@ from rest_framework.relations import PKOnlyObject
 SLOW = object()  # "ask DRF": see plain_attribute
 
 
+_NOT_MAPPINGS: set[type] = set()  # types seen not to be Mappings (an abc check is slow)
+
+
 def plain_attribute(instance, path: list[str]):
     """What DRF's ``get_attribute(instance, path)`` gives, when that is a chain of plain
     ``getattr`` (objects, no value on the way callable); else ``SLOW``, telling the caller to ask
     DRF (a dict row, a method to call, an error to map to None, a default, a skip or a message)."""
     value = instance
     for name in path:
-        if isinstance(value, Mapping):
-            return SLOW
+        kind = type(value)
+        if kind not in _NOT_MAPPINGS:
+            if isinstance(value, Mapping):
+                return SLOW
+            _NOT_MAPPINGS.add(kind)
         try:
             value = getattr(value, name)
         except Exception:
@@ -162,6 +168,12 @@ def prefetch_list(relation: str, queryset=None) -> models.Prefetch:
     Django's own prefetch cache builds a filtered queryset for every row to hold its list, which
     costs more than loading the related rows."""
     return models.Prefetch(relation, queryset=queryset, to_attr=_PREFETCHED + relation)
+
+
+def set_prefetched_list(instance, relation: str, rows: list) -> None:
+    """Give ``instance`` the rows of a to-many relation loaded some other way (one column of
+    the main query, say), as ``prefetch_list`` would have."""
+    setattr(instance, _PREFETCHED + relation, rows)
 
 
 class PrefetchedListSerializer(serializers.ListSerializer):

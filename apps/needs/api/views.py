@@ -101,11 +101,10 @@ class NeedViewSet(
 
     def _out_many(self, needs) -> list[dict]:
         """Each need at the caller's level of detail (its exact location decrypted only where
-        the caller may read it), each level's serializer built once for the lot."""
+        the caller may read it), each level's serializer built once per process."""
         levels = [selectors.detail_level(self.request, n) for n in needs]
-        selectors.reveal_locations(
-            n for n, level in zip(needs, levels, strict=True) if level == Detail.CONFIDENTIAL
-        )
+        full = [n for n, level in zip(needs, levels, strict=True) if level == Detail.CONFIDENTIAL]
+        selectors.prepare_to_show(needs, full)
         return SerializerPerRow(SERIALIZERS).many(zip(levels, needs, strict=True))
 
     def _show(self, need, status_code=status.HTTP_200_OK):
