@@ -70,6 +70,8 @@ def minor_unit_of(currency) -> int:
     """The minor unit of a Currency row (or anything with ``minor_unit``) or of an ISO code.
 
     Codes are looked up once per process (the currencies are reference facts that never change)."""
+    if type(currency) is str and currency in _MINOR_UNITS:  # the usual case, first
+        return _MINOR_UNITS[currency]
     if hasattr(currency, "minor_unit"):
         return currency.minor_unit
     code = str(currency)
