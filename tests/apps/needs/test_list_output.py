@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from aidmatch.access import MemberRole
 from apps.audit.models import AuditEvent
+from apps.core.fields import EncryptedTextField
 from apps.needs.models import Need, NeedLineItem
 from tests.conftest import client_for
 from tests.factories import (
@@ -196,3 +197,27 @@ def test_a_page_costs_the_same_statements_whatever_its_length(tier):
 
     assert len(many) == len(few), "\n".join(many)
     assert len(many) <= BUDGET[tier], "\n".join(many)
+
+
+@pytest.mark.parametrize(
+    ("tier", "decrypted"),
+    # Only the exact locations of the rows shown in full, and only the non-empty ones (an empty
+    # value is stored as itself); never an organization's contacts or principals.
+    [("anonymous", 0), ("donor", 0), ("staff_of_plain", 2), ("verifier", 6)],
+)
+def test_a_page_decrypts_only_what_the_caller_sees(tier, decrypted, monkeypatch):
+    plain, secret, _ = _world()
+    client = _clients(plain, secret)[tier]
+    client.get("/api/v1/needs/?page_size=200")
+    seen = []
+    decrypt = EncryptedTextField.decrypt
+
+    def spy(field, value):
+        if value:  # a token to decrypt (empty values are stored as themselves)
+            seen.append(f"{field.model.__name__}.{field.name}")
+        return decrypt(field, value)
+
+    monkeypatch.setattr(EncryptedTextField, "decrypt", spy)
+
+    assert client.get("/api/v1/needs/?page_size=200").status_code == 200
+    assert len(seen) == decrypted and set(seen) <= {"Need.location_detail"}
