@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.db import models
 from rest_framework import serializers
 
 from aidmatch.money import format_money
@@ -9,6 +10,7 @@ from apps.audit.reads import ConfidentialReadMixin
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
 from apps.core.serializers import (
     CalledCharField,
+    DateTimeOutField,
     LeanOutputMixin,
     PrefetchedListSerializer,
     StrictSerializer,
@@ -42,6 +44,11 @@ class OrganizationRefSerializer(LeanOutputMixin, serializers.Serializer):
 
 class NeedPublicSerializer(LeanOutputMixin, serializers.ModelSerializer):
     """Anyone: no title, no description, no district, no organization."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: DateTimeOutField,
+    }
 
     sector = serializers.CharField(source="sector_id")
     province = serializers.CharField(source="province_id")
