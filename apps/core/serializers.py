@@ -124,8 +124,8 @@ class LeanOutputMixin:
     DRF walks the serializer's fields anew for each row and reads each value through
     ``Field.get_attribute`` (a Mapping check, a callable check that inspects signatures, the
     mapping of errors), which costs more than writing the value out. Here the readable fields
-    are listed once, and a field that keeps ``Field.get_attribute`` with a one-step source is
-    read with a plain ``getattr``; everything else (callables, dict rows, missing attributes,
+    are listed once, and a field that keeps ``Field.get_attribute`` is read with plain
+    ``getattr`` along its source; everything else (callables, dict rows, missing attributes,
     fields with their own ``get_attribute``: money, methods, relations, nested serializers) is
     read by DRF as before, so the output is the same.
     """
@@ -167,22 +167,16 @@ class LeanOutputMixin:
 _PREFETCHED = "_prefetched_list_of_"
 
 
-def prefetch_list(relation: str, queryset=None) -> models.Prefetch:
-    """A prefetch of a to-many relation into a plain list, read by ``PrefetchedListSerializer``:
-    Django's own prefetch cache builds a filtered queryset for every row to hold its list, which
-    costs more than loading the related rows."""
-    return models.Prefetch(relation, queryset=queryset, to_attr=_PREFETCHED + relation)
-
-
 def set_prefetched_list(instance, relation: str, rows: list) -> None:
-    """Give ``instance`` the rows of a to-many relation loaded some other way (one column of
-    the main query, say), as ``prefetch_list`` would have."""
+    """Give ``instance`` the rows of a to-many relation, loaded some other way (one column of
+    the main query, say), for ``PrefetchedListSerializer``: Django's prefetch cache would build
+    a related manager and a filtered queryset for every row just to hold its list."""
     setattr(instance, _PREFETCHED + relation, rows)
 
 
 class PrefetchedListSerializer(serializers.ListSerializer):
-    """A to-many relation read from its ``prefetch_list``, or else as DRF reads it (through the
-    related manager, from Django's prefetch cache if any). ``Meta.list_serializer_class``."""
+    """A to-many relation read from the list given by ``set_prefetched_list``, or else as DRF
+    reads it (through the related manager). For ``Meta.list_serializer_class``."""
 
     def get_attribute(self, instance):
         rows = getattr(instance, _PREFETCHED + self.source, None)
