@@ -5,6 +5,7 @@ leaves (``AuditMiddleware``). If the events cannot be written, the response is n
 from collections.abc import Iterable
 from contextvars import ContextVar
 
+from apps.audit.context import current_actor
 from apps.audit.services import audit_record_many, object_id_of, object_type_of
 
 ACTION = "confidential.read"
@@ -36,8 +37,10 @@ def stop_collecting(token) -> dict:
 
 
 def flush(reads: dict) -> None:
+    actor = current_actor()  # one caller for all the reads of a response
     audit_record_many(
         {
+            "actor": actor,
             "action": ACTION,
             "object_type": object_type,
             "object_id": object_id,

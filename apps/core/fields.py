@@ -6,12 +6,15 @@ re-encrypts old rows).
 """
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.models import QuerySet
+from django.db.models.functions import Cast
 
 
 @lru_cache(maxsize=4)
@@ -41,6 +44,10 @@ class EncryptedTextField(models.TextField):
         return _encrypt(value)
 
     def from_db_value(self, value, expression, connection):
+        return self.decrypt(value)
+
+    def decrypt(self, value: str | None):
+        """The value of a stored token: what loading the column gives (see ``decrypt_later``)."""
         if value is None or value == "":
             return value
         try:
@@ -61,8 +68,8 @@ class EncryptedJSONField(EncryptedTextField):
             return None
         return _encrypt(json.dumps(value, sort_keys=True))
 
-    def from_db_value(self, value, expression, connection):
-        text = super().from_db_value(value, expression, connection)
+    def decrypt(self, value: str | None):
+        text = super().decrypt(value)
         return None if text in (None, "") else json.loads(text)
 
     def to_python(self, value):
@@ -83,6 +90,35 @@ class FernetBlobField(models.BinaryField):
     its own type so that key rotation and the audit trail know it holds ciphertext."""
 
     description = "Fernet-encrypted bytes"
+
+
+_CIPHERTEXT = "_ciphertext_of_"
+
+
+def decrypt_later(queryset: QuerySet, *names: str) -> QuerySet:
+    """The queryset with these encrypted columns loaded as ciphertext, not decrypted: each
+    ``name`` (``"location_detail"``, or across a join, ``"organization__address"``) is deferred
+    and its token rides along, for ``decrypt_now`` to decrypt on the objects that will show it.
+    Decrypting costs more than the rest of loading a row; most callers see no secret."""
+    for name in names:
+        queryset = queryset.defer(name).annotate(
+            **{_CIPHERTEXT + name: Cast(name, models.TextField())}
+        )
+    return queryset
+
+
+def decrypt_now(objects: Iterable[models.Model], *names: str) -> None:
+    """Decrypt columns that ``decrypt_later`` left as ciphertext, on these objects only (those
+    whose secrets the caller may see). Objects not passed keep the column deferred: reading it
+    would load and decrypt it then, one query each."""
+    for obj in objects:
+        for name in names:
+            *path, attribute = name.split("__")
+            target = obj
+            for step in path:
+                target = getattr(target, step)
+            field = target._meta.get_field(attribute)
+            setattr(target, field.attname, field.decrypt(getattr(obj, _CIPHERTEXT + name)))
 
 
 def is_confidential_field(field) -> bool:

@@ -11,6 +11,7 @@ from rest_framework import fields as drf_fields
 from rest_framework import serializers
 
 from aidmatch.money import AMOUNT_PATTERN, AmountError, amount_text, parse_amount
+from apps.core.serializers import SLOW, plain_attribute
 
 MAX_DIGITS = 18
 DECIMAL_PLACES = 4  # the largest minor unit of any ISO 4217 currency
@@ -69,6 +70,8 @@ def minor_unit_of(currency) -> int:
     """The minor unit of a Currency row (or anything with ``minor_unit``) or of an ISO code.
 
     Codes are looked up once per process (the currencies are reference facts that never change)."""
+    if type(currency) is str and currency in _MINOR_UNITS:  # the usual case, first
+        return _MINOR_UNITS[currency]
     if hasattr(currency, "minor_unit"):
         return currency.minor_unit
     code = str(currency)
@@ -116,17 +119,21 @@ class MoneyField(serializers.Field):
 
     def __init__(self, *, currency_field: str | Callable = "currency", **kwargs):
         self.currency_field = currency_field
+        self._currency_path = None if callable(currency_field) else currency_field.split(".")
         kwargs["read_only"] = True
         super().__init__(**kwargs)
 
     def get_attribute(self, instance):
-        value = super().get_attribute(instance)
+        value = plain_attribute(instance, self.source_attrs) if self.source_attrs else SLOW
+        if value is SLOW:
+            value = super().get_attribute(instance)
         if value is None:
             return None
-        if callable(self.currency_field):
-            currency = self.currency_field(instance)
-        else:
-            currency = drf_fields.get_attribute(instance, self.currency_field.split("."))
+        if self._currency_path is None:
+            return value, self.currency_field(instance)
+        currency = plain_attribute(instance, self._currency_path)
+        if currency is SLOW:
+            currency = drf_fields.get_attribute(instance, self._currency_path)
         return value, currency
 
     def to_representation(self, value):

@@ -23,6 +23,15 @@ class NeedFilterSet(django_filters.FilterSet):
         model = Need
         fields = ["status", "sector", "province", "currency", "urgency"]
 
+    def get_form_class(self):
+        """Built once: no filter's form field depends on the request (django-filter would build
+        the form class, and each filter's field, on every list request)."""
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._form_class = form_class
+        return form_class
+
     def filter_organization(self, queryset, name, value):
         """Anonymous callers cannot group a sensitive organization's needs by its id."""
         if self.request.user.is_authenticated:

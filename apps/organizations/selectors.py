@@ -2,6 +2,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from apps.core.fields import decrypt_later, decrypt_now, is_confidential_field
 from apps.organizations.access import can_see_confidential, is_verifier, member_org_ids
 from apps.organizations.models import (
     ApiKey,
@@ -19,6 +20,24 @@ def organizations_visible_to(request) -> QuerySet[Organization]:
     if is_verifier(request):
         return qs
     return qs.filter(Q(status=OrganizationStatus.VERIFIED) | Q(pk__in=member_org_ids(request)))
+
+
+# Contacts and principals: encrypted at rest, shown to members and verifiers only.
+SECRETS = tuple(f.name for f in Organization._meta.concrete_fields if is_confidential_field(f))
+
+
+def organizations_to_list(request) -> QuerySet[Organization]:
+    """``organizations_visible_to`` with the secrets left encrypted until ``reveal_to_insiders``
+    decrypts them on the rows the caller may read in full (an outsider's page decrypts none)."""
+    return decrypt_later(organizations_visible_to(request), *SECRETS)
+
+
+def reveal_to_insiders(request, organizations) -> list[bool]:
+    """For each organization (from ``organizations_to_list``), whether the caller sees it in
+    full; the secrets of those are decrypted."""
+    insider = [can_see_confidential(request, o.pk) for o in organizations]
+    decrypt_now([o for o, i in zip(organizations, insider, strict=True) if i], *SECRETS)
+    return insider
 
 
 def organization_for_insider(request, pk) -> Organization:

@@ -2,12 +2,19 @@
 
 from decimal import Decimal
 
+from django.db import models
 from rest_framework import serializers
 
 from aidmatch.money import format_money
 from apps.audit.reads import ConfidentialReadMixin
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
-from apps.core.serializers import StrictSerializer
+from apps.core.serializers import (
+    CalledCharField,
+    DateTimeOutField,
+    LeanOutputMixin,
+    PrefetchedListSerializer,
+    StrictSerializer,
+)
 from apps.needs.models import Need, NeedLineItem
 from apps.reference.models import Currency, District, Province, Sector
 
@@ -19,30 +26,36 @@ class LineItemSerializer(StrictSerializer):
     quantity = serializers.IntegerField(min_value=1, max_value=10_000_000)
 
 
-class LineItemOutSerializer(serializers.ModelSerializer):
-    unit_cost = MoneyField()
-    amount = MoneyField()
+class LineItemOutSerializer(LeanOutputMixin, serializers.ModelSerializer):
+    unit_cost = MoneyField(currency_field="need.currency_id")
+    amount = MoneyField(currency_field="need.currency_id")
 
     class Meta:
         model = NeedLineItem
         fields = ["description", "unit", "unit_cost", "quantity", "amount"]
         read_only_fields = fields
+        list_serializer_class = PrefetchedListSerializer
 
 
-class OrganizationRefSerializer(serializers.Serializer):
+class OrganizationRefSerializer(LeanOutputMixin, serializers.Serializer):
     id = serializers.UUIDField()
-    name = serializers.CharField(source="public_name")
+    name = CalledCharField(source="public_name")
 
 
-class NeedPublicSerializer(serializers.ModelSerializer):
+class NeedPublicSerializer(LeanOutputMixin, serializers.ModelSerializer):
     """Anyone: no title, no description, no district, no organization."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: DateTimeOutField,
+    }
 
     sector = serializers.CharField(source="sector_id")
     province = serializers.CharField(source="province_id")
     currency = serializers.CharField(source="currency_id")
-    amount = MoneyField()
-    funded_amount = MoneyField(source="committed_amount")
-    remaining_amount = MoneyField()
+    amount = MoneyField(currency_field="currency_id")
+    funded_amount = MoneyField(source="committed_amount", currency_field="currency_id")
+    remaining_amount = MoneyField(currency_field="currency_id")
     percent_funded = serializers.SerializerMethodField()
 
     class Meta:
@@ -75,8 +88,8 @@ class NeedRestrictedSerializer(NeedPublicSerializer):
 
     organization = OrganizationRefSerializer()
     district = serializers.SerializerMethodField()
-    committed_amount = MoneyField()
-    disbursed_amount = MoneyField()
+    committed_amount = MoneyField(currency_field="currency_id")
+    disbursed_amount = MoneyField(currency_field="currency_id")
     line_items = LineItemOutSerializer(many=True, read_only=True)
 
     class Meta(NeedPublicSerializer.Meta):
@@ -108,7 +121,7 @@ class NeedFullSerializer(ConfidentialReadMixin, NeedRestrictedSerializer):
 
     confidential_fields = ("location_detail",)
 
-    proposed_amount = MoneyField()
+    proposed_amount = MoneyField(currency_field="currency_id")
     organization_name = serializers.CharField(source="organization.name")
 
     class Meta(NeedRestrictedSerializer.Meta):

@@ -12,6 +12,7 @@ from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
 from apps.core.routers import UUID_LOOKUP
 from apps.core.schema import AnyOfSerializer
+from apps.core.serializers import SerializerPerRow
 from apps.needs import selectors, services
 from apps.needs.api.serializers import (
     NeedFullSerializer,
@@ -89,6 +90,8 @@ class NeedViewSet(
         return [ScopedForApiKeys()]
 
     def get_queryset(self):
+        if self.request.method in SAFE_METHODS:
+            return selectors.needs_to_show(self.request)
         return selectors.needs_visible_to(self.request)
 
     def get_serializer_class(self):
@@ -96,22 +99,30 @@ class NeedViewSet(
             NeedInputSerializer if self.request.method not in SAFE_METHODS else NeedFullSerializer
         )
 
-    def _out(self, need):
-        return SERIALIZERS[selectors.detail_level(self.request, need)](need).data
+    def _out_many(self, needs) -> list[dict]:
+        """Each need at the caller's level of detail (its exact location decrypted only where
+        the caller may read it), each level's serializer built once per process."""
+        levels = [selectors.detail_level(self.request, n) for n in needs]
+        full = [n for n, level in zip(needs, levels, strict=True) if level == Detail.CONFIDENTIAL]
+        selectors.prepare_to_show(needs, full)
+        return SerializerPerRow(SERIALIZERS).many(zip(levels, needs, strict=True))
 
-    def _respond(self, need, status_code=status.HTTP_200_OK):
-        need = self.get_queryset().get(pk=need.pk)
-        response = Response(self._out(need), status=status_code)
+    def _show(self, need, status_code=status.HTTP_200_OK):
+        response = Response(self._out_many([need])[0], status=status_code)
         if selectors.detail_level(self.request, need) == Detail.CONFIDENTIAL:
             response["ETag"] = need.etag
         return response
 
+    def _respond(self, need, status_code=status.HTTP_200_OK):
+        """After a change: the need as stored now."""
+        return self._show(selectors.needs_to_show(self.request).get(pk=need.pk), status_code)
+
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([self._out(n) for n in page])
+        return self.get_paginated_response(self._out_many(page))
 
     def retrieve(self, request, *args, **kwargs):
-        return self._respond(self.get_object())
+        return self._show(self.get_object())
 
     def _own_need(self, pk):
         """A need the caller may change: its organization's members and keys only."""

@@ -9,6 +9,7 @@ from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys, UsersOnly
 from apps.core.routers import UUID_LOOKUP
 from apps.core.schema import AnyOfSerializer
+from apps.core.serializers import SerializerPerRow
 from apps.organizations import selectors, services
 from apps.organizations.access import can_see_confidential
 from apps.organizations.api.serializers import (
@@ -76,10 +77,14 @@ class OrganizationViewSet(
         return OrganizationOutsiderSerializer(obj, context=context).data
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
+        queryset = self.filter_queryset(selectors.organizations_to_list(request))
         page = self.paginate_queryset(queryset)
-        context = self.get_serializer_context()
-        return self.get_paginated_response([self._serialize(o, context) for o in page])
+        insider = selectors.reveal_to_insiders(request, page)
+        out = SerializerPerRow(
+            {True: OrganizationSerializer, False: OrganizationOutsiderSerializer},
+            self.get_serializer_context(),
+        )
+        return self.get_paginated_response(out.many(zip(insider, page, strict=True)))
 
     def retrieve(self, request, *args, **kwargs):
         return Response(self._serialize(self.get_object(), self.get_serializer_context()))
