@@ -206,6 +206,5 @@ def test_the_world_is_read_in_order_of_creation_and_ranked_for_stable_tie_breaks
 
     assert [p.id for p in world.pledges] == [str(earlier.pk), str(later.pk)]
     assert [n.id for n in world.needs] == [str(needs[1].pk), str(needs[0].pk)]
-    if "rank" in matching.PledgeIn.__dataclass_fields__:  # the solver's stable tie-break
-        assert [p.rank for p in world.pledges] == [0, 1]
-        assert [n.rank for n in world.needs] == [0, 1]
+    assert [p.rank for p in world.pledges] == [0, 1]  # the solver's stable tie-break
+    assert [n.rank for n in world.needs] == [0, 1]
