@@ -5,6 +5,7 @@ from decimal import Decimal
 from enum import IntEnum
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import F, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast, JSONObject
 
@@ -75,11 +76,10 @@ def needs_to_show(request) -> QuerySet[Need]:
     qs = decrypt_later(qs, "location_detail")
     if not (request.user.is_authenticated or member_org_ids(request)):
         return qs
-    return (
-        qs.select_related("organization")
-        .defer(*_ORGANIZATION_UNUSED)
-        .annotate(**{_LINE_ITEMS: _line_items_column()})
-    )
+    qs = qs.select_related("organization").defer(*_ORGANIZATION_UNUSED)
+    if connection.vendor != "postgresql":  # the embedded SQLite mode: a query of their own
+        return qs.prefetch_related("line_items")
+    return qs.annotate(**{_LINE_ITEMS: _line_items_column()})
 
 
 def prepare_to_show(needs: Iterable[Need], full: Iterable[Need]) -> None:
