@@ -101,7 +101,10 @@ def _targets(
     declined = {p.id: p.declined for p in world.pledges if p.declined}
     capacity = {p.id: p.capacity for p in world.pledges}
     by_pledge: dict[str, list[Row]] = {}
-    for row in rows:
+    need_rank = {n.id: n.rank for n in world.needs}
+    # Each pledge's rows in the world's stable order (not by random ids), so that the cent a
+    # conversion leaves over always lands on the same row.
+    for row in sorted(rows, key=lambda r: need_rank.get(r.need, -1)):
         if row.need in declined.get(row.pledge, ()):
             continue  # the donor said no to this need (the solver knows; this holds regardless)
         by_pledge.setdefault(row.pledge, []).append(row)
@@ -299,7 +302,13 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
             resize(key, target.amount, target.need_amount, target)
         elif target.amount == amount:
             outcome.kept += 1
-    for key, target in sorted(targets.items()):
+    # In the world's stable order (creation, not random ids): where rounding leaves a need a
+    # cent short, the same row is trimmed whatever the ids are.
+    pledge_rank = {p.id: p.rank for p in world.pledges}
+    need_rank = {n.id: n.rank for n in world.needs}
+    for key, target in sorted(
+        targets.items(), key=lambda kv: (pledge_rank[kv[0][0]], need_rank[kv[0][1]])
+    ):
         if key[0] not in pledges:
             continue  # unchanged in the snapshot, or busy: nothing to write
         if key not in current or target.amount > current[key][1]:
