@@ -256,11 +256,19 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     rate_cache: dict = {}
     extra = json.dumps({"run": str(run.pk), "pool_currency": world.pool.currency})[1:]
 
+    explained: dict[int, tuple[dict, str]] = {}
+
     def explain(target: Target) -> str:
         """The row's explanation with the run and the pool currency, as JSON (kept as text
-        until it is written: a few hundred bytes a row rather than a dict)."""
+        until it is written: a few hundred bytes a row rather than a dict). The solver shares
+        one explanation between many rows: each is serialized once."""
+        key = id(target.explanation)
+        if (hit := explained.get(key)) is not None and hit[0] is target.explanation:
+            return hit[1]
         e = json.dumps(target.explanation, cls=DjangoJSONEncoder, separators=(",", ":"))
-        return e[:-1] + "," + extra if len(e) > 2 else "{" + extra
+        text = e[:-1] + "," + extra if len(e) > 2 else "{" + extra
+        explained[key] = (target.explanation, text)  # the dict kept, so its id is not reused
+        return text
 
     released: list[tuple] = []
     resized: dict[str, tuple] = {}  # allocation id → its new columns
