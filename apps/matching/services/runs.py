@@ -266,18 +266,9 @@ def match_run_execute(
             solved, rss_solved = time.perf_counter(), _peak_rss_mb()
             outcome = apply_solution(world=world, rows=list(solution.rows), run=run)
             written, rss_written = time.perf_counter(), _peak_rss_mb()
-            for allocation_id in outcome.auto_commit:
-                try:
-                    allocation_commit(allocation_id=allocation_id)
-                    run.auto_committed += 1
-                except DomainError as exc:  # e.g. the need closed in between: stays proposed
-                    log.info("auto-commit of %s refused: %s", allocation_id, exc)
+            _auto_commit(run, outcome.auto_commit)
         except Exception as exc:
-            run.status = MatchRun.Status.FAILED
-            run.error = f"{type(exc).__name__}: {exc}"[:2000]
-            run.finished_at = timezone.now()
-            run.save()
-            log.exception("matching run %s failed", run.pk)
+            _record_failure(run, exc)
             raise
         run.status = MatchRun.Status.SUCCEEDED
         run.pool_currency = world.pool.currency
@@ -303,14 +294,7 @@ def match_run_execute(
             # the process's peak RSS so far, after each step (MB)
             "peak_rss_mb": {"load": rss_loaded, "solve": rss_solved, "write": rss_written},
         }
-        run.finished_at = timezone.now()
-        with transaction.atomic():
-            run.save()
-            audit_record(
-                action="matching.run",
-                obj=run,
-                after={k: getattr(run, k) for k in AUDITED_RUN_FIELDS},
-            )
+        _record_success(run)
         if outcome.skipped_busy:
             _follow_up(run, outcome.skipped_busy)
         return run
@@ -338,18 +322,9 @@ def match_incremental_execute(
         return None
     try:
         placed = place_pledges(pledge_ids=pledge_ids, run=run)
-        for allocation_id in placed.auto_commit:
-            try:
-                allocation_commit(allocation_id=allocation_id)
-                run.auto_committed += 1
-            except DomainError as exc:  # e.g. the need closed in between: stays proposed
-                log.info("auto-commit of %s refused: %s", allocation_id, exc)
+        _auto_commit(run, placed.auto_commit)
     except Exception as exc:
-        run.status = MatchRun.Status.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:2000]
-        run.finished_at = timezone.now()
-        run.save()
-        log.exception("matching run %s failed", run.pk)
+        _record_failure(run, exc)
         raise
     run.status = MatchRun.Status.SUCCEEDED
     run.pool_currency = settings.MATCHING_POOL_CURRENCY
@@ -367,13 +342,36 @@ def match_incremental_execute(
         "seconds_solve": round(placed.seconds_solve, 4),
         "seconds_write": round(placed.seconds_write, 4),
     }
+    _record_success(run)
+    return run
+
+
+def _auto_commit(run: MatchRun, allocation_ids) -> None:
+    """Commit the new proposals of auto-commit pledges, each in its own transaction."""
+    for allocation_id in allocation_ids:
+        try:
+            allocation_commit(allocation_id=allocation_id)
+            run.auto_committed += 1
+        except DomainError as exc:  # e.g. the need closed in between: stays proposed
+            log.info("auto-commit of %s refused: %s", allocation_id, exc)
+
+
+def _record_failure(run: MatchRun, exc: Exception) -> None:
+    run.status = MatchRun.Status.FAILED
+    run.error = f"{type(exc).__name__}: {exc}"[:2000]
+    run.finished_at = timezone.now()
+    run.save()
+    log.exception("matching run %s failed", run.pk)
+
+
+def _record_success(run: MatchRun) -> None:
+    """Save a run's figures (filled by the caller) with its audit event, in one transaction."""
     run.finished_at = timezone.now()
     with transaction.atomic():
         run.save()
         audit_record(
             action="matching.run", obj=run, after={k: getattr(run, k) for k in AUDITED_RUN_FIELDS}
         )
-    return run
 
 
 def match_run_defer(*, run_id) -> bool:
