@@ -3,7 +3,8 @@
 Every worker runs a housekeeping thread (``worker_ready``): it writes the worker's heartbeat for
 the queues it consumes every HEALTH_HEARTBEAT_SECONDS (read by /healthz), and every
 MATCHING_SWEEP_SECONDS, from its start on, retries the matching runs whose worker died or whose
-message was lost (beat's sweep does the same, so recovery needs neither beat nor a restart).
+message was lost (beat's sweep does the same, so recovery needs neither beat nor a restart);
+every EVENTS_RELAY_SECONDS it relays the outbox's committed events (``apps.events.relay``).
 """
 
 import logging
@@ -27,6 +28,7 @@ def _start_housekeeping(sender, **kwargs) -> None:
     from django.utils import timezone
 
     from apps.core.workers import Housekeeper, heartbeat_record
+    from apps.events.relay import relay_pending
     from apps.matching.tasks import recover_matching_runs
 
     hostname = sender.hostname
@@ -40,6 +42,7 @@ def _start_housekeeping(sender, **kwargs) -> None:
                 lambda: heartbeat_record(hostname=hostname, queues=queues, started_at=started_at),
             ),
             ("recover matching runs", settings.MATCHING_SWEEP_SECONDS, recover_matching_runs),
+            ("relay events", settings.EVENTS_RELAY_SECONDS, relay_pending),
         ]
     )
     _keeper.start()

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.public",
     "apps.audit",  # append-only, hash-chained audit trail
     "apps.fx",  # exchange-rate snapshots
+    "apps.events",  # the outbox: events for the feed and the webhooks
     "apps.demo",
 ]
 
@@ -202,6 +203,8 @@ MATCHING_RUN_MAX_ATTEMPTS = env.int("MATCHING_RUN_MAX_ATTEMPTS", default=3)
 MATCHING_SWEEP_SECONDS = env.int("MATCHING_SWEEP_SECONDS", default=30)
 # The sweep also starts a full run when none was started for this long.
 MATCHING_PERIODIC_RUN_MINUTES = env.int("MATCHING_PERIODIC_RUN_MINUTES", default=10)
+# How often each worker's relay gives committed events their positions and fans them out.
+EVENTS_RELAY_SECONDS = env.float("EVENTS_RELAY_SECONDS", default=0.25)
 # Periodic work, declared here and run by one `celery beat`. Every task is safe to repeat.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
@@ -231,6 +234,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-matching": {
         "task": "apps.matching.tasks.sweep_matching",
         "schedule": timedelta(seconds=MATCHING_SWEEP_SECONDS),
+    },
+    "relay-events": {  # a backstop: every worker relays every EVENTS_RELAY_SECONDS
+        "task": "apps.events.tasks.relay_events",
+        "schedule": timedelta(minutes=1),
     },
     # Ledger: recompute every balance from the legs and compare with the cached totals.
     "reconcile-ledger": {

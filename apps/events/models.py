@@ -1,0 +1,92 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from aidmatch.events import EventType
+from apps.core.fields import EncryptedJSONField
+
+
+class Event(models.Model):
+    """One change a partner app may hear about: the outbox.
+
+    Written in the transaction that makes the change (one INSERT), so an event exists exactly
+    when its change committed. ``payloads`` holds the resource as each audience may see it
+    (``aidmatch.events.Audience``), rendered by the API's own serializers at that moment and
+    encrypted at rest, since the organization's and verifiers' views carry confidential fields.
+
+    ``position`` is given by the relay (``apps.events.relay``) once the event is visible, in
+    insertion order: the feed and the webhooks follow it, so a cursor never skips an event that
+    committed late, and one resource's events (written under that resource's row lock) keep
+    their commit order.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=64, choices=[(t.value, t.value) for t in EventType])
+    resource_type = models.CharField(max_length=32)
+    resource_id = models.CharField(max_length=64)
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The organization the resource belongs to (a need's, a tranche's recipient).",
+    )
+    donor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The donor concerned, when a user.",
+    )
+    donor_organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The donor concerned, when an institution pledging through its API key.",
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    payloads = EncryptedJSONField(default=dict)
+    position = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(position__isnull=True), name="event_unpublished"
+            ),
+            models.Index(fields=["organization", "position"], name="event_org_position"),
+            models.Index(fields=["donor", "position"], name="event_donor_position"),
+            models.Index(
+                fields=["donor_organization", "position"], name="event_donor_org_position"
+            ),
+            models.Index(fields=["resource_type", "resource_id"], name="event_resource"),
+            models.Index(fields=["occurred_at"], name="event_occurred_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.type} {self.resource_type}:{self.resource_id}"
+
+    @property
+    def public_id(self) -> str:
+        """The id partners see and deduplicate by (the same across every delivery attempt)."""
+        return f"evt_{self.uid.hex}"
+
+
+class EventStream(models.Model):
+    """The single row the relay locks while it gives positions (so relays take turns without
+    a session-level lock, which a transaction-mode pooler would break)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_position = models.BigIntegerField(default=0)
+    relayed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"event stream at {self.last_position}"
