@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -84,7 +85,11 @@ class DocumentDownloadView(APIView):
     permission_classes = [UsersOnly]
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file")},
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file"
+            )
+        },
         tags=["vetting"],
     )
     def get(self, request, pk, document_id):
