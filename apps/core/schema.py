@@ -20,8 +20,11 @@ import re
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.serializers import PolymorphicProxySerializerExtension
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
 
+from apps.core.files import MAGIC
 from apps.core.problems import PROBLEM_CONTENT_TYPE
 from apps.core.routers import INTEGER_LOOKUP, UUID_LOOKUP
 
@@ -189,3 +192,26 @@ class ByTierSerializerExtension(PolymorphicProxySerializerExtension):
             + "): a field the caller's level does not show is absent."
         )
         return merged
+
+
+# A JSON column of free-form content (an audit record's before and after, a run's figures):
+# documented as an object whose keys are its content, rather than as a value of any type.
+FREE_FORM_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def documented_json(schema, **kwargs) -> serializers.JSONField:
+    """A JSON column's field, output as stored (as ``ModelSerializer`` maps it), documented as
+    ``schema``: a serializer (a component), a field, or a schema dict."""
+    cls = extend_schema_field(schema)(type("DocumentedJSONField", (serializers.JSONField,), {}))
+    return cls(read_only=True, **kwargs)
+
+
+def file_download(description: str) -> dict:
+    """``extend_schema`` responses of a stored file's download: the bytes, in the content type
+    the upload was sniffed as (apps.core.files: PDF, PNG or JPEG). ``application/octet-stream``
+    is listed first, for generated clients: openapi-python-client reads a download as a file
+    only under that name (with only the others it warns and leaves the response out)."""
+    return {
+        (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=description)
+        for content_type in ("application/octet-stream", *MAGIC)
+    }

@@ -1,7 +1,6 @@
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -14,7 +13,7 @@ from apps.audit.reads import note_confidential_read
 from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
-from apps.core.schema import ByTierSerializer
+from apps.core.schema import ByTierSerializer, file_download
 from apps.needs.selectors import needs_visible_to
 from apps.organizations.access import can_see_confidential, member_org_ids
 from apps.organizations.selectors import organizations_visible_to
@@ -116,13 +115,7 @@ class ReportViewSet(
         )
         return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The file"
-            )
-        }
-    )
+    @extend_schema(responses=file_download("The file"))
     @action(detail=True, methods=["get"], url_path=r"evidence/(?P<evidence_id>[0-9a-f-]{36})")
     def evidence_file(self, request, pk=None, evidence_id=None):
         report = self.get_object()
