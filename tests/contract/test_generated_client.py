@@ -135,6 +135,8 @@ def test_a_generated_client_reads_every_field_typed(world, live_server, tmp_path
             ("allocations", "allocations_list"),
             ("allocations", "allocations_commit_create"),
             ("needs", "needs_retrieve"),
+            ("needs", "needs_list"),
+            ("organizations", "organizations_retrieve"),
             ("organizations", "organizations_funding_retrieve"),
         ]
     }
@@ -214,6 +216,20 @@ def test_a_generated_client_reads_every_field_typed(world, live_server, tmp_path
     assert isinstance(need.deadline, datetime.date)
     assert need.location_detail is gen.types.UNSET  # the insiders' level only
 
+    # The same need to the public, in a list: one model, the restricted fields absent.
+    [public] = typed(ops["needs_list"].sync_detailed(client=anonymous), 200).results
+    assert isinstance(public, models.NeedAtAnyDetail) and public.id == need.id
+    assert public.title is gen.types.UNSET and public.line_items is gen.types.UNSET
+    assert public.funded_amount == "500.00"
+    assert public.status == models.NeedStatusEnum.PARTIALLY_FUNDED
+
+    # Its organization, to the donor (an outsider) and to its staff (everything).
+    outsider = typed(
+        ops["organizations_retrieve"].sync_detailed(client=donor, id=world["organization"].pk),
+        200,
+    )
+    assert outsider.name == "Herat Women's Bakery" and outsider.contact_name is gen.types.UNSET
+
     # The pledge's trace, typed down to the need it reached.
     trace = typed(ops["pledges_trace_retrieve"].sync_detailed(client=donor, id=pledge.id), 200)
     assert isinstance(trace, models.PledgeTrace)
@@ -231,6 +247,11 @@ def test_a_generated_client_reads_every_field_typed(world, live_server, tmp_path
         ),
         200,
     )
+    insider = typed(
+        ops["organizations_retrieve"].sync_detailed(client=staff, id=world["organization"].pk),
+        200,
+    )
+    assert isinstance(insider.contact_name, str) and insider.your_role == "staff"
     assert isinstance(funding, models.OrganizationFunding)
     assert funding.organization == world["organization"].pk
     [by_need] = funding.by_need
