@@ -14,6 +14,9 @@
   show it. Generated clients then parse every level into one typed model (a field the caller's
   level does not show is simply absent: ``Unset`` in openapi-python-client), where an ``anyOf``
   without a discriminator parsed a fuller shape as the smallest one and left the rest untyped.
+- Nothing is left untyped (tests/contract/test_schema_precision.py): a JSON column is declared
+  with ``documented_json`` (its shape, or ``FREE_FORM_OBJECT`` where its keys are its content), a
+  download with ``file_download``, a response built as plain data with a serializer describing it.
 """
 
 import re
