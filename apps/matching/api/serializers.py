@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from apps.core.money import MoneyField
 from apps.core.schema import FREE_FORM_OBJECT, documented_json
-from apps.core.serializers import StrictSerializer
+from apps.core.serializers import StrictBooleanField, StrictSerializer
 from apps.matching.models import Allocation, MatchRun
 
 
@@ -14,7 +14,7 @@ class AllocationExplanationSerializer(serializers.Serializer):
     deadline = serializers.DateField(required=False, help_text="The need's deadline.")
     weight = serializers.IntegerField(required=False, help_text="The need's weight in the solve.")
     rule = serializers.CharField(required=False, help_text="The rule that ordered it.")
-    kept = serializers.BooleanField(
+    kept = StrictBooleanField(
         required=False, help_text="Whether a proposal already there was kept."
     )
     run = serializers.UUIDField(required=False, help_text="The match run that proposed it.")

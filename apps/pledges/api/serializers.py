@@ -181,7 +181,7 @@ class TraceReportSerializer(serializers.Serializer):
     narrative = serializers.CharField(
         allow_null=True, help_text="Null for a sensitive organization."
     )
-    final = serializers.BooleanField()
+    final = serializers.BooleanField(read_only=True)
 
 
 class TraceAllocationSerializer(serializers.Serializer):
