@@ -9,15 +9,25 @@
   header (the detail URL of the created object; apps.core.middleware.CreatedLocationMiddleware
   sets it): a second postprocessing hook.
 - A response shown at several levels of detail (a need to the public, to a signed-in donor, to
-  its organization) is documented with ``AnyOfSerializer`` as ``anyOf`` its shapes.
+  its organization) is documented with ``ByTierSerializer`` as one object: every field of the
+  fullest shape, required only where every level shows it, each other field saying which levels
+  show it. Generated clients then parse every level into one typed model (a field the caller's
+  level does not show is simply absent: ``Unset`` in openapi-python-client), where an ``anyOf``
+  without a discriminator parsed a fuller shape as the smallest one and left the rest untyped.
+- Nothing is left untyped (tests/contract/test_schema_precision.py): a JSON column is declared
+  with ``documented_json`` (its shape, or ``FREE_FORM_OBJECT`` where its keys are its content), a
+  download with ``file_download``, a response built as plain data with a serializer describing it.
 """
 
 import re
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.serializers import PolymorphicProxySerializerExtension
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
 
+from apps.core.files import MAGIC
 from apps.core.problems import PROBLEM_CONTENT_TYPE
 from apps.core.routers import INTEGER_LOOKUP, UUID_LOOKUP
 
@@ -114,20 +124,97 @@ def add_location_headers(result, generator, request, public):
     return result
 
 
-class AnyOfSerializer(PolymorphicProxySerializer):
-    """For ``extend_schema`` only: a response in any of several shapes, each a superset of the
-    next (the levels of detail of one resource). Documented as ``anyOf``: with ``oneOf`` a
-    fuller shape, which also matches the smaller ones, would be invalid."""
+class ByTierSerializer(PolymorphicProxySerializer):
+    """For ``extend_schema`` only: a resource shown at several levels of detail, each a
+    serializer, given as ``{level name: serializer}`` from the least to the most detailed.
+    Documented as one object (see the module's docstring and ``ByTierSerializerExtension``)."""
 
-    def __init__(self, component_name, serializers, **kwargs):
+    def __init__(self, component_name, serializers: dict, **kwargs):
         kwargs.setdefault("resource_type_field_name", None)
         super().__init__(component_name, serializers, **kwargs)
 
 
-class AnyOfSerializerExtension(PolymorphicProxySerializerExtension):
-    target_class = AnyOfSerializer
+# What may differ between two levels' schemas of one field: its description, whether it can be
+# null (a field nullable at any level is nullable in the merged schema), and what only input
+# would be checked against (a field read-only at one level, writable at another).
+_MAY_DIFFER = ("description", "nullable", "readOnly", "maxLength", "minLength", "pattern")
+
+
+def _type_of(prop: dict) -> dict:
+    """A property's schema without what may differ between levels (``allOf`` of one ``$ref``
+    is the ``$ref``)."""
+    prop = {k: v for k, v in prop.items() if k not in _MAY_DIFFER}
+    if len(prop.get("allOf", ())) == 1:
+        prop = {**prop.pop("allOf")[0], **prop}
+    return prop
+
+
+def merge_levels(levels: dict[str, dict]) -> dict:
+    """``{level name: object schema}`` → one object schema: every property of any level (in
+    the order the levels first show them), required where every level requires it, nullable
+    where any level allows null; a property not shown at every level says at which it is."""
+    properties: dict[str, dict] = {}
+    shown_at: dict[str, list[str]] = {}
+    for level, schema in levels.items():
+        for name, prop in schema.get("properties", {}).items():
+            shown_at.setdefault(name, []).append(level)
+            seen = properties.get(name)
+            if seen is None:
+                properties[name] = dict(prop)
+                continue
+            if _type_of(seen) != _type_of(prop):
+                raise ValueError(f"{name!r} has a different type at the {level} level")
+            if prop.get("nullable"):
+                seen["nullable"] = True
+    required_sets = [set(schema.get("required", ())) for schema in levels.values()]
+    required = set.intersection(*required_sets) if required_sets else set()
+    for name, at in shown_at.items():
+        if len(at) < len(levels):
+            note = f"Shown at the {', '.join(at)} level{'s' if len(at) > 1 else ''} only."
+            text = properties[name].get("description")
+            properties[name]["description"] = f"{text} {note}" if text else note
+    merged = {"type": "object", "properties": properties}
+    if required:
+        merged["required"] = sorted(required)
+    return merged
+
+
+class ByTierSerializerExtension(PolymorphicProxySerializerExtension):
+    target_class = ByTierSerializer
     priority = 0  # before drf-spectacular's own extension for the parent class
 
     def map_serializer(self, auto_schema, direction):
-        schema = super().map_serializer(auto_schema, direction)
-        return {"anyOf": schema.pop("oneOf"), **schema}
+        levels = {
+            level: auto_schema._map_serializer(self._prep_serializer(serializer), direction)
+            for level, serializer in self.target.serializers.items()
+        }
+        merged = merge_levels(levels)
+        merged["description"] = (
+            "At the caller's level of detail ("
+            + ", ".join(levels)
+            + "): a field the caller's level does not show is absent."
+        )
+        return merged
+
+
+# A JSON column of free-form content (an audit record's before and after, a run's figures):
+# documented as an object whose keys are its content, rather than as a value of any type.
+FREE_FORM_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def documented_json(schema, **kwargs) -> serializers.JSONField:
+    """A JSON column's field, output as stored (as ``ModelSerializer`` maps it), documented as
+    ``schema``: a serializer (a component), a field, or a schema dict."""
+    cls = extend_schema_field(schema)(type("DocumentedJSONField", (serializers.JSONField,), {}))
+    return cls(read_only=True, **kwargs)
+
+
+def file_download(description: str) -> dict:
+    """``extend_schema`` responses of a stored file's download: the bytes, in the content type
+    the upload was sniffed as (apps.core.files: PDF, PNG or JPEG). ``application/octet-stream``
+    is listed first, for generated clients: openapi-python-client reads a download as a file
+    only under that name (with only the others it warns and leaves the response out)."""
+    return {
+        (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description=description)
+        for content_type in ("application/octet-stream", *MAGIC)
+    }

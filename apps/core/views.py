@@ -12,14 +12,35 @@ from rest_framework.permissions import AllowAny
 from apps.core.health import health_report
 
 
+class HealthCheckSerializer(serializers.Serializer):
+    """One part's health (apps.core.health): its status, and what that check reports beside it."""
+
+    status = serializers.CharField(help_text="up, down, degraded or unknown")
+    error = serializers.CharField(required=False)
+    detail = serializers.CharField(required=False)
+    vendor = serializers.CharField(required=False, help_text="database")
+    transport = serializers.CharField(required=False, help_text="broker")
+    mode = serializers.CharField(required=False, help_text="broker, workers")
+    count = serializers.IntegerField(required=False, help_text="workers")
+    last_reconcile = serializers.DateTimeField(required=False, help_text="ledger")
+    differences = serializers.IntegerField(required=False, help_text="ledger")
+
+
+class HealthChecksSerializer(serializers.Serializer):
+    database = HealthCheckSerializer()
+    broker = HealthCheckSerializer()
+    workers = HealthCheckSerializer()
+    ledger = HealthCheckSerializer()
+
+
 @extend_schema(
     summary="Health of the database, broker and workers",
     responses={
         (200, "application/json"): inline_serializer(
-            "Health", {"status": serializers.CharField(), "checks": serializers.DictField()}
+            "Health", {"status": serializers.CharField(), "checks": HealthChecksSerializer()}
         ),
         (503, "application/json"): inline_serializer(
-            "Unhealthy", {"status": serializers.CharField(), "checks": serializers.DictField()}
+            "Unhealthy", {"status": serializers.CharField(), "checks": HealthChecksSerializer()}
         ),
     },
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import environ
 
-from aidmatch.lifecycle import NeedStatus
+from aidmatch.lifecycle import AllocationStatus, DisbursementStatus, NeedStatus
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = BASE_DIR / "var"
@@ -324,6 +324,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrganizationStatusEnum": "apps.organizations.models.OrganizationStatus",
         "NeedStatusEnum": [s.value for s in NeedStatus],
+        "AllocationStatusEnum": [s.value for s in AllocationStatus],
+        "DisbursementStatusEnum": [s.value for s in DisbursementStatus],
         "OrganizationKindEnum": "apps.organizations.models.OrganizationKind",
         "DocumentKindEnum": "apps.organizations.models.DocumentKind",
     },

@@ -1,8 +1,26 @@
 from rest_framework import serializers
 
 from apps.core.money import MoneyField
-from apps.core.serializers import StrictSerializer
+from apps.core.schema import FREE_FORM_OBJECT, documented_json
+from apps.core.serializers import StrictBooleanField, StrictSerializer
 from apps.matching.models import Allocation, MatchRun
+
+
+class AllocationExplanationSerializer(serializers.Serializer):
+    """Why matching proposed this allocation (aidmatch.matching.model.explanation)."""
+
+    admitted_by = serializers.CharField(help_text="The pledge's earmark that admitted the need.")
+    urgency = serializers.IntegerField(required=False, help_text="The need's urgency, 1-5.")
+    deadline = serializers.DateField(required=False, help_text="The need's deadline.")
+    weight = serializers.IntegerField(required=False, help_text="The need's weight in the solve.")
+    rule = serializers.CharField(required=False, help_text="The rule that ordered it.")
+    kept = StrictBooleanField(
+        required=False, help_text="Whether a proposal already there was kept."
+    )
+    run = serializers.UUIDField(required=False, help_text="The match run that proposed it.")
+    pool_currency = serializers.CharField(
+        required=False, help_text="The currency the run compared amounts in."
+    )
 
 
 class AllocationSerializer(serializers.ModelSerializer):
@@ -12,6 +30,7 @@ class AllocationSerializer(serializers.ModelSerializer):
     currency = serializers.CharField(source="pledge.currency_id")
     need_amount = MoneyField(currency_field="need.currency")
     need_currency = serializers.CharField(source="need.currency_id")
+    explanation = documented_json(AllocationExplanationSerializer)
     donor = serializers.SerializerMethodField()
     organization = serializers.SerializerMethodField()
 
@@ -55,6 +74,7 @@ class AllocationSerializer(serializers.ModelSerializer):
 
 
 class MatchRunSerializer(serializers.ModelSerializer):
+    stats = documented_json(FREE_FORM_OBJECT, help_text="The solver's and the run's figures.")
     requested_by = serializers.EmailField(
         source="requested_by.email", default=None, allow_null=True
     )

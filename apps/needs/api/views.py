@@ -11,7 +11,7 @@ from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
 from apps.core.routers import UUID_LOOKUP
-from apps.core.schema import AnyOfSerializer
+from apps.core.schema import ByTierSerializer
 from apps.core.serializers import SerializerPerRow
 from apps.needs import selectors, services
 from apps.needs.api.serializers import (
@@ -30,6 +30,9 @@ SERIALIZERS = {
     Detail.RESTRICTED: NeedRestrictedSerializer,
     Detail.CONFIDENTIAL: NeedFullSerializer,
 }
+# The same, named for the schema (apps.core.schema.ByTierSerializer).
+LEVELS = {"public": NeedPublicSerializer, "signed-in": NeedRestrictedSerializer}
+LEVELS["insider"] = NeedFullSerializer
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, description="The ETag you read; a stale one is 412."
 )
@@ -53,10 +56,10 @@ def _if_match(request) -> int | None:
             "title, description, district and organization (a pseudonym for sensitive ones); "
             "the organization's members and verifiers see everything."
         ),
-        responses=AnyOfSerializer("NeedAtAnyDetail", [*SERIALIZERS.values()], many=True),
+        responses=ByTierSerializer("NeedAtAnyDetail", LEVELS, many=True),
     ),
     retrieve=extend_schema(
-        responses=AnyOfSerializer("NeedAtAnyDetail", [*SERIALIZERS.values()]),
+        responses=ByTierSerializer("NeedAtAnyDetail", LEVELS),
         description="At the caller's level of detail, as in the list.",
     ),
     create=extend_schema(request=NeedInputSerializer, responses={201: NeedFullSerializer}),

@@ -2,7 +2,7 @@
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from apps.audit.reads import ConfidentialReadMixin, note_confidential_read
 from apps.core.permissions import UsersOnly
+from apps.core.schema import file_download
 from apps.core.serializers import StrictSerializer
 from apps.organizations.documents import (
     may_handle_documents,
@@ -84,7 +85,7 @@ class DocumentDownloadView(APIView):
     permission_classes = [UsersOnly]
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file")},
+        responses=file_download("The file"),
         tags=["vetting"],
     )
     def get(self, request, pk, document_id):

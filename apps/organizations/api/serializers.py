@@ -4,6 +4,7 @@ from rest_framework import serializers
 from aidmatch.access import ALL_SCOPES
 from aidmatch.lifecycle import InvitationStatus
 from apps.audit.reads import ConfidentialReadMixin
+from apps.core.schema import documented_json
 from apps.core.serializers import StrictModelSerializer, StrictSerializer
 from apps.organizations.models import ApiKey, Invitation, Membership, Organization
 from apps.reference.models import Province
@@ -146,6 +147,9 @@ class ApiKeySerializer(serializers.ModelSerializer):
     )
     expires_at = serializers.DateTimeField(source="expiry_date", read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(source="created", read_only=True)
+    scopes = documented_json(
+        serializers.ListField(child=serializers.ChoiceField(sorted(ALL_SCOPES)))
+    )
 
     class Meta:
         model = ApiKey

@@ -8,7 +8,7 @@ from aidmatch.access import MemberRole, Scope
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys, UsersOnly
 from apps.core.routers import UUID_LOOKUP
-from apps.core.schema import AnyOfSerializer
+from apps.core.schema import ByTierSerializer
 from apps.core.serializers import SerializerPerRow
 from apps.organizations import selectors, services
 from apps.organizations.access import can_see_confidential
@@ -25,17 +25,17 @@ from apps.organizations.filters import OrganizationFilterSet
 from apps.organizations.models import ApiKey, Membership
 
 # What the caller sees of an organization: the whole record (members, verifiers) or not.
-BY_ACCESS = [OrganizationSerializer, OrganizationOutsiderSerializer]
+LEVELS = {"outsider": OrganizationOutsiderSerializer, "insider": OrganizationSerializer}
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="Organizations the caller may see",
-        responses=AnyOfSerializer("OrganizationAtAnyDetail", BY_ACCESS, many=True),
+        responses=ByTierSerializer("OrganizationAtAnyDetail", LEVELS, many=True),
         description="Members and verifiers get the full record (OrganizationSerializer).",
     ),
     retrieve=extend_schema(
-        responses=AnyOfSerializer("OrganizationAtAnyDetail", BY_ACCESS),
+        responses=ByTierSerializer("OrganizationAtAnyDetail", LEVELS),
         description="Members and verifiers get the full record (OrganizationSerializer).",
     ),
     create=extend_schema(request=OrganizationSerializer, responses={201: OrganizationSerializer}),

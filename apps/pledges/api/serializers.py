@@ -2,6 +2,8 @@ from datetime import timedelta
 
 from rest_framework import serializers
 
+from aidmatch.disbursing import Channel
+from aidmatch.lifecycle import AllocationStatus, DisbursementStatus, NeedStatus
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
 from apps.core.serializers import StrictBooleanField, StrictSerializer
 from apps.needs.models import Need
@@ -117,3 +119,93 @@ class PledgeCreateSerializer(StrictSerializer):
 
 class PledgeUpdateSerializer(StrictSerializer):
     amount = AmountField(help_text="A lower amount; never below what is committed.")
+
+
+# The pledge's trace (apps.pledges.trace.pledge_trace builds it as plain data): these
+# serializers document its shape for the schema, so that clients get typed objects.
+
+
+class TraceNeedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    sector = serializers.CharField()
+    province = serializers.CharField()
+    district = serializers.CharField(
+        allow_null=True, help_text="Null for a sensitive organization's need."
+    )
+    organization = serializers.CharField(help_text="Its pseudonym when it is sensitive.")
+    status = serializers.ChoiceField(choices=[s.value for s in NeedStatus])
+
+
+class TraceRefundSerializer(serializers.Serializer):
+    amount = MoneyField()
+    currency = serializers.CharField()
+    refund_date = serializers.DateField()
+    reason = serializers.CharField(allow_null=True, help_text="Null for a sensitive organization.")
+
+
+class TraceTrancheSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=[s.value for s in DisbursementStatus])
+    channel = serializers.ChoiceField(choices=[c.value for c in Channel])
+    amount = MoneyField(help_text="This allocation's part of the tranche (the pledge's currency).")
+    need_amount = MoneyField(help_text="The same, in the need's currency.")
+    fee_amount = MoneyField()
+    received_amount = MoneyField(allow_null=True)
+    received_currency = serializers.CharField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+    received_date = serializers.DateField(allow_null=True)
+    refunded_amount = MoneyField(allow_null=True)
+    refunds = TraceRefundSerializer(many=True)
+
+
+class TraceReachedSerializer(serializers.Serializer):
+    women = serializers.IntegerField()
+    girls = serializers.IntegerField()
+    men = serializers.IntegerField()
+    boys = serializers.IntegerField()
+    households = serializers.IntegerField()
+
+
+class TraceReportItemSerializer(serializers.Serializer):
+    item = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class TraceReportSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    reached = TraceReachedSerializer()
+    items = TraceReportItemSerializer(many=True)
+    narrative = serializers.CharField(
+        allow_null=True, help_text="Null for a sensitive organization."
+    )
+    final = serializers.BooleanField(read_only=True)
+
+
+class TraceAllocationSerializer(serializers.Serializer):
+    allocation = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=[s.value for s in AllocationStatus])
+    amount = MoneyField()
+    need_amount = MoneyField()
+    need_currency = serializers.CharField()
+    need = TraceNeedSerializer()
+    tranches = TraceTrancheSerializer(many=True)
+    reports = TraceReportSerializer(many=True)
+
+
+class PledgeTraceSerializer(serializers.Serializer):
+    """Where the pledge's money went: each live allocation, its tranches (with any refunds) and
+    the delivery reports of the need it funded. Amounts in the pledge's currency unless named
+    ``need_…``."""
+
+    pledge = serializers.UUIDField()
+    currency = serializers.CharField()
+    amount = MoneyField()
+    committed_amount = MoneyField()
+    disbursed_amount = MoneyField()
+    sent_amount = MoneyField()
+    received_amount = MoneyField(help_text="Received by the organizations, net of refunds.")
+    refunded_amount = MoneyField()
+    allocations = TraceAllocationSerializer(many=True)

@@ -1,6 +1,6 @@
 from django.db.models import prefetch_related_objects
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from apps.pledges import selectors, services
 from apps.pledges.api.serializers import (
     PledgeCreateSerializer,
     PledgeSerializer,
+    PledgeTraceSerializer,
     PledgeUpdateSerializer,
 )
 from apps.pledges.filters import PledgeFilterSet
@@ -91,7 +92,7 @@ class PledgeViewSet(
 
     @extend_schema(
         request=None,
-        responses=OpenApiResponse(description="Allocations → tranches → reports"),
+        responses=PledgeTraceSerializer,
         summary="Follow the pledge's money to delivery reports",
     )
     @action(detail=True, methods=["get"])

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.schema import documented_json
 from apps.reference.models import Currency, District, Province, Sector
 
 
@@ -18,6 +19,8 @@ class DistrictSerializer(serializers.ModelSerializer):
 
 
 class SectorSerializer(serializers.ModelSerializer):
+    dac5_codes = documented_json(serializers.ListField(child=serializers.CharField()))
+
     class Meta:
         model = Sector
         fields = ["code", "name", "dac5_codes"]

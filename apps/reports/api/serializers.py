@@ -96,3 +96,34 @@ class ReportCreateSerializer(StrictSerializer):
 
 class EvidenceUploadSerializer(StrictSerializer):
     file = serializers.FileField()
+
+
+# An organization's funding (apps.reports.funding.organization_funding builds it as plain data):
+# these serializers document its shape for the schema, so that clients get typed objects.
+
+
+class FundingByNeedSerializer(serializers.Serializer):
+    need = serializers.UUIDField()
+    title = serializers.CharField()
+    currency = serializers.CharField()
+    expected = MoneyField(help_text="Committed to the need.")
+    received = MoneyField(help_text="Received, net of refunds.")
+    refunded = MoneyField()
+    spent = MoneyField(help_text="As delivery reports account for it.")
+
+
+class FundingByDonorSerializer(serializers.Serializer):
+    donor = serializers.CharField(help_text='Its name, or "anonymous donor".')
+    currency = serializers.CharField()
+    expected = MoneyField()
+    received = MoneyField()
+    refunded = MoneyField()
+
+
+class OrganizationFundingSerializer(serializers.Serializer):
+    """Money expected (committed), received (net of refunds), refunded and spent, by need and by
+    donor, each in the need's currency."""
+
+    organization = serializers.UUIDField()
+    by_need = FundingByNeedSerializer(many=True)
+    by_donor = FundingByDonorSerializer(many=True)

@@ -1,6 +1,6 @@
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -13,7 +13,7 @@ from apps.audit.reads import note_confidential_read
 from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
-from apps.core.schema import AnyOfSerializer
+from apps.core.schema import ByTierSerializer, file_download
 from apps.needs.selectors import needs_visible_to
 from apps.organizations.access import can_see_confidential, member_org_ids
 from apps.organizations.selectors import organizations_visible_to
@@ -21,6 +21,7 @@ from apps.reports import selectors, services
 from apps.reports.api.serializers import (
     EvidenceSerializer,
     EvidenceUploadSerializer,
+    OrganizationFundingSerializer,
     ReportCreateSerializer,
     ReportInsiderSerializer,
     ReportSerializer,
@@ -29,12 +30,12 @@ from apps.reports.funding import organization_funding
 from apps.reports.models import DeliveryReport
 
 # A report as its organization sees it (with evidence), and as donors and verifiers do.
-REPORT_LEVELS = [ReportInsiderSerializer, ReportSerializer]
+LEVELS = {"donor": ReportSerializer, "insider": ReportInsiderSerializer}
 
 
 @extend_schema_view(
-    list=extend_schema(responses=AnyOfSerializer("ReportAtAnyDetail", REPORT_LEVELS, many=True)),
-    retrieve=extend_schema(responses=AnyOfSerializer("ReportAtAnyDetail", REPORT_LEVELS)),
+    list=extend_schema(responses=ByTierSerializer("ReportAtAnyDetail", LEVELS, many=True)),
+    retrieve=extend_schema(responses=ByTierSerializer("ReportAtAnyDetail", LEVELS)),
     create=extend_schema(request=ReportCreateSerializer, responses={201: ReportInsiderSerializer}),
 )
 class ReportViewSet(
@@ -114,9 +115,7 @@ class ReportViewSet(
         )
         return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiResponse(description="The file")}
-    )
+    @extend_schema(responses=file_download("The file"))
     @action(detail=True, methods=["get"], url_path=r"evidence/(?P<evidence_id>[0-9a-f-]{36})")
     def evidence_file(self, request, pk=None, evidence_id=None):
         report = self.get_object()
@@ -138,9 +137,7 @@ class OrganizationFundingView(APIView):
     permission_classes = [ScopedForApiKeys]
     required_scopes = {"get": Scope.ORGANIZATION_READ}
 
-    @extend_schema(
-        responses=OpenApiResponse(description="By need and by donor"), tags=["organizations"]
-    )
+    @extend_schema(responses=OrganizationFundingSerializer, tags=["organizations"])
     def get(self, request, pk=None):
         organization = get_object_or_404(organizations_visible_to(request), pk=pk)
         if not can_see_confidential(request, organization.pk):

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from apps.audit.reads import ConfidentialReadMixin
+from apps.core.schema import documented_json
 from apps.screening.models import ScreeningHit
 
 
@@ -31,6 +32,8 @@ class ListedEntrySerializer(serializers.Serializer):
 class ScreeningHitSerializer(ConfidentialReadMixin, serializers.ModelSerializer):
     """A hit, for verifiers only. ``subject`` is the screened name: for a principal it is
     confidential (an audited read)."""
+
+    reasons = documented_json(serializers.ListField(child=serializers.CharField()))
 
     confidential_fields = ("subject",)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
