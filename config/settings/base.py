@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.audit",  # append-only, hash-chained audit trail
     "apps.fx",  # exchange-rate snapshots
     "apps.events",  # the outbox: events for the feed and the webhooks
+    "apps.notices",  # emails driven by the outbox (proposals to commit, tranches sent)
     "apps.demo",
 ]
 
