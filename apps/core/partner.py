@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
 from django.db import IntegrityError, models, transaction
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
@@ -71,7 +72,14 @@ def is_creator_only_field(field) -> bool:
 
 # --- Input --------------------------------------------------------------------------------------
 
+METADATA_SCHEMA = {
+    "type": "object",
+    "maxProperties": METADATA_MAX_KEYS,
+    "additionalProperties": {"type": "string", "maxLength": METADATA_VALUE_MAX},
+}
 
+
+@extend_schema_field(METADATA_SCHEMA)
 class MetadataField(serializers.JSONField):
     """A JSON object of short string values, checked key by key (errors at ``metadata.<key>``)."""
 
@@ -165,11 +173,15 @@ def _shown(field, instance) -> bool:
     return bool(request is not None and is_creator is not None and is_creator(request, instance))
 
 
+# Output only, yet not ``read_only``: the schema marks read-only fields required, and these are
+# absent from the rows of anyone but the creator.
+
+
+@extend_schema_field(METADATA_SCHEMA)
 class CreatorMetadataField(serializers.JSONField):
     """``metadata`` on output, on the creator's rows only (absent on the others)."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("read_only", True)
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", "Your own notes (present for your side only).")
         super().__init__(**kwargs)
@@ -187,7 +199,6 @@ class CreatorReferenceField(serializers.CharField):
     """``external_reference`` on output, on the creator's rows only (absent on the others)."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("read_only", True)
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
         kwargs.setdefault("help_text", "Your own id for it (present for your side only).")
