@@ -211,3 +211,17 @@ def test_a_mail_server_failure_is_logged_never_raised(tranche, donor, relay, set
 
     assert "could not send 1 notice emails" in caplog.text
     assert Notice.objects.filter(object_id=tranche["id"]).count() == 1
+
+
+def test_a_failure_in_the_notices_never_holds_the_outbox_back(relay, caplog):
+    event = record_event(
+        EventType.ALLOCATION_PROPOSED, resource_id="not-an-allocation-id", payloads={}
+    )
+
+    with caplog.at_level(logging.ERROR, logger="apps.notices.receivers"):
+        assert relay() == 1
+
+    event.refresh_from_db()
+    assert event.position is not None
+    assert "notices for 1 events failed" in caplog.text
+    assert not Notice.objects.exists()
