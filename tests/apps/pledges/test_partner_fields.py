@@ -5,10 +5,17 @@ import uuid
 
 import pytest
 
+from aidmatch.access import MemberRole
 from apps.audit.models import AuditEvent
 from apps.pledges.models import Pledge
 from tests.conftest import client_for
-from tests.factories import ApiKeyFactory, OrganizationFactory, PledgeFactory, UserFactory
+from tests.factories import (
+    ApiKeyFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    PledgeFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +218,22 @@ def test_twenty_keys_of_forty_characters_and_500_character_values_are_fine(donor
     response = _post(donor_client, metadata=metadata, external_reference="r" * 100)
 
     assert response.status_code == 201 and response.json()["metadata"] == metadata
+
+
+def test_an_institution_s_key_patches_its_pledges_and_its_members_see_them():
+    institution = OrganizationFactory(kind="donor_institution")
+    _, key = ApiKeyFactory.create(
+        organization=institution, scopes=["pledges:write", "pledges:read"]
+    )
+    by_key = client_for(api_key=key)
+    pledge = _post(by_key, external_reference="INST-1").json()
+
+    changed = by_key.patch(
+        f"/api/v1/pledges/{pledge['id']}", {"metadata": {"grant": "G-9"}}, format="json"
+    )
+
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["metadata"] == {"grant": "G-9"}
+    member = client_for(MembershipFactory(organization=institution, role=MemberRole.ADMIN).user)
+    (row,) = member.get("/api/v1/pledges/?external_reference=INST-1").json()["results"]
+    assert row["id"] == pledge["id"] and row["metadata"] == {"grant": "G-9"}
