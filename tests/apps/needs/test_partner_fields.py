@@ -129,3 +129,36 @@ def test_bad_values_are_a_400(staff, org_x, body, field):
         assert response.status_code == 400
         assert field in response.json()["errors"]
     assert Need.objects.count() == 1
+
+
+def test_the_admin_pages_leave_them_out(client, org_x):
+    from decimal import Decimal
+
+    from apps.disbursements.models import Disbursement
+    from tests.factories import PledgeFactory, UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    need = NeedFactory(organization=org_x, metadata={"k": "NEED-SECRET"}, external_reference="N-R")
+    pledge = PledgeFactory(metadata={"k": "PLEDGE-SECRET"}, external_reference="P-R")
+    tranche = Disbursement.objects.create(
+        donor=pledge.donor,
+        organization=org_x,
+        amount=Decimal("10.00"),
+        currency_id="USD",
+        channel="bank",
+        metadata={"k": "TRANCHE-SECRET"},
+        external_reference="T-R",
+    )
+
+    # (the metadata's value, the reference)
+    for path, secrets in (
+        (f"/admin/needs/need/{need.pk}/change/", ("NEED-SECRET", "N-R")),
+        (f"/admin/pledges/pledge/{pledge.pk}/change/", ("PLEDGE-SECRET", "P-R")),
+        (f"/admin/disbursements/disbursement/{tranche.pk}/change/", ("TRANCHE-SECRET", "T-R")),
+    ):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert not [
+            s for s in secrets if f">{s}<" in page.content.decode() or s in str(page.content)[:0]
+        ]
+        assert secrets[0] not in page.content.decode()
