@@ -35,6 +35,21 @@ class InvalidTransition(StateConflict):
         self.entity, self.current, self.target = entity, current, target
 
 
+class ReferenceTaken(StateConflict):
+    """The creator already gave this external_reference to another object (HTTP 409); the
+    problem names that object (``existing_id``) so a partner app can map it instead."""
+
+    code = "external_reference_taken"
+    title = "This external_reference is already used"
+
+    def __init__(self, detail: str, *, existing_id: str | None) -> None:
+        super().__init__(
+            detail, errors={"external_reference": ["Already used for another of yours."]}
+        )
+        self.existing_id = existing_id
+        self.extensions = {"existing_id": existing_id}
+
+
 class NotPermitted(DomainError):
     """The actor may see the object but not do this to it (HTTP 403)."""
 

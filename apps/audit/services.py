@@ -38,6 +38,7 @@ from aidmatch.audit import GENESIS, chain_hash
 from apps.audit.context import Actor, actor_of, current_actor, current_request_id
 from apps.audit.models import AuditEvent
 from apps.core.fields import is_confidential_field
+from apps.core.partner import is_creator_only_field
 
 # One PostgreSQL advisory lock serializes appends, so the chain stays linear.
 CHAIN_LOCK_KEY = zlib.crc32(b"aidmatch.audit.chain")
@@ -53,8 +54,14 @@ def _json(value):
 
 
 def confidential_field_names(model) -> frozenset[str]:
+    """Never recorded by value: encrypted fields, secrets, and what only the creator's side
+    may see (a partner's metadata and external_reference: verifiers read the trail)."""
     return (
-        frozenset(f.name for f in model._meta.concrete_fields if is_confidential_field(f))
+        frozenset(
+            f.name
+            for f in model._meta.concrete_fields
+            if is_confidential_field(f) or is_creator_only_field(f)
+        )
         | SECRET_FIELD_NAMES
     )
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.core.partner import is_creator_only_field
 from apps.disbursements.models import Disbursement, DisbursementLine, Refund
 
 
@@ -27,7 +28,9 @@ class DisbursementAdmin(admin.ModelAdmin):
     list_display = ("id", "organization", "amount", "currency", "channel", "status", "sent_at")
     list_filter = ("status", "channel")
     inlines = [LineInline, RefundInline]
-    readonly_fields = [f.name for f in Disbursement._meta.fields]
+    # the donor's own metadata and external_reference are the donor's alone
+    exclude = [f.name for f in Disbursement._meta.fields if is_creator_only_field(f)]
+    readonly_fields = [f.name for f in Disbursement._meta.fields if not is_creator_only_field(f)]
 
     def has_add_permission(self, request):
         return False

@@ -6,6 +6,7 @@ from django.db.models import F, Q
 
 from aidmatch.disbursing import Channel, DisbursementStatus
 from apps.core.money import amount_field, cached_total_field
+from apps.core.partner import ExternalReferenceModelField, MetadataModelField
 
 
 class Disbursement(models.Model):
@@ -57,11 +58,22 @@ class Disbursement(models.Model):
     received_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     flagged_unconfirmed_at = models.DateTimeField(null=True, blank=True)
+    metadata = MetadataModelField()
+    external_reference = ExternalReferenceModelField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
+            # The donor's own ids for its tranches (the donor schedules them): per donor user,
+            # and per donor institution.
+            models.UniqueConstraint(
+                fields=["donor", "external_reference"], name="disbursement_reference_per_donor"
+            ),
+            models.UniqueConstraint(
+                fields=["donor_organization", "external_reference"],
+                name="disbursement_reference_per_donor_organization",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="disbursement_amount_positive"),
             models.CheckConstraint(
                 condition=Q(fee_amount__gte=0, fee_amount__lt=F("amount")),

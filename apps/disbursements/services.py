@@ -23,6 +23,7 @@ from aidmatch.lifecycle import (
 )
 from aidmatch.money import amount_text, format_money
 from apps.audit.services import audit_record, audit_snapshot
+from apps.core import partner
 from apps.core.dates import local_today
 from apps.disbursements.models import Disbursement, DisbursementLine, Refund
 from apps.disbursements.notifications import notify_unconfirmed
@@ -92,6 +93,8 @@ def disbursement_create(
     reference: str = "",
     planned_date=None,
     fee_amount: Decimal = Decimal(0),
+    metadata: dict | None = None,
+    external_reference: str | None = None,
 ) -> Disbursement:
     """Schedule a tranche over one donor's committed allocations to one organization; the
     amount is spread over them oldest first and may not exceed what they still owe."""
@@ -128,18 +131,29 @@ def disbursement_create(
         )
     owed = [(a.pk, a.amount - a.disbursed_amount) for a in rows]
     lines = spread(amount, owed, currency)
-    disbursement = Disbursement.objects.create(
-        donor=rows and pledges[rows[0].pledge_id].donor,
-        donor_organization=pledges[rows[0].pledge_id].donor_organization,
-        organization=organization,
-        amount=amount,
-        currency=currency,
-        fee_amount=fee_amount,
-        channel=channel,
-        provider=provider,
-        reference=reference,
-        planned_date=planned_date,
-        created_by=actor if getattr(actor, "pk", None) else None,
+    pledge = pledges[rows[0].pledge_id]
+    disbursement = partner.save_with_reference(
+        lambda: Disbursement.objects.create(
+            donor=pledge.donor,
+            donor_organization=pledge.donor_organization,
+            organization=organization,
+            amount=amount,
+            currency=currency,
+            fee_amount=fee_amount,
+            channel=channel,
+            provider=provider,
+            reference=reference,
+            planned_date=planned_date,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            metadata=metadata or {},
+            external_reference=external_reference,
+        ),
+        reference=external_reference,
+        constraints=REFERENCE_CONSTRAINTS,
+        existing=lambda: _with_reference(
+            pledge.donor_id, pledge.donor_organization_id, external_reference
+        ),
+        what="tranche",
     )
     for allocation_id, line_amount in lines:
         allocation = allocations[allocation_id]
@@ -161,7 +175,68 @@ def disbursement_create(
         action="disbursement.create",
         obj=disbursement,
         after=audit_snapshot(disbursement),
-        detail={"allocations": [str(a) for a, _ in lines]},
+        detail={
+            "allocations": [str(a) for a, _ in lines],
+            **partner.named({"metadata": metadata, "external_reference": external_reference}),
+        },
+    )
+    return disbursement
+
+
+REFERENCE_CONSTRAINTS = (
+    "disbursement_reference_per_donor",
+    "disbursement_reference_per_donor_organization",
+)
+
+
+def _with_reference(donor_id, donor_organization_id, reference: str, *, besides=None):
+    """The id of the donor's tranche that has ``reference`` (``besides`` left out)."""
+    if donor_id is not None:
+        mine = Disbursement.objects.filter(donor_id=donor_id)
+    else:
+        mine = Disbursement.objects.filter(donor_organization_id=donor_organization_id)
+    if besides is not None:
+        mine = mine.exclude(pk=besides)
+    return mine.filter(external_reference=reference).values_list("pk", flat=True).first()
+
+
+@transaction.atomic
+def disbursement_set_partner_fields(
+    *, disbursement_id, actor, acting_for=(), **fields
+) -> Disbursement:
+    """Set the donor's own ``metadata`` and/or ``external_reference`` on its tranche, in any
+    state; only the donor's side (which schedules tranches) may. A reference the donor already
+    used is a 409 naming that tranche."""
+    disbursement = Disbursement.objects.select_for_update().get(pk=disbursement_id)
+    donor_side = (
+        disbursement.donor_id is not None and disbursement.donor_id == getattr(actor, "pk", None)
+    ) or (
+        disbursement.donor_organization_id is not None
+        and disbursement.donor_organization_id in (acting_for or ())
+    )
+    if not donor_side:
+        raise NotPermitted("Only the tranche's donor may change its own fields.")
+    changed = [n for n in partner.FIELDS if n in fields and getattr(disbursement, n) != fields[n]]
+    if not changed:
+        return disbursement
+    for name in changed:
+        setattr(disbursement, name, fields[name])
+    partner.save_with_reference(
+        lambda: disbursement.save(update_fields=[*changed, "updated_at"]),
+        reference=disbursement.external_reference if "external_reference" in changed else None,
+        constraints=REFERENCE_CONSTRAINTS,
+        existing=lambda: _with_reference(
+            disbursement.donor_id,
+            disbursement.donor_organization_id,
+            disbursement.external_reference,
+            besides=disbursement.pk,
+        ),
+        what="tranche",
+    )
+    audit_record(
+        action="disbursement.annotate",
+        obj=disbursement,
+        detail={"creator_fields_changed": changed},
     )
     return disbursement
 

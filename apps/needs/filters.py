@@ -3,6 +3,7 @@ from rest_framework.exceptions import ValidationError
 
 from aidmatch.lifecycle import NeedStatus
 from apps.needs.models import Need
+from apps.organizations.access import member_org_ids
 from apps.reference.models import Currency, Province, Sector
 
 
@@ -18,6 +19,9 @@ class NeedFilterSet(django_filters.FilterSet):
     deadline_before = django_filters.DateFilter(field_name="deadline", lookup_expr="lte")
     deadline_after = django_filters.DateFilter(field_name="deadline", lookup_expr="gte")
     q = django_filters.CharFilter(method="filter_q", max_length=100, label="Title contains")
+    external_reference = django_filters.CharFilter(
+        method="filter_external_reference", max_length=100, label="Your own id for the need"
+    )
 
     class Meta:
         model = Need
@@ -43,3 +47,9 @@ class NeedFilterSet(django_filters.FilterSet):
         if not self.request.user.is_authenticated:
             raise ValidationError({"q": ["Searching titles requires signing in."]})
         return queryset.filter(title__icontains=value)
+
+    def filter_external_reference(self, queryset, name, value):
+        """Among the caller's organizations' needs only (nobody looks another's ids up)."""
+        return queryset.filter(
+            organization_id__in=member_org_ids(self.request), external_reference=value
+        )

@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from aidmatch.lifecycle import NeedStatus
 from apps.core.fields import EncryptedTextField
 from apps.core.money import amount_field, cached_total_field
+from apps.core.partner import ExternalReferenceModelField, MetadataModelField
 
 
 class Need(models.Model):
@@ -61,11 +62,18 @@ class Need(models.Model):
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
+    metadata = MetadataModelField()
+    external_reference = ExternalReferenceModelField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
+            # The organization's own ids for its needs.
+            models.UniqueConstraint(
+                fields=["organization", "external_reference"],
+                name="need_reference_per_organization",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="need_amount_positive"),
             models.CheckConstraint(
                 condition=Q(urgency__gte=1, urgency__lte=5), name="need_urgency_1_5"

@@ -11,6 +11,7 @@ from aidmatch.errors import InvalidTransition, NotPermitted, RuleViolation, Stat
 from aidmatch.lifecycle import NEED_FUNDABLE, NeedStatus, check_transition
 from aidmatch.money import format_money
 from apps.audit.services import audit_changes, audit_record, audit_snapshot
+from apps.core import partner
 from apps.core.dates import local_date, local_today
 from apps.matching.locks import lock_need_with_pledges, lock_needs
 from apps.matching.services.allocations import (
@@ -80,8 +81,14 @@ def need_create(*, organization, created_by=None, api_key=None, line_items=(), *
     _check_deadline(fields["deadline"], organization)
     if line_items:
         fields["amount"] = _line_item_total(line_items)
-    need = Need.objects.create(
-        organization=organization, created_by=created_by, created_by_key=api_key, **fields
+    need = partner.save_with_reference(
+        lambda: Need.objects.create(
+            organization=organization, created_by=created_by, created_by_key=api_key, **fields
+        ),
+        reference=fields.get("external_reference"),
+        constraints=REFERENCE_CONSTRAINTS,
+        existing=lambda: _with_reference(organization.pk, fields["external_reference"]),
+        what="need",
     )
     if line_items:
         _replace_line_items(need, line_items)
@@ -89,9 +96,24 @@ def need_create(*, organization, created_by=None, api_key=None, line_items=(), *
         action="need.create",
         obj=need,
         after=audit_snapshot(need),
-        detail={"line_items": len(line_items), **_confidential_named(fields)},
+        detail={
+            "line_items": len(line_items),
+            **_confidential_named(fields),
+            **partner.named(fields),
+        },
     )
     return need
+
+
+REFERENCE_CONSTRAINTS = ("need_reference_per_organization",)
+
+
+def _with_reference(organization_id, reference: str, *, besides=None):
+    """The id of the organization's need that has ``reference`` (``besides`` left out)."""
+    mine = Need.objects.filter(organization_id=organization_id, external_reference=reference)
+    if besides is not None:
+        mine = mine.exclude(pk=besides)
+    return mine.values_list("pk", flat=True).first()
 
 
 def _confidential_named(fields) -> dict:
@@ -103,7 +125,9 @@ def _confidential_named(fields) -> dict:
 @transaction.atomic
 def need_update(*, need_id, if_match: int | None = None, line_items=None, **changes) -> Need:
     """Edit a need. A draft changes freely; an approved need only in ``OPEN_EDITABLE``, and
-    its amount never below what is committed (proposals above it are released)."""
+    its amount never below what is committed (proposals above it are released). The
+    organization's own ``metadata`` and ``external_reference`` change in any state."""
+    own = {name: changes.pop(name) for name in partner.FIELDS if name in changes}
     need, pledges, proposals = lock_need_with_pledges(need_id)
     before = audit_snapshot(need)
     if if_match is not None and if_match != need.version:
@@ -123,7 +147,7 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
                 f"An approved need's {', '.join(frozen)} cannot change.",
                 errors={name: ["Cannot change after approval."] for name in frozen},
             )
-    elif need.status not in (N.DRAFT, N.SUBMITTED):
+    elif need.status not in (N.DRAFT, N.SUBMITTED) and (changes or line_items is not None):
         raise StateConflict(f"A {need.status} need cannot be edited.")
     if "amount" in changes and changes["amount"] != need.amount:
         new_amount = changes["amount"]
@@ -140,14 +164,22 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
             reason="need amount reduced",
             keep_within=lambda: need.committed_amount + need.proposed_amount <= new_amount,
         )
-    for name, value in changes.items():
+    for name, value in (changes | own).items():
         setattr(need, name, value)
     if line_items is not None:
         _replace_line_items(need, line_items)
     save_locked_totals(pledges, {})
     refresh_need_status(need)
     need.version = F("version") + 1
-    need.save()
+    partner.save_with_reference(
+        need.save,
+        reference=own.get("external_reference"),
+        constraints=REFERENCE_CONSTRAINTS,
+        existing=lambda: _with_reference(
+            need.organization_id, own["external_reference"], besides=need.pk
+        ),
+        what="need",
+    )
     need.refresh_from_db()
     if need.status in NEED_FUNDABLE and "amount" in changes:
         request_matching(reason="need amount changed", need_ids=[need.pk])
@@ -155,6 +187,8 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
     detail = {"line_items_replaced": line_items is not None}
     if "location_detail" in changes:
         detail["confidential_fields_changed"] = ["location_detail"]
+    if own:
+        detail["creator_fields_changed"] = sorted(own)
     audit_record(
         action="need.update", obj=need, before=changed_before, after=changed_after, detail=detail
     )

@@ -3,6 +3,7 @@ import django_filters
 from aidmatch.lifecycle import PledgeStatus
 from apps.core.filters import FilterSet
 from apps.pledges.models import Pledge
+from apps.pledges.selectors import created_by_caller_q
 
 
 class PledgeFilterSet(FilterSet):
@@ -10,7 +11,14 @@ class PledgeFilterSet(FilterSet):
     currency = django_filters.CharFilter(field_name="currency_id")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    external_reference = django_filters.CharFilter(
+        method="filter_external_reference", max_length=100, label="Your own id for the pledge"
+    )
 
     class Meta:
         model = Pledge
         fields = ["status", "currency", "auto_commit", "anonymous"]
+
+    def filter_external_reference(self, queryset, name, value):
+        """Among the caller's own pledges only (a verifier cannot look others' ids up)."""
+        return queryset.filter(created_by_caller_q(self.request), external_reference=value)

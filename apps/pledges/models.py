@@ -7,6 +7,7 @@ from django.db.models import F, Q
 
 from aidmatch.lifecycle import PledgeStatus
 from apps.core.money import amount_field, cached_total_field
+from apps.core.partner import ExternalReferenceModelField, MetadataModelField
 
 DEFAULT_COMMIT_WINDOW = timedelta(days=7)
 
@@ -72,11 +73,21 @@ class Pledge(models.Model):
         "organizations.ApiKey", on_delete=models.SET_NULL, null=True, related_name="+"
     )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    metadata = MetadataModelField()
+    external_reference = ExternalReferenceModelField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
+            # A donor's own ids: unique per donor user, and per donor institution.
+            models.UniqueConstraint(
+                fields=["donor", "external_reference"], name="pledge_reference_per_donor"
+            ),
+            models.UniqueConstraint(
+                fields=["donor_organization", "external_reference"],
+                name="pledge_reference_per_donor_organization",
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="pledge_amount_non_negative"),
             models.CheckConstraint(
                 condition=Q(original_amount__gt=0, amount__lte=F("original_amount")),

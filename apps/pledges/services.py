@@ -11,6 +11,7 @@ from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, PledgeStatus, check_transition
 from aidmatch.money import format_money
 from apps.audit.services import audit_record, audit_snapshot
+from apps.core import partner
 from apps.ledger import services as ledger  # ledger: postings in the same transaction
 from apps.matching.locks import lock_pledge_with_needs
 from apps.matching.services.allocations import release_proposals, save_locked_totals
@@ -93,6 +94,8 @@ def pledge_create(
     auto_commit: bool = False,
     public_message: str = "",
     anonymous: bool = False,
+    metadata: dict | None = None,
+    external_reference: str | None = None,
 ) -> Pledge:
     if donor is None and donor_organization is None:
         raise RuleViolation("A pledge needs a donor.")
@@ -101,8 +104,22 @@ def pledge_create(
             "The expiry must be in the future.", errors={"expires_at": ["Must be in the future."]}
         )
     _check_earmarks(organization=earmark_organization, need=earmark_need)
-    # One transaction, no savepoint: every check that can refuse the pledge is made above.
-    with transaction.atomic(savepoint=False):
+    # One transaction, no savepoint: every check that can refuse the pledge is made above, but
+    # for a taken external_reference, which only the insert finds (then a savepoint, so that the
+    # pledge that has it can be named).
+    with (
+        partner.reference_guard(
+            external_reference,
+            constraints=REFERENCE_CONSTRAINTS,
+            existing=lambda: _with_reference(
+                getattr(donor, "pk", None),
+                getattr(donor_organization, "pk", None),
+                external_reference,
+            ),
+            what="pledge",
+        ),
+        transaction.atomic(savepoint=external_reference is not None),
+    ):
         pledge = Pledge.objects.create(
             donor=donor,
             donor_organization=donor_organization,
@@ -117,6 +134,8 @@ def pledge_create(
             auto_commit=auto_commit,
             public_message=public_message,
             anonymous=anonymous,
+            metadata=metadata or {},
+            external_reference=external_reference,
         )
         _set_earmarks(pledge, earmark_sectors, earmark_provinces)
         ledger.post_pledge_made(pledge=pledge)  # ledger: 13 incoming pledge
@@ -127,11 +146,65 @@ def pledge_create(
             detail={
                 "earmark_sectors": sorted(str(getattr(s, "pk", s)) for s in earmark_sectors),
                 "earmark_provinces": sorted(str(getattr(p, "pk", p)) for p in earmark_provinces),
+                **partner.named({"metadata": metadata, "external_reference": external_reference}),
             },
         )
         request_matching(reason="pledge made", pledge_ids=[pledge.pk])
     if all(hasattr(row, "pk") for row in (*earmark_sectors, *earmark_provinces)):
         _known_earmarks(pledge, earmark_sectors, earmark_provinces)
+    return pledge
+
+
+REFERENCE_CONSTRAINTS = ("pledge_reference_per_donor", "pledge_reference_per_donor_organization")
+
+
+def _with_reference(donor_id, donor_organization_id, reference: str, *, besides=None):
+    """The id of the donor's pledge that has ``reference`` (``besides`` left out)."""
+    if donor_id is not None:
+        mine = Pledge.objects.filter(donor_id=donor_id)
+    else:
+        mine = Pledge.objects.filter(donor_organization_id=donor_organization_id)
+    if besides is not None:
+        mine = mine.exclude(pk=besides)
+    return mine.filter(external_reference=reference).values_list("pk", flat=True).first()
+
+
+def pledge_update(*, pledge_id, actor, amount: Decimal | None = None, **fields) -> Pledge:
+    """PATCH: a lower amount and/or the donor's own fields, in one transaction (a reduction
+    alone costs what ``pledge_reduce`` costs)."""
+    if amount is None:
+        return pledge_set_partner_fields(pledge_id=pledge_id, actor=actor, **fields)
+    if not fields:
+        return pledge_reduce(pledge_id=pledge_id, actor=actor, amount=amount)
+    with transaction.atomic():
+        pledge_reduce(pledge_id=pledge_id, actor=actor, amount=amount)
+        return pledge_set_partner_fields(pledge_id=pledge_id, actor=actor, **fields)
+
+
+@transaction.atomic
+def pledge_set_partner_fields(*, pledge_id, actor, **fields) -> Pledge:
+    """Set the donor's own ``metadata`` and/or ``external_reference`` on its pledge, whatever
+    the pledge's state; a reference the donor already used is a 409 naming that pledge."""
+    pledge = Pledge.objects.select_for_update().select_related("currency").get(pk=pledge_id)
+    _require_donor(pledge, actor)
+    changed = [n for n in partner.FIELDS if n in fields and getattr(pledge, n) != fields[n]]
+    if not changed:
+        return pledge
+    for name in changed:
+        setattr(pledge, name, fields[name] if name != "metadata" else dict(fields[name]))
+    partner.save_with_reference(
+        lambda: pledge.save(update_fields=[*changed, "updated_at"]),
+        reference=pledge.external_reference if "external_reference" in changed else None,
+        constraints=REFERENCE_CONSTRAINTS,
+        existing=lambda: _with_reference(
+            pledge.donor_id,
+            pledge.donor_organization_id,
+            pledge.external_reference,
+            besides=pledge.pk,
+        ),
+        what="pledge",
+    )
+    audit_record(action="pledge.annotate", obj=pledge, detail={"creator_fields_changed": changed})
     return pledge
 
 

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
     "apps.core",
     "apps.accounts",
     "apps.reference",
@@ -52,10 +53,12 @@ INSTALLED_APPS = [
     "apps.audit",  # append-only, hash-chained audit trail
     "apps.fx",  # exchange-rate snapshots
     "apps.events",  # the outbox: events for the feed and the webhooks
+    "apps.notices",  # emails driven by the outbox (proposals to commit, tranches sent)
     "apps.demo",
 ]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",  # first: it answers preflights itself
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
@@ -68,6 +71,27 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- CORS (django-cors-headers) ------------------------------------------------------------------
+# Browsers may call the API from these origins only (comma-separated, scheme and host, e.g.
+# "https://app.example.org,https://partner.example"); none by default. Credentials travel in the
+# Authorization header (bearer token or Api-Key), never in cookies, so no credentialed CORS.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "accept-language",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "if-match",
+    "x-request-id",
+)
+# What a browser client may read of a response: the created object's URL, the replay flag of
+# an idempotent POST, when to retry after a 429, a need's version, and the request id.
+CORS_EXPOSE_HEADERS = ("Location", "Idempotent-Replayed", "Retry-After", "ETag", "X-Request-ID")
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=3600)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

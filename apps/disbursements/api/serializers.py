@@ -3,8 +3,15 @@ from rest_framework import serializers
 
 from aidmatch.disbursing import Channel
 from apps.core.money import AmountField, MoneyField, money_str, validate_amount_for_currency
+from apps.core.partner import (
+    CreatorMetadataField,
+    CreatorReferenceField,
+    ExternalReferenceField,
+    MetadataField,
+)
 from apps.core.serializers import StrictSerializer
 from apps.disbursements.models import Disbursement, DisbursementLine, Refund
+from apps.disbursements.selectors import created_by_caller
 from apps.reference.models import Currency
 
 
@@ -45,6 +52,10 @@ class DisbursementSerializer(serializers.ModelSerializer):
     lines = LineSerializer(many=True)
     refunded_amount = serializers.SerializerMethodField()
     refunds = RefundSerializer(many=True)
+    # the donor's side only (absent for the receiving organization and verifiers)
+    metadata = CreatorMetadataField()
+    external_reference = CreatorReferenceField()
+    is_creator = staticmethod(created_by_caller)
 
     class Meta:
         model = Disbursement
@@ -74,6 +85,8 @@ class DisbursementSerializer(serializers.ModelSerializer):
             "closed_at",
             "flagged_unconfirmed_at",
             "created_at",
+            "metadata",
+            "external_reference",
         ]
         read_only_fields = fields
 
@@ -94,6 +107,8 @@ class DisbursementCreateSerializer(StrictSerializer):
     provider = serializers.CharField(max_length=200, required=False, allow_blank=True)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
     planned_date = serializers.DateField(required=False, allow_null=True)
+    metadata = MetadataField()
+    external_reference = ExternalReferenceField()
 
     def validate(self, attrs):
         minor = attrs["currency"].minor_unit
@@ -101,6 +116,20 @@ class DisbursementCreateSerializer(StrictSerializer):
         if attrs.get("fee_amount"):
             attrs["fee_amount"] = validate_amount_for_currency(
                 attrs["fee_amount"], minor, field="fee_amount"
+            )
+        return attrs
+
+
+class DisbursementUpdateSerializer(StrictSerializer):
+    """What PATCH changes on a tranche: the donor's own fields (the rest moves by actions)."""
+
+    metadata = MetadataField()
+    external_reference = ExternalReferenceField()
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send metadata or external_reference."]}
             )
         return attrs
 

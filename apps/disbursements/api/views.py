@@ -12,11 +12,13 @@ from apps.disbursements.api.serializers import (
     ConfirmReceiptSerializer,
     DisbursementCreateSerializer,
     DisbursementSerializer,
+    DisbursementUpdateSerializer,
     FailureReasonSerializer,
     MarkSentSerializer,
     RefundCreateSerializer,
     RefundSerializer,
 )
+from apps.disbursements.filters import DisbursementFilterSet
 from apps.disbursements.models import Disbursement
 from apps.matching.selectors import allocations_visible_to
 from apps.organizations.access import member_org_ids
@@ -25,12 +27,18 @@ from apps.organizations.access import member_org_ids
 @extend_schema_view(
     create=extend_schema(
         request=DisbursementCreateSerializer, responses={201: DisbursementSerializer}
-    )
+    ),
+    partial_update=extend_schema(
+        request=DisbursementUpdateSerializer,
+        responses=DisbursementSerializer,
+        summary="Set your own metadata and external_reference (the donor's side)",
+    ),
 )
 class DisbursementViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     """Tranches from pledge to organization: scheduled → sent → received (failed, returned);
@@ -38,9 +46,11 @@ class DisbursementViewSet(
 
     serializer_class = DisbursementSerializer
     permission_classes = [ScopedForApiKeys]
-    filterset_fields = ["status", "channel", "organization"]
+    filterset_class = DisbursementFilterSet
     ordering_fields = ["created_at", "sent_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
     required_scopes = {
+        "partial_update": Scope.DISBURSEMENTS_WRITE,
         "list": Scope.DISBURSEMENTS_READ,
         "retrieve": Scope.DISBURSEMENTS_READ,
         "create": Scope.DISBURSEMENTS_WRITE,
@@ -70,7 +80,8 @@ class DisbursementViewSet(
 
     def _respond(self, disbursement, status_code=status.HTTP_200_OK):
         disbursement = self.get_queryset().get(pk=disbursement.pk)
-        return Response(DisbursementSerializer(disbursement).data, status=status_code)
+        serializer = DisbursementSerializer(disbursement, context={"request": self.request})
+        return Response(serializer.data, status=status_code)
 
     @idempotent
     def create(self, request, *args, **kwargs):
@@ -83,6 +94,13 @@ class DisbursementViewSet(
             raise NotFound("No such allocation.")
         disbursement = services.disbursement_create(actor=request.user, allocation_ids=ids, **data)
         return self._respond(disbursement, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None, *args, **kwargs):
+        return self._respond(
+            self._act(
+                request, DisbursementUpdateSerializer, services.disbursement_set_partner_fields
+            )
+        )
 
     @extend_schema(request=MarkSentSerializer, responses=DisbursementSerializer)
     @idempotent

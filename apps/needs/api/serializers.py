@@ -8,6 +8,12 @@ from rest_framework import serializers
 from aidmatch.money import format_money
 from apps.audit.reads import ConfidentialReadMixin
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
+from apps.core.partner import (
+    CreatorMetadataField,
+    CreatorReferenceField,
+    ExternalReferenceField,
+    MetadataField,
+)
 from apps.core.serializers import (
     CalledCharField,
     DateTimeOutField,
@@ -123,6 +129,9 @@ class NeedFullSerializer(ConfidentialReadMixin, NeedRestrictedSerializer):
 
     proposed_amount = MoneyField(currency_field="currency_id")
     organization_name = serializers.CharField(source="organization.name")
+    # the organization's own (its members and keys; absent for verifiers): see apps.core.partner
+    metadata = CreatorMetadataField()
+    external_reference = CreatorReferenceField()
 
     class Meta(NeedRestrictedSerializer.Meta):
         fields = [
@@ -134,6 +143,8 @@ class NeedFullSerializer(ConfidentialReadMixin, NeedRestrictedSerializer):
             "submitted_at",
             "approved_at",
             "updated_at",
+            "metadata",
+            "external_reference",
         ]
         read_only_fields = fields
 
@@ -168,6 +179,8 @@ class NeedInputSerializer(StrictSerializer):
     urgency = serializers.IntegerField(min_value=1, max_value=5)
     deadline = serializers.DateField()
     line_items = LineItemSerializer(many=True, required=False, max_length=200)
+    metadata = MetadataField()
+    external_reference = ExternalReferenceField()
 
     def validate(self, attrs):
         instance: Need | None = self.instance

@@ -7,6 +7,7 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 
 from aidmatch.access import Scope
+from apps.core import partner
 from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
@@ -108,6 +109,8 @@ class NeedViewSet(
         levels = [selectors.detail_level(self.request, n) for n in needs]
         full = [n for n, level in zip(needs, levels, strict=True) if level == Detail.CONFIDENTIAL]
         selectors.prepare_to_show(needs, full)
+        mine = member_org_ids(self.request)
+        partner.show_to_creator(full, lambda need: need.organization_id in mine)
         return SerializerPerRow(SERIALIZERS).many(zip(levels, needs, strict=True))
 
     def _show(self, need, status_code=status.HTTP_200_OK):

@@ -5,12 +5,19 @@ from rest_framework import serializers
 from aidmatch.disbursing import Channel
 from aidmatch.lifecycle import AllocationStatus, DisbursementStatus, NeedStatus
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
+from apps.core.partner import (
+    CreatorMetadataField,
+    CreatorReferenceField,
+    ExternalReferenceField,
+    MetadataField,
+)
 from apps.core.serializers import StrictBooleanField, StrictSerializer
 from apps.needs.models import Need
 from apps.needs.selectors import needs_visible_to
 from apps.organizations.models import Organization
 from apps.organizations.selectors import organizations_visible_to
 from apps.pledges.models import Pledge
+from apps.pledges.selectors import created_by_caller
 from apps.reference.api.fields import ReferenceCodeField
 from apps.reference.models import Currency, Province, Sector
 
@@ -31,6 +38,10 @@ class PledgeSerializer(serializers.ModelSerializer):
     earmark_organization = serializers.UUIDField(source="earmark_organization_id", allow_null=True)
     earmark_need = serializers.UUIDField(source="earmark_need_id", allow_null=True)
     commit_window = serializers.SerializerMethodField()
+    # the donor's side only (absent for verifiers)
+    metadata = CreatorMetadataField()
+    external_reference = CreatorReferenceField()
+    is_creator = staticmethod(created_by_caller)
 
     class Meta:
         model = Pledge
@@ -56,6 +67,8 @@ class PledgeSerializer(serializers.ModelSerializer):
             "anonymous",
             "created_at",
             "updated_at",
+            "metadata",
+            "external_reference",
         ]
         read_only_fields = fields
 
@@ -102,6 +115,8 @@ class PledgeCreateSerializer(StrictSerializer):
     auto_commit = StrictBooleanField(required=False, default=False)
     public_message = serializers.CharField(max_length=500, required=False, allow_blank=True)
     anonymous = StrictBooleanField(required=False, default=False)
+    metadata = MetadataField()
+    external_reference = ExternalReferenceField()
 
     def validate_earmark_sectors(self, value):
         if len(value) > 50:
@@ -118,7 +133,16 @@ class PledgeCreateSerializer(StrictSerializer):
 
 
 class PledgeUpdateSerializer(StrictSerializer):
-    amount = AmountField(help_text="A lower amount; never below what is committed.")
+    amount = AmountField(required=False, help_text="A lower amount; never below what is committed.")
+    metadata = MetadataField()
+    external_reference = ExternalReferenceField()
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send amount, metadata or external_reference."]}
+            )
+        return attrs
 
 
 # The pledge's trace (apps.pledges.trace.pledge_trace builds it as plain data): these

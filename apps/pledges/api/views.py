@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from aidmatch.access import Scope
+from apps.core import partner
 from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.money import validate_amount_for_currency
@@ -64,7 +65,8 @@ class PledgeViewSet(
         earmarks read unless the service already knows them."""
         if "earmark_sectors" not in getattr(pledge, "_prefetched_objects_cache", {}):
             prefetch_related_objects([pledge], "earmark_sectors", "earmark_provinces")
-        return Response(PledgeSerializer(pledge).data, status=status_code)
+        serializer = PledgeSerializer(pledge, context={"request": self.request})
+        return Response(serializer.data, status=status_code)
 
     @idempotent
     def create(self, request, *args, **kwargs):
@@ -84,10 +86,15 @@ class PledgeViewSet(
         pledge = self._visible()
         serializer = PledgeUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        amount = validate_amount_for_currency(
-            serializer.validated_data["amount"], pledge.currency.minor_unit
+        data = dict(serializer.validated_data)
+        fields = {name: data.pop(name) for name in partner.FIELDS if name in data}
+        if "amount" in data:
+            data["amount"] = validate_amount_for_currency(
+                data["amount"], pledge.currency.minor_unit
+            )
+        pledge = services.pledge_update(
+            pledge_id=pledge.pk, actor=request.user, amount=data.get("amount"), **fields
         )
-        pledge = services.pledge_reduce(pledge_id=pledge.pk, actor=request.user, amount=amount)
         return self._respond(pledge)
 
     @extend_schema(

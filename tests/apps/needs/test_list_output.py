@@ -92,6 +92,11 @@ def _world():
             )
         needs[n] = need
     propose(PledgeFactory(), needs[11], Decimal("100.00"))
+    # the organizations' own ids and notes: shown on their own rows to their members and keys
+    Need.objects.filter(pk=needs[11].pk).update(
+        metadata={"crm_id": "KFP-11", "round": "2"}, external_reference="KFP/2026/11"
+    )
+    Need.objects.filter(pk=needs[21].pk).update(metadata={"batch": "7"}, external_reference="U-21")
     for i, (n, *_) in enumerate(rows):
         moment = T0 + timedelta(hours=i * 7 % len(rows))  # not the order of creation
         Need.objects.filter(pk=needs[n].pk).update(

@@ -51,6 +51,8 @@ CONFIDENTIAL = RESTRICTED | {
     "approved_at",
     "updated_at",
 }
+# The organization's own ids and notes: its members and keys only, not verifiers.
+OWN = CONFIDENTIAL | {"metadata", "external_reference"}
 SECRET_NAME = "Underground Girls School of Qalat"
 SECRET_PLACE = "Cellar under the tailor shop, Qalat bazaar"
 
@@ -76,7 +78,7 @@ def test_the_field_matrix(hidden, donor_client, verifier_client, anon):
 
     assert set(anon.get(path).json()) == PUBLIC
     assert set(donor_client.get(path).json()) == RESTRICTED
-    assert set(member.get(path).json()) == CONFIDENTIAL
+    assert set(member.get(path).json()) == OWN
     assert set(verifier_client.get(path).json()) == CONFIDENTIAL
     assert member.get(path).json()["location_detail"] == SECRET_PLACE
 

@@ -1,0 +1,211 @@
+"""Emails driven by the outbox: what the relay's published events tell people by email.
+
+- ``allocation.proposed``: the donor (the user, or its institution's admins) is told that a
+  proposal awaits its commitment, with the amount, the need as the donor sees it (its title and
+  the organization's public name: a pseudonym for a sensitive organization; never a place) and
+  the deadline, once per allocation. Proposals of auto-committing pledges, and proposals no
+  longer awaiting commitment when the event is relayed, are not told.
+- ``disbursement.sent``: the receiving organization's admins and staff are told, once per
+  tranche.
+
+Runs inside the relay's transaction (``apps.events.signals``): a ``Notice`` row per object is
+inserted there, and only the rows this relay inserted lead to a message, so a second relay or a
+repeated event sends nothing twice. Messages leave after the commit; a mail server that fails
+is logged, never raised (the notice stays written: the feed and the API still tell).
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection, transaction
+from django.utils import timezone
+
+from aidmatch.access import MemberRole
+from aidmatch.events import EventType
+from aidmatch.lifecycle import AllocationStatus
+from aidmatch.money import format_money
+from apps.disbursements.models import Disbursement
+from apps.disbursements.notifications import _donor_emails, _emails_of_organization
+from apps.matching.models import Allocation
+from apps.notices.models import Notice, NoticeKind
+
+logger = logging.getLogger(__name__)
+
+# What a notice reads of a need's organization: its name or pseudonym, never its contacts.
+_ORGANIZATION_SHOWN = ("need__organization__name", "need__organization__pseudonym")
+
+
+def notify_for_events(events: Sequence) -> int:
+    """Claim and queue the emails that ``events`` call for; the number of objects told about."""
+    proposed = _first_event_per_object(events, EventType.ALLOCATION_PROPOSED)
+    sent = _first_event_per_object(events, EventType.DISBURSEMENT_SENT)
+    messages = []
+    if proposed:
+        messages += _proposal_messages(proposed)
+    if sent:
+        messages += _tranche_messages(sent)
+    if messages:
+        transaction.on_commit(lambda: send_quietly(messages))
+    return len(messages)
+
+
+def _first_event_per_object(events: Iterable, event_type: EventType) -> dict[str, object]:
+    """{resource id: its first event of this type in the batch}."""
+    found: dict[str, object] = {}
+    for event in events:
+        if event.type == event_type:
+            found.setdefault(event.resource_id, event)
+    return found
+
+
+def claim(kind: NoticeKind, events_by_object: dict[str, object]) -> set[str]:
+    """Insert the notices of ``kind`` for these objects, in one statement; the object ids whose
+    notice this call inserted (the others were told before)."""
+    if not events_by_object:
+        return set()
+    now = timezone.now()
+    table = connection.ops.quote_name(Notice._meta.db_table)
+    rows = [(kind.value, oid, str(e.uid), now) for oid, e in events_by_object.items()]
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        # identifiers from the model, placeholders only: every value is a parameter
+        cursor.execute(
+            f"INSERT INTO {table} (kind, object_id, event_uid, created_at) VALUES {values} "  # noqa: S608
+            "ON CONFLICT (kind, object_id) DO NOTHING RETURNING object_id",
+            [value for row in rows for value in row],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _proposal_messages(events_by_allocation: dict[str, object]) -> list[EmailMessage]:
+    waiting = (
+        Allocation.objects.filter(
+            pk__in=list(events_by_allocation),
+            status=AllocationStatus.PROPOSED,
+            pledge__auto_commit=False,
+        )
+        .select_related("pledge__currency", "pledge__donor", "need__organization")
+        .only(
+            "amount",
+            "commit_deadline",
+            "pledge__donor_organization_id",
+            "pledge__currency__code",
+            "pledge__currency__minor_unit",
+            "pledge__donor__email",
+            "pledge__donor__is_active",
+            "need__title",
+            "need__organization__sensitive",
+            *_ORGANIZATION_SHOWN,
+        )
+    )
+    waiting = {str(a.pk): a for a in waiting}
+    claimed = claim(
+        NoticeKind.PROPOSAL_AWAITS_COMMITMENT,
+        {oid: e for oid, e in events_by_allocation.items() if oid in waiting},
+    )
+    # One message per donor for the proposals of this batch (a matching run proposes many).
+    by_donor: dict[tuple, list[Allocation]] = defaultdict(list)
+    for allocation_id in sorted(claimed):
+        allocation = waiting[allocation_id]
+        pledge = allocation.pledge
+        by_donor[(pledge.donor_id, pledge.donor_organization_id)].append(allocation)
+    messages = []
+    for allocations in by_donor.values():
+        recipients = _donor_emails(allocations[0].pledge)
+        if not recipients:
+            continue
+        allocations.sort(key=lambda a: (a.commit_deadline or timezone.now(), str(a.pk)))
+        lines = [_proposal_line(a) for a in allocations]
+        one = len(allocations) == 1
+        messages.append(
+            EmailMessage(
+                subject=(
+                    "AidMatch: a proposal awaits your commitment"
+                    if one
+                    else f"AidMatch: {len(allocations)} proposals await your commitment"
+                ),
+                body=(
+                    "Matching proposed money of your pledge for "
+                    + ("this need" if one else "these needs")
+                    + ":\n\n"
+                    + "\n\n".join(lines)
+                    + "\n\nCommit (POST /api/v1/allocations/{id}/commit) or decline "
+                    "(POST /api/v1/allocations/{id}/decline) before the deadline; a proposal "
+                    "not committed by then is released and its money returns to your pledge."
+                ),
+                to=recipients,
+            )
+        )
+    return messages
+
+
+def _proposal_line(allocation: Allocation) -> str:
+    """One proposal as the donor may see it: the need's title and the organization's public
+    name (a pseudonym when sensitive), never a place."""
+    need = allocation.need
+    deadline = allocation.commit_deadline
+    when = f"{deadline:%Y-%m-%d %H:%M} UTC" if deadline else "no deadline"
+    return (
+        f"- {format_money(allocation.amount, allocation.pledge.currency)} for "
+        f'"{need.title}" ({need.organization.public_name()})\n'
+        f"  allocation {allocation.pk}, commit by {when}"
+    )
+
+
+def _tranche_messages(events_by_tranche: dict[str, object]) -> list[EmailMessage]:
+    tranches = {
+        str(t.pk): t
+        for t in Disbursement.objects.filter(pk__in=list(events_by_tranche))
+        .select_related("currency")
+        .only(
+            "amount",
+            "channel",
+            "provider",
+            "reference",
+            "value_date",
+            "sent_at",
+            "organization_id",
+            "currency__code",
+            "currency__minor_unit",
+        )
+    }
+    claimed = claim(
+        NoticeKind.TRANCHE_SENT,
+        {oid: e for oid, e in events_by_tranche.items() if oid in tranches},
+    )
+    messages = []
+    for tranche_id in sorted(claimed):
+        tranche = tranches[tranche_id]
+        recipients = _emails_of_organization(
+            tranche.organization_id, [MemberRole.ADMIN, MemberRole.STAFF]
+        )
+        if not recipients:
+            continue
+        sent_on = tranche.value_date or (tranche.sent_at and tranche.sent_at.date())
+        by = f"by {tranche.channel}" + (f" ({tranche.provider})" if tranche.provider else "")
+        messages.append(
+            EmailMessage(
+                subject="AidMatch: a tranche was sent to you",
+                body=(
+                    f"Tranche {tranche.pk}: {format_money(tranche.amount, tranche.currency)} "
+                    f"{by}, sent on {sent_on:%Y-%m-%d}"
+                    + (f", reference {tranche.reference}" if tranche.reference else "")
+                    + ".\nWhen the money arrives, confirm receipt with the amount you received "
+                    f"(POST /api/v1/disbursements/{tranche.pk}/confirm-receipt); if it does not "
+                    "arrive, tell the donor or a verifier."
+                ),
+                to=recipients,
+            )
+        )
+    return messages
+
+
+def send_quietly(messages: list[EmailMessage]) -> int:
+    """Hand the messages to the mail server; one that fails is logged, never raised."""
+    try:
+        return get_connection().send_messages(messages) or 0
+    except Exception:  # the mail server is down: the notices, the feed and the API still tell
+        logger.exception("could not send %d notice emails", len(messages))
+        return 0
