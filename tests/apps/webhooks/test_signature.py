@@ -68,7 +68,9 @@ def test_the_readme_snippet_accepts_a_real_delivery_and_rejects_forgeries(
     stale = {
         **got.headers,
         "webhook-timestamp": str(old),
-        "webhook-signature": sign([endpoint.secret], got.headers["webhook-id"], old, got.body.decode()),
+        "webhook-signature": sign(
+            [endpoint.secret], got.headers["webhook-id"], old, got.body.decode()
+        ),
     }
     assert verify(endpoint.secret, got.body, stale) is None
     fresh_now = int(time.time())

@@ -24,7 +24,7 @@ def _private_refused(settings):
         "169.254.169.254",  # cloud metadata
         "100.64.0.1",  # CGNAT
         "100.100.100.200",  # a cloud's metadata, in CGNAT
-        "0.0.0.0",
+        "0.0.0.0",  # noqa: S104 (an address to refuse)
         "224.0.0.1",
         "240.0.0.1",
         "::1",
