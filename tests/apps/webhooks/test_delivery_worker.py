@@ -31,7 +31,10 @@ def _pledge_event(donor, resource_id, n=1, event_type=EventType.PLEDGE_CREATED):
     return record_event(
         event_type,
         resource_id=resource_id,
-        payloads={Audience.DONOR: {"id": str(resource_id), "n": n}},
+        payloads={
+            Audience.DONOR: {"id": str(resource_id), "n": n},
+            Audience.VERIFIER: {"id": str(resource_id), "n": n, "donor": donor.email},
+        },
         donor_id=donor.pk,
     )
 
