@@ -30,8 +30,9 @@ def notify_disabled(endpoint: WebhookEndpoint) -> int:
         subject="AidMatch: a webhook endpoint was disabled",
         body=(
             f"The webhook endpoint {endpoint.id} ({endpoint.url}) was disabled: "
-            f"{endpoint.disabled_reason}\nEvents for it are kept; fix the receiver and enable "
-            f"it again (POST /api/v1/webhook-endpoints/{endpoint.id}/enable) to receive them."
+            f"{endpoint.disabled_reason}\nFix the receiver and enable it again (POST "
+            f"/api/v1/webhook-endpoints/{endpoint.id}/enable): the deliveries that were waiting "
+            "go out then; events from while it was disabled are in the feed (GET /api/v1/events/)."
         ),
         to=recipients,
     )

@@ -24,6 +24,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     default: int = 200
     hold: bool = False
+    status_for: object = None  # a callable: the request's body → a status, or None
     requests: list[Received] = field(default_factory=list)
     arrived: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
@@ -36,7 +37,9 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with lock:
-                    status = receiver.statuses.pop(0) if receiver.statuses else receiver.default
+                    status = receiver.status_for(body) if receiver.status_for else None
+                    if status is None:
+                        status = receiver.statuses.pop(0) if receiver.statuses else receiver.default
                     hold = receiver.hold
                     receiver.requests.append(
                         Received(
