@@ -2,7 +2,7 @@
 
 Delivery is driven by PostgreSQL: a ``Delivery`` row per (event, endpoint) is written by the
 fan-out in the relay's transaction, and ``dispatch_due`` claims due rows (FOR UPDATE SKIP LOCKED,
-with a lease) and sends each to Celery; ``send_delivery`` (the task) makes one attempt and
+with a lease) and sends them to Celery; ``send_deliveries`` (the task) makes one attempt of each and
 schedules the next. A message lost with the broker, or a worker killed mid-attempt, leaves a row
 whose lease runs out and is claimed again, so every event is delivered at least once with the
 same ``webhook-id``; receivers deduplicate by it.
@@ -17,11 +17,11 @@ import json
 import logging
 import random
 import secrets
-import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -233,7 +233,8 @@ def _due(now):
 
 
 def claim_due(limit: int | None = None) -> list[tuple[int, str]]:
-    """Claim due deliveries (another dispatcher's rows are skipped): (id, token) pairs."""
+    """Claim due deliveries (rows another dispatcher holds are skipped): (id, token) pairs,
+    in two statements (the due rows locked, then claimed with a fresh token each)."""
     now = timezone.now()
     limit = limit or settings.WEBHOOKS_DISPATCH_BATCH
     with transaction.atomic():
@@ -251,14 +252,15 @@ def claim_due(limit: int | None = None) -> list[tuple[int, str]]:
         if not rows:
             return []
         lease = now + timedelta(seconds=settings.WEBHOOKS_LEASE_SECONDS)
-        claims = []
-        for pk in rows:
-            token = uuid.uuid4()
-            claims.append((pk, str(token)))
-            Delivery.objects.filter(pk=pk).update(
-                status=DeliveryStatus.SENDING, claim_token=token, lease_expires_at=lease
+        table = Delivery._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, claim_token = gen_random_uuid(), "  # noqa: S608
+                "lease_expires_at = %s WHERE id = ANY(%s) RETURNING id, claim_token",
+                [DeliveryStatus.SENDING, lease, rows],
             )
-    return claims
+            claimed = {pk: str(token) for pk, token in cursor.fetchall()}
+    return [(pk, claimed[pk]) for pk in rows]
 
 
 def _unclaim(claims: list[tuple[int, str]]) -> None:
@@ -269,23 +271,26 @@ def _unclaim(claims: list[tuple[int, str]]) -> None:
 
 
 def dispatch_due(max_rounds: int = 10) -> int:
-    """Claim due deliveries and hand each to a worker (in-process when tasks run eagerly); the
-    number handed out. With the broker down the claims are released at once and the rows wait."""
-    from apps.webhooks.tasks import send_delivery
+    """Claim due deliveries and hand them to the workers, WEBHOOKS_TASK_BATCH to a message (run
+    in-process when tasks run eagerly); the number handed out. With the broker down the claims
+    are released at once and the rows wait in PostgreSQL."""
+    from apps.webhooks.tasks import send_deliveries
 
     sent = 0
+    size = settings.WEBHOOKS_TASK_BATCH
     for _ in range(max_rounds):
         claims = claim_due()
         if not claims:
             break
-        for index, (pk, token) in enumerate(claims):
+        for start in range(0, len(claims), size):
+            batch = claims[start : start + size]
             try:
-                send_delivery.apply_async((pk, token), retry=False)
+                send_deliveries.apply_async(([list(c) for c in batch],), retry=False)
             except Exception:
                 log.warning("webhook deliveries not enqueued (broker down?); they wait")
-                _unclaim(claims[index:])
+                _unclaim(claims[start:])
                 return sent
-            sent += 1
+            sent += len(batch)
     return sent
 
 
@@ -311,20 +316,49 @@ def body_of(delivery: Delivery) -> str:
     return json.dumps(envelope(delivery.event, delivery.audience), separators=(",", ":"))
 
 
+_pool: ThreadPoolExecutor | None = None
+
+
+def attempt_many(claims: list[tuple[int, str]]) -> None:
+    """Attempt claimed deliveries side by side (WEBHOOKS_SEND_CONCURRENCY at once): a slow
+    receiver holds up only its own thread. One resource's events are never in one batch
+    together (only the oldest open one of a resource is ever due)."""
+    global _pool
+    if len(claims) == 1 or settings.CELERY_TASK_ALWAYS_EAGER:
+        # Eagerly (tests, the embedded mode) an attempt may dispatch the next one in the same
+        # thread: one at a time, so no pool thread ever waits on the pool.
+        for claim in claims:
+            attempt(*claim)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(
+            max_workers=settings.WEBHOOKS_SEND_CONCURRENCY, thread_name_prefix="webhooks"
+        )
+
+    def one(claim):
+        close_old_connections()
+        try:
+            return attempt(*claim)
+        finally:
+            close_old_connections()
+
+    for future in [_pool.submit(one, claim) for claim in claims]:
+        try:
+            future.result()
+        except Exception:
+            log.exception("a webhook attempt failed; its claim expires and it is tried again")
+
+
 def attempt(delivery_id: int, token: str) -> DeliveryAttempt | None:
     """One attempt of a claimed delivery (None when the claim is no longer ours)."""
     from apps.webhooks import sending
 
     now = timezone.now()
     # Renew the lease for this attempt; a claim that was taken over is not ours any more.
+    renew = max(settings.WEBHOOKS_LEASE_SECONDS, 2 * settings.WEBHOOKS_TIMEOUT_SECONDS + 5)
     renewed = Delivery.objects.filter(
         pk=delivery_id, claim_token=token, status=DeliveryStatus.SENDING
-    ).update(
-        lease_expires_at=now
-        + timedelta(
-            seconds=max(settings.WEBHOOKS_LEASE_SECONDS, 2 * settings.WEBHOOKS_TIMEOUT_SECONDS + 5)
-        )
-    )
+    ).update(lease_expires_at=now + timedelta(seconds=renew))
     if not renewed:
         return None
     delivery = Delivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
@@ -338,63 +372,81 @@ def attempt(delivery_id: int, token: str) -> DeliveryAttempt | None:
         "webhook-signature": sending.sign(endpoint.signing_secrets(now), msg_id, timestamp, body),
     }
     result = sending.post(endpoint.url, body, headers)
-    return _record(delivery_id, token, result, attempted_at=now)
+    return _record(delivery, token, result, attempted_at=now)
 
 
-def _record(delivery_id, token, result, *, attempted_at) -> DeliveryAttempt | None:
-    from apps.webhooks.notifications import notify_disabled
-
+def _record(delivery: Delivery, token, result, *, attempted_at) -> DeliveryAttempt | None:
+    """The attempt's outcome: the delivery's next state, the log row, the endpoint's failing
+    mark (and, after failing for WEBHOOKS_DISABLE_AFTER_HOURS, the endpoint disabled)."""
+    endpoint = delivery.endpoint
+    now = timezone.now()
+    number = delivery.attempts + 1
+    fields = {
+        "attempts": number,
+        "claim_token": None,
+        "lease_expires_at": None,
+        "last_status_code": result.status_code,
+        "last_error": result.error,
+    }
+    if result.succeeded:
+        fields.update(status=DeliveryStatus.DELIVERED, delivered_at=now)
+    else:
+        delay = retry_delay(number)
+        if delay is None:
+            fields["status"] = DeliveryStatus.FAILED
+        else:
+            fields.update(
+                status=DeliveryStatus.PENDING, next_attempt_at=now + timedelta(seconds=delay)
+            )
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update()
-            .filter(pk=delivery_id, claim_token=token, status=DeliveryStatus.SENDING)
-            .first()
-        )
-        if delivery is None:
-            return None
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
-        now = timezone.now()
-        delivery.attempts += 1
+        mine = Delivery.objects.filter(
+            pk=delivery.pk, claim_token=token, status=DeliveryStatus.SENDING
+        ).update(**fields)
+        if not mine:
+            return None  # the lease ran out and another attempt took over
         logged = DeliveryAttempt.objects.create(
             delivery=delivery,
-            endpoint=endpoint,
-            number=delivery.attempts,
+            endpoint_id=endpoint.pk,
+            number=number,
             attempted_at=attempted_at,
             status_code=result.status_code,
             duration_ms=result.duration_ms,
             succeeded=result.succeeded,
             error=result.error,
         )
-        delivery.claim_token = None
-        delivery.lease_expires_at = None
-        delivery.last_status_code = result.status_code
-        delivery.last_error = result.error
         if result.succeeded:
-            delivery.status = DeliveryStatus.DELIVERED
-            delivery.delivered_at = now
             if endpoint.failing_since is not None:
-                endpoint.failing_since = None
-                endpoint.save(update_fields=["failing_since"])
+                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
         else:
-            delay = retry_delay(delivery.attempts)
-            if delay is None:
-                delivery.status = DeliveryStatus.FAILED
-            else:
-                delivery.status = DeliveryStatus.PENDING
-                delivery.next_attempt_at = now + timedelta(seconds=delay)
-            if endpoint.failing_since is None:
-                endpoint.failing_since = attempted_at
-                endpoint.save(update_fields=["failing_since"])
-            elif endpoint.enabled and now - endpoint.failing_since >= timedelta(
-                hours=settings.WEBHOOKS_DISABLE_AFTER_HOURS
-            ):
-                endpoint_disable(
-                    endpoint,
-                    reason=f"Every delivery failed since {endpoint.failing_since:%Y-%m-%d %H:%M} "
-                    f"UTC (last: {result.error or result.status_code}).",
-                )
-                transaction.on_commit(lambda: notify_disabled(endpoint))
-        delivery.save()
-    if result.succeeded and delivery.ordered:
-        kick()  # the resource's next event may be due now
+            _endpoint_failed(endpoint.pk, attempted_at, result)
+    if result.succeeded and delivery.ordered and _next_waits(delivery):
+        kick()  # the resource's next event is due now
     return logged
+
+
+def _endpoint_failed(endpoint_id, attempted_at, result) -> None:
+    from apps.webhooks.notifications import notify_disabled
+
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    if endpoint.failing_since is None:
+        endpoint.failing_since = attempted_at
+        endpoint.save(update_fields=["failing_since"])
+    elif endpoint.enabled and timezone.now() - endpoint.failing_since >= timedelta(
+        hours=settings.WEBHOOKS_DISABLE_AFTER_HOURS
+    ):
+        endpoint_disable(
+            endpoint,
+            reason=f"Every delivery failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC "
+            f"(last: {result.error or result.status_code}).",
+        )
+        transaction.on_commit(lambda: notify_disabled(endpoint))
+
+
+def _next_waits(delivery: Delivery) -> bool:
+    return Delivery.objects.filter(
+        endpoint_id=delivery.endpoint_id,
+        resource_key=delivery.resource_key,
+        ordered=True,
+        status=DeliveryStatus.PENDING,
+        position__gt=delivery.position,
+    ).exists()

@@ -210,6 +210,10 @@ EVENTS_RELAY_SECONDS = env.float("EVENTS_RELAY_SECONDS", default=0.25)
 # (besides right after each relay), and how many it claims at a time.
 WEBHOOKS_DISPATCH_SECONDS = env.float("WEBHOOKS_DISPATCH_SECONDS", default=1.0)
 WEBHOOKS_DISPATCH_BATCH = env.int("WEBHOOKS_DISPATCH_BATCH", default=100)
+# Claimed deliveries go to the workers this many to a message; a worker attempts the ones of
+# a message side by side, WEBHOOKS_SEND_CONCURRENCY at once (so a slow receiver holds up little).
+WEBHOOKS_TASK_BATCH = env.int("WEBHOOKS_TASK_BATCH", default=10)
+WEBHOOKS_SEND_CONCURRENCY = env.int("WEBHOOKS_SEND_CONCURRENCY", default=8)
 # At most this many deliveries claimed and not finished at once (a backlog waits in PostgreSQL).
 WEBHOOKS_MAX_IN_FLIGHT = env.int("WEBHOOKS_MAX_IN_FLIGHT", default=500)
 # Seconds to wait after each failed attempt (jittered by ±WEBHOOKS_RETRY_JITTER): 8 attempts
