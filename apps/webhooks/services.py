@@ -450,3 +450,12 @@ def _next_waits(delivery: Delivery) -> bool:
         status=DeliveryStatus.PENDING,
         position__gt=delivery.position,
     ).exists()
+
+
+def purge_log(now=None) -> int:
+    """Delete finished deliveries (and their attempts) older than WEBHOOKS_LOG_DAYS."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_LOG_DAYS)
+    deleted, _ = Delivery.objects.filter(
+        status__in=[DeliveryStatus.DELIVERED, DeliveryStatus.FAILED], created_at__lt=cutoff
+    ).delete()
+    return deleted

@@ -15,3 +15,8 @@ def send_deliveries(claims: list[list]) -> None:
 def dispatch_webhooks() -> int:
     """Beat's backstop for the workers' own dispatcher loop."""
     return services.dispatch_due()
+
+
+@shared_task(name="apps.webhooks.tasks.purge_webhook_log", ignore_result=True)
+def purge_webhook_log() -> int:
+    return services.purge_log()

@@ -232,6 +232,8 @@ WEBHOOKS_MAX_RESPONSE_BYTES = env.int("WEBHOOKS_MAX_RESPONSE_BYTES", default=64 
 WEBHOOKS_LEASE_SECONDS = env.float("WEBHOOKS_LEASE_SECONDS", default=30.0)
 # An endpoint whose deliveries have failed for this long is disabled and its owners emailed.
 WEBHOOKS_DISABLE_AFTER_HOURS = env.float("WEBHOOKS_DISABLE_AFTER_HOURS", default=72.0)
+# Finished deliveries and their attempts are listed for this many days, then deleted.
+WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
 # After a rotation, the previous signing secret still signs deliveries for this long.
 WEBHOOKS_PREVIOUS_SECRET_HOURS = env.float("WEBHOOKS_PREVIOUS_SECRET_HOURS", default=24.0)
 # Development only: accept http:// endpoint URLs, and send to loopback/private addresses.
@@ -274,6 +276,10 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-webhooks": {  # a backstop: every worker dispatches every WEBHOOKS_DISPATCH_SECONDS
         "task": "apps.webhooks.tasks.dispatch_webhooks",
         "schedule": timedelta(minutes=1),
+    },
+    "purge-webhook-log": {
+        "task": "apps.webhooks.tasks.purge_webhook_log",
+        "schedule": timedelta(hours=6),
     },
     # Ledger: recompute every balance from the legs and compare with the cached totals.
     "reconcile-ledger": {

@@ -110,3 +110,13 @@ def test_the_schedule_spreads_about_three_days():
         5 + 300 + 1800 + 7200 + 18000 + 36000 + 36000
     )
     assert 2.9 * 86400 / 3 < sum(settings.WEBHOOKS_RETRY_SCHEDULE) < 3.1 * 86400
+
+
+def test_finished_deliveries_are_purged_after_the_log_days(receiver, loopback_allowed):
+    donor = UserFactory()
+    endpoint = services.endpoint_create(owner_kind=OwnerKind.DONOR, user=donor, url=receiver.url)
+    _event(donor, "p1")
+    assert Delivery.objects.filter(endpoint=endpoint, status="delivered").count() == 1
+    assert services.purge_log(timezone.now() + timedelta(days=29)) == 0
+    assert services.purge_log(timezone.now() + timedelta(days=31)) == 2  # delivery + attempt
+    assert not Delivery.objects.exists()

@@ -119,3 +119,31 @@ def test_a_test_event_goes_to_that_endpoint_only(receiver, loopback_allowed):
     again.refresh_from_db()
     assert again.status == DeliveryStatus.DELIVERED
     assert receiver.ids() == [delivery.event.public_id] * 2  # the same id: one effect
+
+
+def test_the_api_sends_a_test_event_lists_attempts_and_resends(receiver, loopback_allowed):
+    from tests.conftest import client_for
+
+    donor = UserFactory()
+    client = client_for(donor)
+    created = client.post("/api/v1/webhook-endpoints/", {"url": receiver.url}, format="json").json()
+    path = f"/api/v1/webhook-endpoints/{created['id']}/"
+    receiver.statuses = [500]
+    queued = client.post(f"{path}test")
+    assert queued.status_code == 202, queued.content
+    assert queued.json()["event_type"] == "webhook.test"
+
+    listed = client.get(f"{path}deliveries")
+    assert listed.status_code == 200
+    (row,) = listed.json()["results"]
+    assert row["attempt"] == 1 and row["status_code"] == 500 and row["error"] == "HTTP 500"
+    assert row["event_id"] == queued.json()["event_id"] and row["duration_ms"] >= 0
+    assert row["delivery_status"] == "pending" and not row["succeeded"]
+
+    again = client.post(f"{path}deliveries/{row['delivery_id']}/resend")
+    assert again.status_code == 202, again.content
+    assert again.json()["event_id"] == row["event_id"]
+    rows = client.get(f"{path}deliveries").json()["results"]
+    assert [r["status_code"] for r in rows] == [200, 500]  # newest first
+    assert client.post(f"{path}deliveries/999999999/resend").status_code == 404
+    assert receiver.ids(None) == [row["event_id"]] * 2
