@@ -470,20 +470,40 @@ def _record(delivery: Delivery, token, result, *, attempted_at) -> DeliveryAttem
             if endpoint.failing_since is not None:
                 WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
         else:
-            _endpoint_failed(endpoint.pk, attempted_at, result)
+            _endpoint_failed(
+                endpoint.pk,
+                attempted_at,
+                result,
+                gave_up_on=delivery if fields["status"] == DeliveryStatus.FAILED else None,
+            )
     return logged
 
 
-def _endpoint_failed(endpoint_id, attempted_at, result) -> None:
+def _endpoint_failed(endpoint_id, attempted_at, result, *, gave_up_on=None) -> None:
+    """Mark the endpoint failing from its first failure since a success; disable it when it has
+    failed for WEBHOOKS_DISABLE_AFTER_HOURS, or when a delivery used up every attempt (about
+    three days) with no success anywhere on the endpoint since that delivery's first one."""
     from apps.webhooks.notifications import notify_disabled
 
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
     if endpoint.failing_since is None:
         endpoint.failing_since = attempted_at
         endpoint.save(update_fields=["failing_since"])
-    elif endpoint.enabled and timezone.now() - endpoint.failing_since >= timedelta(
+        return
+    if not endpoint.enabled:
+        return
+    dead = timezone.now() - endpoint.failing_since >= timedelta(
         hours=settings.WEBHOOKS_DISABLE_AFTER_HOURS
-    ):
+    )
+    if not dead and gave_up_on is not None:
+        first = (
+            DeliveryAttempt.objects.filter(delivery=gave_up_on)
+            .order_by("number")
+            .values_list("attempted_at", flat=True)
+            .first()
+        )
+        dead = first is not None and endpoint.failing_since <= first
+    if dead:
         endpoint_disable(
             endpoint,
             reason=f"Every delivery failed since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC "

@@ -103,13 +103,15 @@ def test_a_success_clears_the_failing_mark(receiver, loopback_allowed):
     assert endpoint.failing_since is None and endpoint.enabled
 
 
-def test_the_schedule_spreads_about_three_days():
+def test_the_schedule_spreads_over_three_days():
+    """5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h: 13 attempts over about three days."""
     from django.conf import settings
 
-    assert sum(settings.WEBHOOKS_RETRY_SCHEDULE) == pytest.approx(
-        5 + 300 + 1800 + 7200 + 18000 + 36000 + 36000
-    )
-    assert 2.9 * 86400 / 3 < sum(settings.WEBHOOKS_RETRY_SCHEDULE) < 3.1 * 86400
+    schedule = settings.WEBHOOKS_RETRY_SCHEDULE
+    assert schedule[:7] == [5, 300, 1800, 7200, 18000, 36000, 36000]
+    assert schedule == sorted(schedule)
+    assert sum(schedule) / 86400 == pytest.approx(3.2, abs=0.05)
+    assert 2.8 * 86400 < sum(schedule) * (1 - settings.WEBHOOKS_RETRY_JITTER)
 
 
 def test_finished_deliveries_are_purged_after_the_log_days(receiver, loopback_allowed):
@@ -120,3 +122,19 @@ def test_finished_deliveries_are_purged_after_the_log_days(receiver, loopback_al
     assert services.purge_log(timezone.now() + timedelta(days=29)) == 0
     assert services.purge_log(timezone.now() + timedelta(days=31)) == 2  # delivery + attempt
     assert not Delivery.objects.exists()
+
+
+def test_an_endpoint_whose_delivery_used_up_every_attempt_is_disabled(
+    receiver, loopback_allowed, settings
+):
+    """No success on the endpoint since the delivery's first attempt: dead, whatever the hours
+    (here the schedule is seconds long)."""
+    settings.WEBHOOKS_RETRY_SCHEDULE = [0.05, 0.05]
+    donor = UserFactory()
+    endpoint = services.endpoint_create(owner_kind=OwnerKind.DONOR, user=donor, url=receiver.url)
+    receiver.default = 500
+    _event(donor, "p1")
+    _dispatch_until(lambda: Delivery.objects.filter(status="failed").exists())
+    endpoint.refresh_from_db()
+    assert not endpoint.enabled and len(mail.outbox) == 1
+    assert len(receiver.requests) == 3
