@@ -91,7 +91,7 @@ class WebhookEndpointDisableSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class DeliveryAttemptSerializer(serializers.ModelSerializer):
+class WebhookDeliveryAttemptSerializer(serializers.ModelSerializer):
     delivery_id = serializers.IntegerField(source="delivery.id", read_only=True)
     event_id = serializers.CharField(source="delivery.event.public_id", read_only=True)
     event_type = serializers.CharField(source="delivery.event.type", read_only=True)
@@ -116,7 +116,7 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeliverySerializer(serializers.Serializer):
+class WebhookDeliverySerializer(serializers.Serializer):
     """A delivery queued by a test or a resend."""
 
     id = serializers.IntegerField()

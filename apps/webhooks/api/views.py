@@ -14,8 +14,8 @@ from apps.organizations.access import member_role
 from apps.organizations.models import Organization
 from apps.webhooks import selectors, services
 from apps.webhooks.api.serializers import (
-    DeliveryAttemptSerializer,
-    DeliverySerializer,
+    WebhookDeliveryAttemptSerializer,
+    WebhookDeliverySerializer,
     WebhookEndpointCreateSerializer,
     WebhookEndpointDisableSerializer,
     WebhookEndpointSerializer,
@@ -134,17 +134,17 @@ class WebhookEndpointViewSet(
 
     @extend_schema(
         request=None,
-        responses={202: DeliverySerializer},
+        responses={202: WebhookDeliverySerializer},
         summary="Send a webhook.test event to this endpoint only",
     )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         delivery = services.endpoint_send_test(self.get_object())
-        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request=None,
-        responses=DeliveryAttemptSerializer(many=True),
+        responses=WebhookDeliveryAttemptSerializer(many=True),
         summary="The delivery attempts to this endpoint, newest first",
     )
     @action(detail=True, methods=["get"], pagination_class=AttemptPagination)
@@ -154,11 +154,11 @@ class WebhookEndpointViewSet(
             "delivery__event"
         )
         page = self.paginate_queryset(attempts)
-        return self.get_paginated_response(DeliveryAttemptSerializer(page, many=True).data)
+        return self.get_paginated_response(WebhookDeliveryAttemptSerializer(page, many=True).data)
 
     @extend_schema(
         request=None,
-        responses={202: DeliverySerializer},
+        responses={202: WebhookDeliverySerializer},
         parameters=[OpenApiParameter("delivery_id", int, OpenApiParameter.PATH)],
         summary="Send a delivery's event again (same event id), now",
     )
@@ -171,4 +171,4 @@ class WebhookEndpointViewSet(
         endpoint = self.get_object()
         delivery = get_object_or_404(Delivery, pk=delivery_id, endpoint=endpoint)
         again = services.delivery_resend(endpoint, delivery)
-        return Response(DeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
+        return Response(WebhookDeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
