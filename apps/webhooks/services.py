@@ -187,7 +187,18 @@ def fan_out(events: list[Event]) -> int:
     events = [e for e in events if e.type != EventType.WEBHOOK_TEST]
     if not events:
         return 0
-    endpoints = list(WebhookEndpoint.objects.filter(enabled=True))
+    # Only the endpoints these events can be for (verifiers', and their owners'), without
+    # decrypting any secret.
+    organizations = {e.organization_id for e in events} | {e.donor_organization_id for e in events}
+    donors = {e.donor_id for e in events}
+    endpoints = list(
+        WebhookEndpoint.objects.filter(
+            Q(owner_kind=OwnerKind.VERIFIER)
+            | Q(owner_kind=OwnerKind.ORGANIZATION, organization_id__in=organizations - {None})
+            | Q(owner_kind=OwnerKind.DONOR, user_id__in=donors - {None}),
+            enabled=True,
+        ).only("id", "owner_kind", "user_id", "organization_id", "event_types")
+    )
     rows = []
     for event in events:
         for endpoint in endpoints:
