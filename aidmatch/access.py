@@ -28,6 +28,8 @@ class Scope(StrEnum):
     DISBURSEMENTS_WRITE = "disbursements:write"
     REPORTS_READ = "reports:read"
     REPORTS_WRITE = "reports:write"
+    WEBHOOKS_READ = "webhooks:read"
+    WEBHOOKS_WRITE = "webhooks:write"
 
 
 ALL_SCOPES: frozenset[str] = frozenset(s.value for s in Scope)

@@ -4,7 +4,8 @@ Every worker runs a housekeeping thread (``worker_ready``): it writes the worker
 the queues it consumes every HEALTH_HEARTBEAT_SECONDS (read by /healthz), and every
 MATCHING_SWEEP_SECONDS, from its start on, retries the matching runs whose worker died or whose
 message was lost (beat's sweep does the same, so recovery needs neither beat nor a restart);
-every EVENTS_RELAY_SECONDS it relays the outbox's committed events (``apps.events.relay``).
+every EVENTS_RELAY_SECONDS it relays the outbox's committed events (``apps.events.relay``), and
+every WEBHOOKS_DISPATCH_SECONDS it sends the webhook deliveries that are due (``apps.webhooks``).
 """
 
 import logging
@@ -30,6 +31,7 @@ def _start_housekeeping(sender, **kwargs) -> None:
     from apps.core.workers import Housekeeper, heartbeat_record
     from apps.events.relay import relay_pending
     from apps.matching.tasks import recover_matching_runs
+    from apps.webhooks.services import dispatch_due
 
     hostname = sender.hostname
     queues = list(sender.app.amqp.queues.consume_from)
@@ -43,6 +45,7 @@ def _start_housekeeping(sender, **kwargs) -> None:
             ),
             ("recover matching runs", settings.MATCHING_SWEEP_SECONDS, recover_matching_runs),
             ("relay events", settings.EVENTS_RELAY_SECONDS, relay_pending),
+            ("dispatch webhooks", settings.WEBHOOKS_DISPATCH_SECONDS, dispatch_due),
         ]
     )
     _keeper.start()

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.fx",  # exchange-rate snapshots
     "apps.events",  # the outbox: events for the feed and the webhooks
     "apps.notices",  # emails driven by the outbox (proposals to commit, tranches sent)
+    "apps.webhooks",  # signed webhook deliveries from the outbox
     "apps.demo",
 ]
 
@@ -229,6 +230,40 @@ MATCHING_SWEEP_SECONDS = env.int("MATCHING_SWEEP_SECONDS", default=30)
 MATCHING_PERIODIC_RUN_MINUTES = env.int("MATCHING_PERIODIC_RUN_MINUTES", default=10)
 # How often each worker's relay gives committed events their positions and fans them out.
 EVENTS_RELAY_SECONDS = env.float("EVENTS_RELAY_SECONDS", default=0.25)
+# Webhooks (apps.webhooks): how often each worker's dispatcher sends the deliveries that are due
+# (besides right after each relay), and how many it claims at a time.
+WEBHOOKS_DISPATCH_SECONDS = env.float("WEBHOOKS_DISPATCH_SECONDS", default=1.0)
+WEBHOOKS_DISPATCH_BATCH = env.int("WEBHOOKS_DISPATCH_BATCH", default=100)
+# Claimed deliveries go to the workers this many to a message; a worker attempts the ones of
+# a message side by side, WEBHOOKS_SEND_CONCURRENCY at once (so a slow receiver holds up little).
+WEBHOOKS_TASK_BATCH = env.int("WEBHOOKS_TASK_BATCH", default=10)
+WEBHOOKS_SEND_CONCURRENCY = env.int("WEBHOOKS_SEND_CONCURRENCY", default=8)
+# At most this many deliveries claimed and not finished at once (a backlog waits in PostgreSQL).
+WEBHOOKS_MAX_IN_FLIGHT = env.int("WEBHOOKS_MAX_IN_FLIGHT", default=500)
+# Seconds to wait after each failed attempt (jittered by ±WEBHOOKS_RETRY_JITTER): 5 s, 5 min,
+# 30 min, 2 h, 5 h, then every 10 h: 13 attempts over 3.2 days (so an endpoint that fails them
+# all has failed for 3 days by the last one, and is disabled); then the delivery has failed.
+WEBHOOKS_RETRY_SCHEDULE = [
+    float(s)
+    for s in env.list(
+        "WEBHOOKS_RETRY_SCHEDULE", default=["5", "300", "1800", "7200", "18000", *["36000"] * 7]
+    )
+]
+WEBHOOKS_RETRY_JITTER = env.float("WEBHOOKS_RETRY_JITTER", default=0.1)
+# One attempt: connect/read/write timeout, and the most of the response body that is read.
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+WEBHOOKS_MAX_RESPONSE_BYTES = env.int("WEBHOOKS_MAX_RESPONSE_BYTES", default=64 * 1024)
+# A claimed delivery whose worker died is claimed again after this (more than two timeouts).
+WEBHOOKS_LEASE_SECONDS = env.float("WEBHOOKS_LEASE_SECONDS", default=30.0)
+# An endpoint whose deliveries have failed for this long is disabled and its owners emailed.
+WEBHOOKS_DISABLE_AFTER_HOURS = env.float("WEBHOOKS_DISABLE_AFTER_HOURS", default=72.0)
+# Finished deliveries and their attempts are listed for this many days, then deleted.
+WEBHOOKS_LOG_DAYS = env.int("WEBHOOKS_LOG_DAYS", default=30)
+# After a rotation, the previous signing secret still signs deliveries for this long.
+WEBHOOKS_PREVIOUS_SECRET_HOURS = env.float("WEBHOOKS_PREVIOUS_SECRET_HOURS", default=24.0)
+# Development only: accept http:// endpoint URLs, and send to loopback/private addresses.
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
 # Periodic work, declared here and run by one `celery beat`. Every task is safe to repeat.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
@@ -262,6 +297,14 @@ CELERY_BEAT_SCHEDULE = {
     "relay-events": {  # a backstop: every worker relays every EVENTS_RELAY_SECONDS
         "task": "apps.events.tasks.relay_events",
         "schedule": timedelta(minutes=1),
+    },
+    "dispatch-webhooks": {  # a backstop: every worker dispatches every WEBHOOKS_DISPATCH_SECONDS
+        "task": "apps.webhooks.tasks.dispatch_webhooks",
+        "schedule": timedelta(minutes=1),
+    },
+    "purge-webhook-log": {
+        "task": "apps.webhooks.tasks.purge_webhook_log",
+        "schedule": timedelta(hours=6),
     },
     # Ledger: recompute every balance from the legs and compare with the cached totals.
     "reconcile-ledger": {
