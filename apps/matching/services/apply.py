@@ -36,6 +36,8 @@ from aidmatch import matching
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import Row
 from apps.core.dates import local_date
+from apps.events.payloads import ProposalPayloads
+from apps.events.services import record_events
 from apps.matching.locks import (
     live_proposals,
     lock_allocation_ids,
@@ -408,6 +410,11 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         proposed_at=now,
         updated_at=now,
     )
+    outcome.seconds["sql"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    _proposed_events(created, pledges, needs, run=run, now=now)
+    outcome.seconds["events"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     for model, rows, touched, refresh in (
         (Pledge, pledges, touched_pledges, refresh_pledge_status),
         (Need, needs, touched_needs, refresh_need_status),
@@ -420,11 +427,31 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
             [(k, rows[k].proposed_amount, rows[k].status) for k in sorted(touched)],
             updated_at=now,
         )
-    outcome.seconds["sql"] = time.perf_counter() - clock
+    outcome.seconds["sql"] += time.perf_counter() - clock
     clock = time.perf_counter()
     _figures(world, held, outcome)
     outcome.seconds["figures"] = time.perf_counter() - clock
     return outcome
+
+
+def _proposed_events(created: list[tuple], pledges: dict, needs: dict, *, run, now) -> None:
+    """``allocation.proposed`` for every new row, in one statement (COPY past a thousand)."""
+    if not created:
+        return
+    render = ProposalPayloads(pledges, needs)
+    names = list(INSERT_COLUMNS)
+    constants = {
+        "status": A.PROPOSED.value,
+        "disbursed_amount": ZERO,
+        "close_reason": "",
+        "match_run_id": run.pk,
+        "proposed_at": now,
+        "updated_at": now,
+    }
+    record_events(
+        render.event({**dict(zip(names, row, strict=True)), **constants}, occurred_at=now)
+        for row in created
+    )
 
 
 TOTAL_COLUMNS = {"proposed_amount": "numeric", "status": "text"}
