@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("apps.audit.api.urls")),
     path("", include("apps.fx.api.urls")),
     path("", include("apps.screening.api.urls")),
+    path("", include("apps.events.api.urls")),
 ]
 
 urlpatterns = [

@@ -41,7 +41,9 @@ def _relay_after_commit() -> None:
         # No worker polls the outbox in the embedded mode: relay once the change commits.
         from apps.events.relay import relay_pending
 
-        transaction.on_commit(relay_pending)
+        connection = transaction.get_connection()
+        if not any(entry[1] is relay_pending for entry in connection.run_on_commit):
+            transaction.on_commit(relay_pending)  # once per transaction
 
 
 def record_event(
@@ -189,3 +191,29 @@ def envelope(event: Event, audience: Audience | str) -> dict:
         "resource": {"type": event.resource_type, "id": event.resource_id},
         "data": event.payloads.get(str(audience), {}),
     }
+
+
+MIN_RETENTION_DAYS = 30
+PURGE_BATCH = 5000
+
+
+def events_purge(*, days: int | None = None, now=None, batch: int = PURGE_BATCH) -> int:
+    """Delete positioned events older than ``days`` (EVENTS_RETENTION_DAYS; never under 30),
+    ``batch`` at a time, each batch its own transaction; how many were deleted. Events not
+    yet positioned are kept whatever their age: they have not gone out."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    days = settings.EVENTS_RETENTION_DAYS if days is None else days
+    if days < MIN_RETENTION_DAYS:
+        raise ValueError(f"Events are kept at least {MIN_RETENTION_DAYS} days, not {days}.")
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    old = Event.objects.filter(position__isnull=False, occurred_at__lt=cutoff)
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(old.order_by("id").values_list("id", flat=True)[:batch])
+            if not ids:
+                return total
+            total += Event.objects.filter(id__in=ids).delete()[0]

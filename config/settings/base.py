@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from aidmatch.lifecycle import NeedStatus
 
@@ -205,6 +206,10 @@ MATCHING_SWEEP_SECONDS = env.int("MATCHING_SWEEP_SECONDS", default=30)
 MATCHING_PERIODIC_RUN_MINUTES = env.int("MATCHING_PERIODIC_RUN_MINUTES", default=10)
 # How often each worker's relay gives committed events their positions and fans them out.
 EVENTS_RELAY_SECONDS = env.float("EVENTS_RELAY_SECONDS", default=0.25)
+# How long the event feed keeps events (partners replay missed ones from it): at least 30 days.
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
+if EVENTS_RETENTION_DAYS < 30:
+    raise ImproperlyConfigured("EVENTS_RETENTION_DAYS must be at least 30 (issue 10).")
 # Periodic work, declared here and run by one `celery beat`. Every task is safe to repeat.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
@@ -238,6 +243,10 @@ CELERY_BEAT_SCHEDULE = {
     "relay-events": {  # a backstop: every worker relays every EVENTS_RELAY_SECONDS
         "task": "apps.events.tasks.relay_events",
         "schedule": timedelta(minutes=1),
+    },
+    "purge-old-events": {  # the feed keeps EVENTS_RETENTION_DAYS
+        "task": "apps.events.tasks.purge_old_events",
+        "schedule": timedelta(hours=1),
     },
     # Ledger: recompute every balance from the legs and compare with the cached totals.
     "reconcile-ledger": {
