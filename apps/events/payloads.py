@@ -206,7 +206,7 @@ class ProposalPayloads:
 
         pledge, need = self._pledge(str(row["pledge_id"])), self._need(str(row["need_id"]))
         allocation = Allocation(
-            **{k: v for k, v in row.items() if k not in ("pledge_id", "need_id", "explanation")},
+            **{k: v for k, v in row.items() if k != "explanation"},
             explanation=self._explanation(row["explanation"]),
         )
         keep(allocation, pledge=pledge, need=need)
