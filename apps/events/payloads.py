@@ -22,9 +22,12 @@ give related rows they hold), so writing an event costs its one INSERT.
 """
 
 import json
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
 
 from aidmatch.events import Audience, EventType
-from apps.events.services import new_event, record_events
+from apps.events.services import event_row, new_event, record_events
 from apps.matching.locks import set_prefetched
 
 ORG, DONOR, VERIFIER = Audience.ORGANIZATION, Audience.DONOR, Audience.VERIFIER
@@ -131,26 +134,38 @@ def allocation_event(event_type: EventType, allocation, *, pledge=None, need=Non
 
 
 class ProposalPayloads:
-    """``allocation.proposed`` payloads for a matching run's new rows, up to 100k at once: the
-    API's ``AllocationSerializer`` (one instance per run, reused for every row) shows unsaved
-    rows built from what the run locked (``LockedPledge``/``LockedNeed``: the donor's name, the
-    organization's name, pseudonym and sensitivity), so the serializer decides every field, as
-    for a single proposal, with no query and no serializer built per row."""
+    """``allocation.proposed`` for a matching run's new rows, up to 100k at once, as COPY rows.
+
+    The API's ``AllocationSerializer`` (one instance per run) decides every field: its own
+    field objects show unsaved rows built from what the run locked (``LockedPledge`` and
+    ``LockedNeed``: the donor's name, the organization's name, pseudonym and sensitivity), so
+    the visibility rules (the donor's name or "anonymous donor", the organization's public
+    name) are the serializer's. What makes it cheap: a field's output is computed once per
+    distinct input (a run's rows share their pledge, need, currencies, dates, rates and
+    explanations), the donor/organization fields once per pledge, need and viewer, and the
+    payload's JSON is written once per row for the three audiences, then encrypted once."""
 
     def __init__(self, pledges: dict, needs: dict):
         from apps.matching.api.serializers import AllocationSerializer
 
         self._serializer = AllocationSerializer(context={**OUTBOX, "viewer_id": None})
+        self._fields = list(self._serializer._readable_fields)
         self._locked_pledges, self._locked_needs = pledges, needs
         self._pledges: dict = {}
         self._needs: dict = {}
         self._explanations: dict = {}
+        self._shown: dict = {}
+        self._currencies: dict = {}
 
     def _currency(self, code: str):
-        from apps.core.money import minor_unit_of
-        from apps.reference.models import Currency
+        currency = self._currencies.get(code)
+        if currency is None:
+            from apps.core.money import minor_unit_of
+            from apps.reference.models import Currency
 
-        return Currency(code=code, minor_unit=minor_unit_of(code))
+            currency = Currency(code=code, minor_unit=minor_unit_of(code))
+            self._currencies[code] = currency
+        return currency
 
     def _pledge(self, pid: str):
         pledge = self._pledges.get(pid)
@@ -200,32 +215,70 @@ class ProposalPayloads:
             parsed = self._explanations[explanation] = json.loads(explanation)
         return parsed
 
-    def event(self, row: dict, *, occurred_at):
-        """The event of one new proposal; ``row`` holds the allocation's columns."""
+    def _show(self, allocation, viewer) -> dict:
+        """``AllocationSerializer(allocation).data``, each field's output reused for an input
+        it has already shown."""
+        from rest_framework.fields import SkipField
+        from rest_framework.relations import PKOnlyObject
+
+        shown, out = self._shown, {}
+        for field in self._fields:
+            try:
+                attribute = field.get_attribute(allocation)
+            except SkipField:
+                continue
+            name = field.field_name
+            if attribute is allocation:  # a method field: by the pledge, need and viewer
+                key = (name, allocation.pledge_id, allocation.need_id, viewer)
+            elif isinstance(attribute, dict | list):
+                key = (name, id(attribute))  # the run's shared explanations, kept alive
+            elif isinstance(attribute, Decimal | tuple):
+                key = (name, repr(attribute))  # 1.5 and 1.50 are equal, not alike
+            else:
+                key = (name, attribute)
+            try:
+                out[name] = shown[key]
+                continue
+            except KeyError:
+                pass
+            check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            value = None if check is None else field.to_representation(attribute)
+            shown[key] = out[name] = value
+        return out
+
+    def row(self, values: dict, *, occurred_at) -> tuple:
+        """The COPY row (``apps.events.services.EVENT_COLUMNS``) of one new proposal."""
         from apps.matching.models import Allocation
 
-        pledge, need = self._pledge(str(row["pledge_id"])), self._need(str(row["need_id"]))
+        pledge, need = self._pledge(str(values["pledge_id"])), self._need(str(values["need_id"]))
         allocation = Allocation(
-            **{k: v for k, v in row.items() if k != "explanation"},
-            explanation=self._explanation(row["explanation"]),
+            **{k: v for k, v in values.items() if k != "explanation"},
+            explanation=self._explanation(values["explanation"]),
         )
         keep(allocation, pledge=pledge, need=need)
         context = self._serializer._context
         context["viewer_id"] = pledge.donor_id
-        donor_view = self._serializer.to_representation(allocation)
+        donor_view = _json_text(self._show(allocation, pledge.donor_id))
         others = donor_view
         if pledge.anonymous:  # the viewer only matters to an anonymous pledge
             context["viewer_id"] = None
-            others = self._serializer.to_representation(allocation)
-        return new_event(
+            others = _json_text(self._show(allocation, None))
+        # As EncryptedJSONField writes {"donor": …, "organization": …, "verifier": …}.
+        text = f'{{"{DONOR}": {donor_view}, "{ORG}": {others}, "{VERIFIER}": {others}}}'
+        return event_row(
             EventType.ALLOCATION_PROPOSED,
             resource_id=allocation.pk,
-            payloads={DONOR: donor_view, ORG: others, VERIFIER: others},
+            payloads_text=text,
+            audiences=(DONOR, ORG, VERIFIER),
             organization_id=need.organization_id,
             donor_id=pledge.donor_id,
             donor_organization_id=pledge.donor_organization_id,
             occurred_at=occurred_at,
         )
+
+
+def _json_text(data) -> str:
+    return json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder)
 
 
 # Tranches ----------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 """Writing events into the outbox, and what one audience sees of one."""
 
+import json
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
 
 from aidmatch.events import Audience, EventType, resource_of
+from apps.core.fields import _encrypt
 from apps.events.models import Event
 
 
@@ -96,6 +99,55 @@ _INSERTED = (
     "payloads",
     "audiences",
 )
+
+
+def event_row(
+    event_type: EventType | str,
+    *,
+    resource_id,
+    payloads_text: str,
+    audiences,
+    organization_id=None,
+    donor_id=None,
+    donor_organization_id=None,
+    occurred_at,
+) -> tuple:
+    """One event as a COPY row (``copy_events``), its payloads given as their JSON text (the
+    form ``EncryptedJSONField`` writes: keys sorted), encrypted here."""
+    return (
+        uuid.uuid4(),
+        str(event_type),
+        resource_of(str(event_type)),
+        str(resource_id),
+        organization_id,
+        donor_id,
+        donor_organization_id,
+        occurred_at,
+        _encrypt(payloads_text),
+        ",".join(sorted(str(a) for a in audiences)),
+    )
+
+
+def copy_events(rows: Iterable[tuple], count: int) -> int:
+    """Write ``count`` events given as ``event_row`` s in one COPY (PostgreSQL; elsewhere one
+    bulk INSERT), rows made as the COPY reads them."""
+    if not count:
+        return 0
+    from apps.matching.services.bulk import bulk_insert  # a plain helper, no cycle
+
+    if connection.vendor != "postgresql":
+        fields = [Event._meta.get_field(name) for name in _INSERTED]
+        events = []
+        for row in rows:
+            event = Event(**{f.attname: v for f, v in zip(fields, row, strict=True)})
+            event.payloads = json.loads(Event._meta.get_field("payloads").decrypt(row[8]))
+            events.append(event)
+        Event.objects.bulk_create(events, batch_size=COPY_FROM)
+    else:
+        columns = {Event._meta.get_field(name).column: "text" for name in _INSERTED}
+        bulk_insert(Event, columns, _Rows(rows, count))
+    _relay_after_commit()
+    return count
 
 
 def _insert_with(event: Event, statements: Sequence[tuple[str, Sequence]]) -> None:

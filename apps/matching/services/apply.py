@@ -37,7 +37,7 @@ from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, Org
 from aidmatch.matching.types import Row
 from apps.core.dates import local_date
 from apps.events.payloads import ProposalPayloads
-from apps.events.services import record_events
+from apps.events.services import copy_events
 from apps.matching.locks import (
     live_proposals,
     lock_allocation_ids,
@@ -448,9 +448,12 @@ def _proposed_events(created: list[tuple], pledges: dict, needs: dict, *, run, n
         "proposed_at": now,
         "updated_at": now,
     }
-    record_events(
-        render.event({**dict(zip(names, row, strict=True)), **constants}, occurred_at=now)
-        for row in created
+    copy_events(
+        (
+            render.row({**dict(zip(names, row, strict=True)), **constants}, occurred_at=now)
+            for row in created
+        ),
+        len(created),
     )
 
 
