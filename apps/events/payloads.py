@@ -156,6 +156,9 @@ class ProposalPayloads:
         self._explanations: dict = {}
         self._shown: dict = {}
         self._currencies: dict = {}
+        # Before the COPY starts (no query may run while it reads the rows): the currencies.
+        for row in (*pledges.values(), *needs.values()):
+            self._currency(row.currency_id)
 
     def _currency(self, code: str):
         currency = self._currencies.get(code)
@@ -248,14 +251,13 @@ class ProposalPayloads:
 
     def row(self, values: dict, *, occurred_at) -> tuple:
         """The COPY row (``apps.events.services.EVENT_COLUMNS``) of one new proposal."""
-        from apps.matching.models import Allocation
-
         pledge, need = self._pledge(str(values["pledge_id"])), self._need(str(values["need_id"]))
-        allocation = Allocation(
-            **{k: v for k, v in values.items() if k != "explanation"},
-            explanation=self._explanation(values["explanation"]),
-        )
-        keep(allocation, pledge=pledge, need=need)
+        # The row's columns as attributes (what the serializer's fields read), without the
+        # cost of a model instance per row.
+        allocation = _Row(values)
+        allocation.explanation = self._explanation(values["explanation"])
+        allocation.pledge, allocation.need = pledge, need
+        allocation.pk = values["id"]
         context = self._serializer._context
         context["viewer_id"] = pledge.donor_id
         donor_view = _json_text(self._show(allocation, pledge.donor_id))
@@ -275,6 +277,14 @@ class ProposalPayloads:
             donor_organization_id=pledge.donor_organization_id,
             occurred_at=occurred_at,
         )
+
+
+class _Row:
+    """A new allocation's columns as attributes."""
+
+    def __init__(self, values: dict):
+        self.__dict__.update(values)
+        self.committed_at = self.closed_at = None
 
 
 def _json_text(data) -> str:
