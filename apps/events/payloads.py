@@ -249,8 +249,9 @@ class ProposalPayloads:
             shown[key] = out[name] = value
         return out
 
-    def row(self, values: dict, *, occurred_at) -> tuple:
-        """The COPY row (``apps.events.services.EVENT_COLUMNS``) of one new proposal."""
+    def row(self, values: dict, *, occurred_at, event_type=EventType.ALLOCATION_PROPOSED) -> tuple:
+        """The COPY row (``apps.events.services.copy_events``) of one proposal's event: a new
+        one (``allocation.proposed``) or one the run let go (``allocation.released``)."""
         pledge, need = self._pledge(str(values["pledge_id"])), self._need(str(values["need_id"]))
         # The row's columns as attributes (what the serializer's fields read), without the
         # cost of a model instance per row.
@@ -268,7 +269,7 @@ class ProposalPayloads:
         # As EncryptedJSONField writes {"donor": …, "organization": …, "verifier": …}.
         text = f'{{"{DONOR}": {donor_view}, "{ORG}": {others}, "{VERIFIER}": {others}}}'
         return event_row(
-            EventType.ALLOCATION_PROPOSED,
+            event_type,
             resource_id=allocation.pk,
             payloads_text=text,
             audiences=(DONOR, ORG, VERIFIER),
@@ -283,8 +284,8 @@ class _Row:
     """A new allocation's columns as attributes."""
 
     def __init__(self, values: dict):
-        self.__dict__.update(values)
         self.committed_at = self.closed_at = None
+        self.__dict__.update(values)
 
 
 def _json_text(data) -> str:

@@ -130,3 +130,24 @@ def test_an_organization_member_reads_its_allocations_events_in_the_feed(sensiti
     items = client_for(member).get("/api/v1/events/").json()["results"]
     assert [i["resource"]["id"] for i in items] == [str(allocation.pk)]
     assert items[0]["data"]["donor"] == donor.full_name  # not anonymous: shown, as by the API
+
+
+def test_a_run_that_lets_proposals_go_writes_their_release(donor):
+    need = NeedFactory(amount=Decimal("500.00"), urgency=1)
+    pledge = PledgeFactory(donor=donor, amount=Decimal("500.00"))
+    first = match_run_execute(trigger="manual", mode="full")
+    (proposal,) = Allocation.objects.filter(match_run=first)
+    assert proposal.need_id == need.pk
+    # A more urgent need appears: the run moves the money there and lets the first one go.
+    urgent = NeedFactory(amount=Decimal("500.00"), urgency=5)
+
+    match_run_execute(trigger="manual", mode="full")
+
+    proposal.refresh_from_db()
+    assert proposal.status == "released"
+    (released,) = events_of(EventType.ALLOCATION_RELEASED, proposal.pk)
+    shown = client_for(donor).get(f"/api/v1/allocations/{proposal.pk}/").json()
+    assert released.payloads["donor"] == shown
+    assert released.donor_id == donor.pk and released.organization_id == need.organization_id
+    moved = Allocation.objects.get(need=urgent, pledge=pledge, status="proposed")
+    assert events_of(EventType.ALLOCATION_PROPOSED, moved.pk)
