@@ -84,7 +84,9 @@ def set_prefetched(obj, name: str, rows) -> None:
     obj._prefetched_objects_cache[name] = queryset
 
 
-def lock_needs(ids: Iterable) -> dict:
+def lock_needs(ids: Iterable, *, line_items: bool = False) -> dict:
+    """With ``line_items``, the needs' line items come in the same statement (for a need's
+    own event, which shows them)."""
     ids = sorted(set(ids), key=str)
     if not ids:
         return {}
@@ -95,6 +97,12 @@ def lock_needs(ids: Iterable) -> dict:
         .order_by("pk")
         .select_for_update(of=("self",))
     )
+    if line_items and connection.vendor == "postgresql":
+        from apps.needs.selectors import _LINE_ITEMS, _line_items_column, prepare_to_show
+
+        needs = list(rows.annotate(**{_LINE_ITEMS: _line_items_column()}))
+        prepare_to_show(needs, ())
+        return {n.pk: n for n in needs}
     return {n.pk: n for n in rows}
 
 
@@ -110,13 +118,13 @@ def lock_allocations(ids: Iterable) -> dict:
 def lock_need_with_pledges(need_id, statuses=(AllocationStatus.PROPOSED,)):
     """Lock a need and the pledges of its allocations in ``statuses``, in the global order.
     Returns (need, pledges by id, allocations by id). Call inside a transaction."""
-    needs, pledges, allocations = lock_needs_with_pledges([need_id], statuses)
+    needs, pledges, allocations = lock_needs_with_pledges([need_id], statuses, line_items=True)
     if need_id not in needs:
         raise Need.DoesNotExist(need_id)
     return needs[need_id], pledges, allocations
 
 
-def lock_needs_with_pledges(need_ids, statuses=(AllocationStatus.PROPOSED,)):
+def lock_needs_with_pledges(need_ids, statuses=(AllocationStatus.PROPOSED,), *, line_items=False):
     """Lock needs and the pledges of their allocations in ``statuses``, in the global order.
 
     The pledges must be locked before the needs, but which pledges are involved is only known
@@ -131,7 +139,7 @@ def lock_needs_with_pledges(need_ids, statuses=(AllocationStatus.PROPOSED,)):
             # A savepoint per attempt: rolling it back releases the row locks it took.
             with transaction.atomic():
                 pledges = lock_pledges(allocations.values_list("pledge_id", flat=True))
-                needs = lock_needs(need_ids)
+                needs = lock_needs(need_ids, line_items=line_items)
                 locked = lock_allocations(allocations.values_list("pk", flat=True))
                 if not {a.pledge_id for a in locked.values()} <= set(pledges):
                     raise _Retry

@@ -13,6 +13,7 @@ from aidmatch.lifecycle import NEED_FUNDABLE, NeedStatus, check_transition
 from aidmatch.money import format_money
 from apps.audit.services import audit_changes, audit_record, audit_snapshot
 from apps.core.dates import local_date, local_today
+from apps.core.serializers import set_prefetched_list
 from apps.events import payloads as events
 from apps.matching.locks import lock_need_with_pledges, lock_needs
 from apps.matching.services.allocations import (
@@ -147,6 +148,7 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
         setattr(need, name, value)
     if line_items is not None:
         _replace_line_items(need, line_items)
+        set_prefetched_list(need, "line_items", None)  # read anew if its event shows them
     save_locked_totals(pledges, {})
     was = need.status
     refresh_need_status(need)
@@ -177,7 +179,7 @@ TRANSITION_EVENTS = {N.SUBMITTED: EventType.NEED_SUBMITTED, N.OPEN: EventType.NE
 
 
 def _transition(need_id, target: N, action: str, **fields) -> Need:
-    need = lock_needs([need_id])[need_id]
+    need = lock_needs([need_id], line_items=target in TRANSITION_EVENTS)[need_id]
     check_transition("need", need.status, target)
     before = {"status": need.status}
     need.status = target

@@ -104,7 +104,7 @@ def _locked(allocation_id) -> tuple[Allocation, Pledge, Need]:
     if row is None:
         raise Allocation.DoesNotExist(allocation_id)
     pledge = lock_pledges([row["pledge_id"]])[row["pledge_id"]]
-    need = lock_needs([row["need_id"]])[row["need_id"]]
+    need = lock_needs([row["need_id"]], line_items=True)[row["need_id"]]  # need.funded shows them
     allocation = lock_allocations([allocation_id])[allocation_id]
     return allocation, pledge, need
 

@@ -303,3 +303,36 @@ def test_a_report_reaches_each_donor_that_funded_the_need_once(world, verifier):
     assert set(insider.payloads) == {"organization", "verifier"}
     assert "evidence" in insider.payloads["organization"]
     assert all("evidence" not in e.payloads["donor"] for e in written if e.donor_id)
+
+
+@pytest.mark.parametrize("change", ["submit", "cancel", "commit"])
+def test_writing_an_event_reads_nothing_more(change, world):
+    """What an event shows comes with the row locks: its only statement is its INSERT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if change == "submit":
+        need = NeedFactory(organization=world["org"], status="draft")
+        run = lambda: needs.need_submit(need_id=need.pk)  # noqa: E731
+    elif change == "cancel":
+        run = lambda: needs.need_cancel(need_id=world["need"].pk)  # noqa: E731
+    else:
+        allocation = propose(world["pledge"], world["need"], Decimal("1000.00"))  # funds it
+
+        def run():
+            return allocations.allocation_commit(allocation_id=allocation.pk, actor=world["donor"])
+
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and "FOR UPDATE" not in q["sql"]
+        and ("needs_needlineitem" in q["sql"] or "organizations_organization" in q["sql"])
+    ]
+    assert reads == []
+    assert (
+        sum(q["sql"].startswith('INSERT INTO "events_event"') for q in queries.captured_queries)
+        == 1
+    )
