@@ -177,3 +177,18 @@ def test_the_schema_types_the_feed(anon):
     assert {p["name"] for p in operation["parameters"]} >= {"type", "resource_type", "resource_id"}
     item = schema["components"]["schemas"]["Event"]
     assert set(item["properties"]) == {"id", "type", "occurred_at", "position", "resource", "data"}
+
+
+def test_reading_a_confidential_field_in_the_feed_is_audited(org_x, staff_x):
+    from apps.audit.models import AuditEvent
+    from apps.needs import services as needs
+
+    need = NeedFactory(organization=org_x, status="draft", location_detail="House 14")
+    needs.need_submit(need_id=need.pk)
+    relay_pending()
+
+    items = client_for(staff_x).get("/api/v1/events/").json()["results"]
+
+    assert items[0]["data"]["location_detail"] == "House 14"
+    read = AuditEvent.objects.get(action="confidential.read", object_id=str(need.pk))
+    assert read.detail == {"fields": ["location_detail"]}
