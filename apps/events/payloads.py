@@ -25,8 +25,10 @@ import json
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
+from rest_framework.fields import Field
 
 from aidmatch.events import Audience, EventType
+from apps.core.serializers import SLOW, plain_attribute
 from apps.events.services import event_row, new_event, record_events
 from apps.matching.locks import set_prefetched
 
@@ -150,6 +152,17 @@ class ProposalPayloads:
 
         self._serializer = AllocationSerializer(context={**OUTBOX, "viewer_id": None})
         self._fields = list(self._serializer._readable_fields)
+        # A field that reads a plain attribute path is read with getattr (DRF's get_attribute
+        # only adds error mapping); a field with its own get_attribute (money, methods) is asked.
+        self._readers = [
+            (
+                field,
+                field.source_attrs
+                if field.source_attrs and type(field).get_attribute is Field.get_attribute
+                else None,
+            )
+            for field in self._fields
+        ]
         self._locked_pledges, self._locked_needs = pledges, needs
         self._pledges: dict = {}
         self._needs: dict = {}
@@ -225,11 +238,13 @@ class ProposalPayloads:
         from rest_framework.relations import PKOnlyObject
 
         shown, out = self._shown, {}
-        for field in self._fields:
-            try:
-                attribute = field.get_attribute(allocation)
-            except SkipField:
-                continue
+        for field, path in self._readers:
+            attribute = SLOW if path is None else plain_attribute(allocation, path)
+            if attribute is SLOW:
+                try:
+                    attribute = field.get_attribute(allocation)
+                except SkipField:
+                    continue
             name = field.field_name
             if attribute is allocation:  # a method field: by the pledge, need and viewer
                 key = (name, allocation.pledge_id, allocation.need_id, viewer)
