@@ -1,6 +1,5 @@
 """Writing events into the outbox, and what one audience sees of one."""
 
-import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -140,7 +139,7 @@ def copy_events(rows: Iterable[tuple], count: int) -> int:
         events = []
         for row in rows:
             event = Event(**{f.attname: v for f, v in zip(fields, row, strict=True)})
-            event.payloads = json.loads(Event._meta.get_field("payloads").decrypt(row[8]))
+            event.payloads = Event._meta.get_field("payloads").decrypt(row[8])
             events.append(event)
         Event.objects.bulk_create(events, batch_size=COPY_FROM)
     else:
