@@ -18,6 +18,7 @@ class Scope(StrEnum):
     """What a partner API key may do on behalf of its organization."""
 
     ORGANIZATION_READ = "organization:read"
+    EVENTS_READ = "events:read"
     NEEDS_READ = "needs:read"
     NEEDS_WRITE = "needs:write"
     PLEDGES_READ = "pledges:read"

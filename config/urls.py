@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("apps.fx.api.urls")),
     path("", include("apps.screening.api.urls")),
     path("", include("apps.webhooks.api.urls")),
+    path("", include("apps.events.api.urls")),
 ]
 
 urlpatterns = [

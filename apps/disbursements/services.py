@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from aidmatch.disbursing import OUT, DisbursementStatus, spread
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
+from aidmatch.events import EventType
 from aidmatch.lifecycle import (
     AllocationStatus,
     TrancheAction,
@@ -28,6 +29,7 @@ from apps.core.dates import local_today
 from apps.disbursements.models import Disbursement, DisbursementLine, Refund
 from apps.disbursements.notifications import notify_unconfirmed
 from apps.disbursements.selectors import received_by_need
+from apps.events import payloads as events
 from apps.ledger import services as ledger
 from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
 from apps.matching.models import Allocation
@@ -155,13 +157,14 @@ def disbursement_create(
         ),
         what="tranche",
     )
+    created = []
     for allocation_id, line_amount in lines:
         allocation = allocations[allocation_id]
         need = needs[allocation.need_id]
         need_amount = (line_amount * allocation.rate).quantize(
             _quantum(need.currency), rounding=ROUND_DOWN
         )
-        DisbursementLine.objects.create(
+        line = DisbursementLine.objects.create(
             disbursement=disbursement,
             allocation=allocation,
             amount=line_amount,
@@ -171,6 +174,8 @@ def disbursement_create(
         check_transition("allocation", allocation.status, A.DISBURSING)
         allocation.status = A.DISBURSING
         allocation.save(update_fields=["disbursed_amount", "status", "updated_at"])
+        created.append(line)
+    _event(EventType.DISBURSEMENT_SCHEDULED, disbursement, created, allocations, needs, [])
     audit_record(
         action="disbursement.create",
         obj=disbursement,
@@ -241,6 +246,21 @@ def disbursement_set_partner_fields(
     return disbursement
 
 
+def _event(event_type, disbursement, lines, allocations, needs, refunds=None) -> None:
+    """The tranche's event, from the rows this write holds (``refunds`` when known: a tranche
+    not yet received has none)."""
+    for need in needs.values():
+        if need.currency_id == disbursement.currency_id:
+            events.keep(need, currency=disbursement.currency)
+    if refunds is not None:
+        events.set_prefetched(disbursement, "refunds", refunds)
+    events.record(
+        events.disbursement_event(
+            event_type, disbursement, lines=lines, allocations=allocations, needs=needs
+        )
+    )
+
+
 def _record(action: str, disbursement: Disbursement, before_status: str, **detail) -> None:
     audit_record(
         action=action,
@@ -307,6 +327,7 @@ def disbursement_mark_sent(
     disbursement.save(update_fields=["status", "sent_at", "value_date", "updated_at"])
     _move_out(lines, pledges, needs, allocations, +1)
     ledger.post_disbursement_sent(disbursement=disbursement)
+    _event(EventType.DISBURSEMENT_SENT, disbursement, lines, allocations, needs, [])
     _record("disbursement.mark_sent", disbursement, before_status)
     return disbursement
 
@@ -369,6 +390,7 @@ def disbursement_confirm_receipt(
         if received >= allocation.amount and allocation.status == A.DISBURSING:
             allocation.status = A.DISBURSED
             allocation.save(update_fields=["status", "updated_at"])
+    _event(EventType.DISBURSEMENT_RECEIVED, disbursement, lines, allocations, needs, [])
     _record("disbursement.confirm_receipt", disbursement, before_status)
     for need in needs.values():
         need_complete_if_done(need)
@@ -406,6 +428,10 @@ def _give_back(disbursement_id, actor, acting_for, action: TrancheAction, reason
         ledger.post_disbursement_given_back(disbursement=disbursement, reason=reason)
     request_matching(reason=f"tranche {target}")
     action = "disbursement.mark_failed" if target == D.FAILED else "disbursement.mark_returned"
+    event_type = (
+        EventType.DISBURSEMENT_FAILED if target == D.FAILED else EventType.DISBURSEMENT_RETURNED
+    )
+    _event(event_type, disbursement, lines, allocations, needs, [])
     _record(action, disbursement, before_status)
     return disbursement
 
@@ -440,7 +466,7 @@ def disbursement_refund(
     """The receiving organization records money it gave back after receipt, in the currency it
     received. At most what it received less what it already refunded, and never so much that a
     need's money received (net of refunds) would fall below what its reports say was spent."""
-    disbursement, _lines, pledges, needs, _allocations = _locked_tranche(disbursement_id)
+    disbursement, lines, pledges, needs, allocations = _locked_tranche(disbursement_id)
     _authorize(TA.REFUND, actor, acting_for, disbursement, pledges)
     received_cur = disbursement.received_currency
     if currency.code != received_cur.code:
@@ -493,6 +519,7 @@ def disbursement_refund(
     disbursement.refunded_amount += amount
     disbursement.save(update_fields=["refunded_amount", "updated_at"])
     ledger.post_refund_recorded(refund=refund, disbursement=disbursement)
+    _event(EventType.DISBURSEMENT_REFUNDED, disbursement, lines, allocations, needs)
     audit_record(
         action="disbursement.refund",
         obj=disbursement,

@@ -54,6 +54,13 @@ class Event(models.Model):
     )
     occurred_at = models.DateTimeField(default=timezone.now)
     payloads = EncryptedJSONField(default=dict)
+    audiences = models.CharField(
+        max_length=64,
+        default="",
+        blank=True,
+        help_text="The audiences with a payload, comma-separated (in the clear, for the feed's "
+        "filters): only those receive the event.",
+    )
     position = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
 

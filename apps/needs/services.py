@@ -8,11 +8,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from aidmatch.errors import InvalidTransition, NotPermitted, RuleViolation, StateConflict
+from aidmatch.events import EventType
 from aidmatch.lifecycle import NEED_FUNDABLE, NeedStatus, check_transition
 from aidmatch.money import format_money
 from apps.audit.services import audit_changes, audit_record, audit_snapshot
 from apps.core import partner
 from apps.core.dates import local_date, local_today
+from apps.core.serializers import set_prefetched_list
+from apps.events import payloads as events
 from apps.matching.locks import lock_need_with_pledges, lock_needs
 from apps.matching.services.allocations import (
     refresh_need_status,
@@ -149,6 +152,7 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
             )
     elif need.status not in (N.DRAFT, N.SUBMITTED) and (changes or line_items is not None):
         raise StateConflict(f"A {need.status} need cannot be edited.")
+    released = []
     if "amount" in changes and changes["amount"] != need.amount:
         new_amount = changes["amount"]
         if new_amount < need.committed_amount:
@@ -157,7 +161,7 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
                 f"The amount cannot go below the {committed} already committed.",
                 errors={"amount": [f"Must be at least {committed}."]},
             )
-        release_proposals(
+        released = release_proposals(
             proposals.values(),
             pledges,
             {need.pk: need},
@@ -168,7 +172,9 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
         setattr(need, name, value)
     if line_items is not None:
         _replace_line_items(need, line_items)
+        set_prefetched_list(need, "line_items", None)  # read anew if its event shows them
     save_locked_totals(pledges, {})
+    was = need.status
     refresh_need_status(need)
     need.version = F("version") + 1
     partner.save_with_reference(
@@ -180,7 +186,15 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
         ),
         what="need",
     )
+    organization = need.organization
     need.refresh_from_db()
+    events.keep(need, organization=organization)
+    events.record(
+        events.allocation_events(EventType.ALLOCATION_RELEASED, released, pledges, {need.pk: need}),
+        events.need_event(EventType.NEED_FUNDED, need)
+        if need.status == N.FUNDED and was != N.FUNDED
+        else None,
+    )
     if need.status in NEED_FUNDABLE and "amount" in changes:
         request_matching(reason="need amount changed", need_ids=[need.pk])
     changed_before, changed_after = audit_changes(before, audit_snapshot(need))
@@ -195,8 +209,11 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
     return need
 
 
+TRANSITION_EVENTS = {N.SUBMITTED: EventType.NEED_SUBMITTED, N.OPEN: EventType.NEED_APPROVED}
+
+
 def _transition(need_id, target: N, action: str, **fields) -> Need:
-    need = lock_needs([need_id])[need_id]
+    need = lock_needs([need_id], line_items=target in TRANSITION_EVENTS)[need_id]
     check_transition("need", need.status, target)
     before = {"status": need.status}
     need.status = target
@@ -204,7 +221,11 @@ def _transition(need_id, target: N, action: str, **fields) -> Need:
         setattr(need, name, value)
     need.version = F("version") + 1
     need.save()
+    organization = need.organization
     need.refresh_from_db()
+    events.keep(need, organization=organization)
+    if target in TRANSITION_EVENTS:
+        events.record(events.need_event(TRANSITION_EVENTS[target], need))
     audit_record(
         action=action, obj=need, before=before, after=audit_snapshot(need, fields=["status"])
     )
@@ -255,7 +276,15 @@ def _close_need(need_id, target: N, reason: str) -> Need:
     need.status = target
     need.version = F("version") + 1
     need.save()
+    organization = need.organization
     need.refresh_from_db()
+    events.keep(need, organization=organization)
+    events.record(
+        events.allocation_events(
+            EventType.ALLOCATION_RELEASED, released or (), pledges, {need.pk: need}
+        ),
+        events.need_event(EventType.NEED_CANCELLED, need) if target == N.CANCELLED else None,
+    )
     audit_record(
         action="need.cancel" if target == N.CANCELLED else "need.expire",
         obj=need,

@@ -8,8 +8,10 @@ hit (apps/screening) freezes an organization the same way, through organization_
 from django.db import transaction
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
+from aidmatch.events import EventType
 from aidmatch.lifecycle import NEED_FUNDABLE, OrganizationStatus, check_transition
 from apps.audit.services import audit_record
+from apps.events import payloads as events
 from apps.matching.locks import lock_needs_with_pledges
 from apps.matching.services.allocations import release_proposals, save_locked_totals
 from apps.matching.triggers import request_matching
@@ -58,7 +60,11 @@ def organization_transition(
         )
     )
     needs, pledges, proposals = lock_needs_with_pledges(need_ids) if need_ids else ({}, {}, {})
-    organization = Organization.objects.select_for_update().get(pk=organization_id)
+    organization = (
+        Organization.objects.select_related("province")
+        .select_for_update(of=("self",))
+        .get(pk=organization_id)
+    )
     before = organization.status
     if allowed_from and before not in allowed_from:
         raise StateConflict(f"A {before} organization cannot be {action}ed.")
@@ -67,16 +73,20 @@ def organization_transition(
             "Open sanctions screening hits must be cleared before the organization is verified."
         )
     check_transition("organization", before, target)
-    released = 0
+    released_rows = []
     if target in FROZEN and proposals:
-        released = len(
-            release_proposals(
-                proposals.values(), pledges, needs, reason=f"organization {target}: {reason}"
-            )
+        released_rows = release_proposals(
+            proposals.values(), pledges, needs, reason=f"organization {target}: {reason}"
         )
         save_locked_totals(pledges, needs)
+    released = len(released_rows)
     organization.status = target
     organization.save(update_fields=["status", "updated_at"])
+    event_type = _event_type(action, before, target)
+    events.record(
+        events.allocation_events(EventType.ALLOCATION_RELEASED, released_rows, pledges, needs),
+        events.organization_event(event_type, organization) if event_type else None,
+    )
     if target == OS.VERIFIED or released:
         request_matching(reason=f"organization {action}")
     decision = VettingDecision.objects.create(
@@ -96,3 +106,17 @@ def organization_transition(
         detail={"reason": reason, "decision": decision.pk, "released_proposals": released},
     )
     return organization
+
+
+def _event_type(action: str, before: str, target: str) -> EventType | None:
+    """What partners hear: verified (a first verification), suspended (by a verifier, or
+    frozen by a sanctions screening hit), reinstated (after a suspension or a cleared hit)."""
+    if target == OS.VERIFIED and before != OS.VERIFIED:
+        return (
+            EventType.ORGANIZATION_VERIFIED
+            if action == "verify"
+            else EventType.ORGANIZATION_REINSTATED
+        )
+    if target in (OS.SUSPENDED, OS.SCREENING) and before == OS.VERIFIED:
+        return EventType.ORGANIZATION_SUSPENDED
+    return None

@@ -8,16 +8,20 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
+from aidmatch.events import EventType
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, PledgeStatus, check_transition
 from aidmatch.money import format_money
 from apps.audit.services import audit_record, audit_snapshot
 from apps.core import partner
+from apps.events import payloads as events
+from apps.events.services import record_event
 from apps.ledger import services as ledger  # ledger: postings in the same transaction
 from apps.matching.locks import lock_pledge_with_needs
 from apps.matching.services.allocations import release_proposals, save_locked_totals
 from apps.matching.triggers import request_matching
 from apps.organizations.models import Organization, OrganizationStatus
 from apps.pledges.models import Pledge
+from apps.reference.models import Province, Sector
 
 
 def _check_earmarks(*, organization: Organization | None, need) -> None:
@@ -36,31 +40,30 @@ def _check_earmarks(*, organization: Organization | None, need) -> None:
         raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
 
 
-def _set_earmarks(pledge: Pledge, sectors, provinces) -> None:
-    """A new pledge's earmarks: both tables in one statement on PostgreSQL, whatever their
-    number (the foreign keys check the codes)."""
+def _set_earmarks(pledge: Pledge, sectors, provinces) -> list[tuple[str, list]]:
+    """A new pledge's earmarks. On PostgreSQL, the statements are returned, to be sent with
+    the pledge's event in one round trip whatever their number (``record_event``'s
+    ``with_statements``; the foreign keys check the codes)."""
     sectors = list(dict.fromkeys(getattr(s, "pk", s) for s in sectors))
     provinces = list(dict.fromkeys(getattr(p, "pk", p) for p in provinces))
     if connection.vendor != "postgresql":
         pledge.earmark_sectors.set(sectors)
         pledge.earmark_provinces.set(provinces)
-        return
-    if not sectors and not provinces:
-        return
-    sector_table = Pledge.earmark_sectors.through._meta.db_table
-    province_table = Pledge.earmark_provinces.through._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH sectors AS (
-                INSERT INTO {sector_table} (pledge_id, sector_id)
-                SELECT %s, unnest(%s::varchar[])
+        return []
+    statements = []
+    for codes, through, column in (
+        (sectors, Pledge.earmark_sectors.through, "sector_id"),
+        (provinces, Pledge.earmark_provinces.through, "province_id"),
+    ):
+        if codes:
+            statements.append(
+                (
+                    f"INSERT INTO {through._meta.db_table} (pledge_id, {column}) "
+                    "SELECT %s, unnest(%s::varchar[])",
+                    [pledge.pk, codes],
+                )
             )
-            INSERT INTO {province_table} (pledge_id, province_id)
-            SELECT %s, unnest(%s::varchar[])
-            """,
-            [pledge.pk, sectors, pledge.pk, provinces],
-        )
+    return statements
 
 
 def _known_earmarks(pledge: Pledge, sectors, provinces) -> None:
@@ -137,7 +140,17 @@ def pledge_create(
             metadata=metadata or {},
             external_reference=external_reference,
         )
-        _set_earmarks(pledge, earmark_sectors, earmark_provinces)
+        earmarks = _set_earmarks(pledge, earmark_sectors, earmark_provinces)
+        _known_earmarks(
+            pledge,
+            [s if hasattr(s, "pk") else Sector(code=s) for s in earmark_sectors],
+            [p if hasattr(p, "pk") else Province(pcode=p) for p in earmark_provinces],
+        )
+        record_event(
+            EventType.PLEDGE_CREATED,
+            **events.pledge_routing(pledge),
+            with_statements=earmarks,
+        )
         ledger.post_pledge_made(pledge=pledge)  # ledger: 13 incoming pledge
         audit_record(
             action="pledge.create",
@@ -150,8 +163,6 @@ def pledge_create(
             },
         )
         request_matching(reason="pledge made", pledge_ids=[pledge.pk])
-    if all(hasattr(row, "pk") for row in (*earmark_sectors, *earmark_provinces)):
-        _known_earmarks(pledge, earmark_sectors, earmark_provinces)
     return pledge
 
 
@@ -226,7 +237,7 @@ def _shrink_to(pledge: Pledge, needs: dict, proposals: dict, new_amount: Decimal
             errors={"amount": [f"Must be at least {committed}."]},
         )
     pledge.amount = new_amount
-    release_proposals(
+    return release_proposals(
         proposals.values(),
         {pledge.pk: pledge},
         needs,
@@ -250,12 +261,18 @@ def pledge_reduce(*, pledge_id, actor, amount: Decimal) -> Pledge:
         )
     previous_amount = pledge.amount
     before = audit_snapshot(pledge, fields=["amount", "status"])
-    _shrink_to(pledge, needs, proposals, amount, "pledge reduced by the donor")
+    released = _shrink_to(pledge, needs, proposals, amount, "pledge reduced by the donor")
     save_locked_totals({pledge.pk: pledge}, needs)
     pledge.save(update_fields=["amount", "updated_at"])
     # ledger: the part given up goes back to the donor (reversal of the incoming pledge)
     ledger.post_pledge_reduced(
         pledge=pledge, previous_amount=previous_amount, reason="reduced by the donor"
+    )
+    events.record(
+        events.allocation_events(
+            EventType.ALLOCATION_RELEASED, released, {pledge.pk: pledge}, needs
+        ),
+        events.pledge_event(EventType.PLEDGE_REDUCED, pledge),
     )
     audit_record(
         action="pledge.reduce",
@@ -280,7 +297,7 @@ def _end(pledge: Pledge, needs, proposals, final: PledgeStatus, reason: str) -> 
         check_transition("pledge", pledge.status, final)
     previous_amount = pledge.amount
     before = audit_snapshot(pledge, fields=["amount", "status"])
-    _shrink_to(pledge, needs, proposals, pledge.committed_amount, reason)
+    released = _shrink_to(pledge, needs, proposals, pledge.committed_amount, reason)
     save_locked_totals({pledge.pk: pledge}, needs)
     if pledge.committed_amount == 0:
         check_transition("pledge", pledge.status, final)
@@ -289,6 +306,16 @@ def _end(pledge: Pledge, needs, proposals, final: PledgeStatus, reason: str) -> 
     pledge.save(update_fields=["amount", "status", "withdrawn_at", "updated_at"])
     # ledger: the uncommitted part goes back to the donor (reversal of the incoming pledge)
     ledger.post_pledge_reduced(pledge=pledge, previous_amount=previous_amount, reason=reason)
+    if final == PledgeStatus.WITHDRAWN:
+        ended = EventType.PLEDGE_WITHDRAWN
+    else:
+        ended = EventType.PLEDGE_EXPIRED
+    events.record(
+        events.allocation_events(
+            EventType.ALLOCATION_RELEASED, released, {pledge.pk: pledge}, needs
+        ),
+        events.pledge_event(ended, pledge),
+    )
     audit_record(
         action="pledge.withdraw" if final == PledgeStatus.WITHDRAWN else "pledge.expire",
         obj=pledge,

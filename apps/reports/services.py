@@ -15,6 +15,7 @@ from apps.core.dates import local_today
 from apps.core.files import check_upload, decrypt_checked
 from apps.disbursements.models import DisbursementLine
 from apps.disbursements.selectors import received_by_need
+from apps.events import payloads as events
 from apps.ledger import services as ledger
 from apps.matching.locks import lock_needs
 from apps.reports.models import DeliveredItem, DeliveryReport, EvidenceFile
@@ -82,11 +83,16 @@ def report_file(*, need_id, created_by=None, items=(), **fields) -> DeliveryRepo
     if final and DeliveryReport.objects.filter(need=need, final=True).exists():
         raise StateConflict("This need already has its final report.")
     report = DeliveryReport.objects.create(need=need, created_by=created_by, **fields)
-    DeliveredItem.objects.bulk_create(
+    delivered = DeliveredItem.objects.bulk_create(
         DeliveredItem(report=report, line_item_id=i["line_item"], quantity=i["quantity"])
         for i in items
     )
     ledger.post_expenditure_reported(report=report)
+    for item in delivered:
+        events.keep(item, line_item=line_items[item.line_item_id])
+    events.set_prefetched(report, "items", delivered)
+    events.set_prefetched(report, "evidence", [])
+    events.record(events.report_events(report, need=need))
     audit_record(
         action="report.file",
         obj=report,

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from aidmatch.lifecycle import AllocationStatus, DisbursementStatus, NeedStatus
 
@@ -264,6 +265,10 @@ WEBHOOKS_PREVIOUS_SECRET_HOURS = env.float("WEBHOOKS_PREVIOUS_SECRET_HOURS", def
 # Development only: accept http:// endpoint URLs, and send to loopback/private addresses.
 WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+# How long the event feed keeps events (partners replay missed ones from it): at least 30 days.
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
+if EVENTS_RETENTION_DAYS < 30:
+    raise ImproperlyConfigured("EVENTS_RETENTION_DAYS must be at least 30.")
 # Periodic work, declared here and run by one `celery beat`. Every task is safe to repeat.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
@@ -305,6 +310,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-webhook-log": {
         "task": "apps.webhooks.tasks.purge_webhook_log",
         "schedule": timedelta(hours=6),
+    },
+    "purge-old-events": {  # the feed keeps EVENTS_RETENTION_DAYS
+        "task": "apps.events.tasks.purge_old_events",
+        "schedule": timedelta(hours=1),
     },
     # Ledger: recompute every balance from the legs and compare with the cached totals.
     "reconcile-ledger": {

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
+from aidmatch.events import EventType
 from aidmatch.lifecycle import (
     NEED_FUNDABLE,
     PLEDGE_LIVE,
@@ -18,6 +19,7 @@ from aidmatch.lifecycle import (
     pledge_allocation_status,
 )
 from apps.audit.services import audit_record
+from apps.events import payloads as events
 from apps.ledger import services as ledger  # ledger: postings in the same transaction
 from apps.matching.locks import lock_allocations, lock_needs, lock_pledges
 from apps.matching.models import Allocation
@@ -90,6 +92,9 @@ def allocation_propose(
     pledge.proposed_amount += amount
     need.proposed_amount += need_amount
     _save_totals(pledge, need)
+    events.record(
+        events.allocation_event(EventType.ALLOCATION_PROPOSED, allocation, pledge=pledge, need=need)
+    )
     return allocation
 
 
@@ -99,7 +104,7 @@ def _locked(allocation_id) -> tuple[Allocation, Pledge, Need]:
     if row is None:
         raise Allocation.DoesNotExist(allocation_id)
     pledge = lock_pledges([row["pledge_id"]])[row["pledge_id"]]
-    need = lock_needs([row["need_id"]])[row["need_id"]]
+    need = lock_needs([row["need_id"]], line_items=True)[row["need_id"]]  # need.funded shows them
     allocation = lock_allocations([allocation_id])[allocation_id]
     return allocation, pledge, need
 
@@ -123,9 +128,18 @@ def allocation_commit(*, allocation_id, actor=None) -> Allocation:
     pledge.committed_amount += allocation.amount
     need.proposed_amount -= allocation.need_amount
     need.committed_amount += allocation.need_amount
+    was_funded = need.status == NeedStatus.FUNDED
     _save_totals(pledge, need)
     # ledger: 2 outgoing commitment, pledge → need (through FX between currencies)
     ledger.post_allocation_committed(allocation=allocation, pledge=pledge, need=need)
+    events.record(
+        events.allocation_event(
+            EventType.ALLOCATION_COMMITTED, allocation, pledge=pledge, need=need
+        ),
+        events.need_event(EventType.NEED_FUNDED, need)
+        if need.status == NeedStatus.FUNDED and not was_funded
+        else None,
+    )
     _audit("allocation.commit", allocation, A.PROPOSED)
     return allocation
 
@@ -166,6 +180,9 @@ def allocation_decline(*, allocation_id, actor=None, reason: str = "declined by 
         check_transition("allocation", allocation.status, A.DECLINED)
     _close(allocation, pledge, need, A.DECLINED, reason)
     _save_totals(pledge, need)
+    events.record(
+        events.allocation_event(EventType.ALLOCATION_DECLINED, allocation, pledge=pledge, need=need)
+    )
     _audit("allocation.decline", allocation, A.PROPOSED)
     request_matching(reason="a proposal was declined")
     return allocation
@@ -178,6 +195,11 @@ def allocation_release(*, allocation_id, reason: str) -> Allocation:
     if allocation.status == A.PROPOSED:
         _close(allocation, pledge, need, A.RELEASED, reason)
         _save_totals(pledge, need)
+        events.record(
+            events.allocation_event(
+                EventType.ALLOCATION_RELEASED, allocation, pledge=pledge, need=need
+            )
+        )
         _audit("allocation.release", allocation, A.PROPOSED)
     return allocation
 

@@ -20,6 +20,7 @@ Applying the same solution twice changes nothing the second time.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -29,13 +30,16 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from aidmatch import matching
+from aidmatch.events import EventType
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import Row
 from apps.core.dates import local_date
+from apps.events.payloads import ProposalPayloads
+from apps.events.services import copy_events
 from apps.matching.locks import (
     live_proposals,
     lock_allocation_ids,
@@ -44,7 +48,7 @@ from apps.matching.locks import (
 )
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.allocations import refresh_need_status, refresh_pledge_status
-from apps.matching.services.bulk import bulk_insert, bulk_update
+from apps.matching.services.bulk import array_literal, bulk_insert, bulk_update
 from apps.matching.services.snapshot import World
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
@@ -381,15 +385,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     # 3. Write: one statement per table and kind of change.
     outcome.seconds["plan"] += time.perf_counter() - clock
     clock = time.perf_counter()
-    bulk_update(
-        Allocation,
-        {},
-        released,
-        status=A.RELEASED.value,
-        closed_at=now,
-        updated_at=now,
-        close_reason=RELEASE_REASON,
-    )
+    released_rows = _release(released, now)
     bulk_update(
         Allocation,
         RESIZE_COLUMNS,
@@ -408,6 +404,11 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         proposed_at=now,
         updated_at=now,
     )
+    outcome.seconds["sql"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    _events(released_rows, created, pledges, needs, run=run, now=now)
+    outcome.seconds["events"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     for model, rows, touched, refresh in (
         (Pledge, pledges, touched_pledges, refresh_pledge_status),
         (Need, needs, touched_needs, refresh_need_status),
@@ -420,11 +421,82 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
             [(k, rows[k].proposed_amount, rows[k].status) for k in sorted(touched)],
             updated_at=now,
         )
-    outcome.seconds["sql"] = time.perf_counter() - clock
+    outcome.seconds["sql"] += time.perf_counter() - clock
     clock = time.perf_counter()
     _figures(world, held, outcome)
     outcome.seconds["figures"] = time.perf_counter() - clock
     return outcome
+
+
+RELEASED_RETURNING = (
+    "id",
+    "pledge_id",
+    "need_id",
+    "amount",
+    "need_amount",
+    "rate",
+    "rate_source",
+    "rate_date",
+    "explanation",
+    "commit_deadline",
+    "proposed_at",
+    "match_run_id",
+    "disbursed_amount",
+)
+
+
+def _release(released: list[tuple], now) -> list[dict]:
+    """Release proposals in one statement; their rows as they now are (for their events)."""
+    if not released:
+        return []
+    changes = {
+        "status": A.RELEASED.value,
+        "closed_at": now,
+        "updated_at": now,
+        "close_reason": RELEASE_REASON,
+    }
+    ids = [pk for (pk,) in released]
+    if connection.vendor != "postgresql":
+        bulk_update(Allocation, {}, released, **changes)
+        rows = Allocation.objects.filter(pk__in=ids).values(*RELEASED_RETURNING)
+        return [{**row, **changes} for row in rows]
+    table = connection.ops.quote_name(Allocation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, closed_at = %s, updated_at = %s, "  # noqa: S608
+            f"close_reason = %s WHERE id = ANY(%s::uuid[]) "
+            f"RETURNING {', '.join(RELEASED_RETURNING)}",
+            [*changes.values(), array_literal(ids, "uuid")],
+        )
+        return [{**dict(zip(RELEASED_RETURNING, r, strict=True)), **changes} for r in cursor]
+
+
+def _events(released: list[dict], created: list[tuple], pledges, needs, *, run, now) -> None:
+    """``allocation.released`` for the proposals let go and ``allocation.proposed`` for every
+    new row, in one statement (one COPY) whatever their number."""
+    if not (released or created):
+        return
+    render = ProposalPayloads(pledges, needs)
+    names = list(INSERT_COLUMNS)
+    constants = {
+        "status": A.PROPOSED.value,
+        "disbursed_amount": ZERO,
+        "close_reason": "",
+        "match_run_id": run.pk,
+        "proposed_at": now,
+        "updated_at": now,
+    }
+    rows = itertools.chain(
+        (
+            render.row(values, occurred_at=now, event_type=EventType.ALLOCATION_RELEASED)
+            for values in released
+        ),
+        (
+            render.row({**dict(zip(names, row, strict=True)), **constants}, occurred_at=now)
+            for row in created
+        ),
+    )
+    copy_events(rows, len(released) + len(created))
 
 
 TOTAL_COLUMNS = {"proposed_amount": "numeric", "status": "text"}

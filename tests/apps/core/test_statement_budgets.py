@@ -35,15 +35,23 @@ pytestmark = pytest.mark.django_db
 # 22; allocation commit 37 → 21, decline 28 → 23; pledge reduce 43 → 31, withdraw 43 → 30;
 # tranche create 30 → 25, mark-sent 45 → 31. The actions gain from the shared idempotency claim,
 # authentication, ledger and audit; their own services (locks, cached totals) are unchanged.
+#
+# Issue 10 (the outbox) writes each change's event in its transaction, one statement: pledge
+# POST 10 → 11 with no earmark, 11 → 11 with 48 (the earmarks' INSERTs ride in the event's
+# INSERT as CTEs); allocation commit 21 → 22, decline 23 → 24, tranche mark-sent 31 → 32. The
+# row locks now load, in the same statement, what the events show (the donor, the
+# organization's public name, the currencies): that also spares the ledger its currency reads,
+# so pledge reduce 31 → 29 and withdraw 30 → 28 (an event for the pledge and one per released
+# proposal, one INSERT) and tranche create 25 → 23. Need create writes no event (a draft).
 PLEDGE_POST = 12
 REPLAY = 4
 NEED_CREATE = 22
-ALLOCATION_COMMIT = 21
-ALLOCATION_DECLINE = 23
-PLEDGE_REDUCE = 31
-PLEDGE_WITHDRAW = 30
-TRANCHE_CREATE = 25
-TRANCHE_MARK_SENT = 31
+ALLOCATION_COMMIT = 22
+ALLOCATION_DECLINE = 24
+PLEDGE_REDUCE = 29
+PLEDGE_WITHDRAW = 28
+TRANCHE_CREATE = 23
+TRANCHE_MARK_SENT = 32
 
 
 @pytest.fixture

@@ -1,0 +1,403 @@
+"""Event payloads: each resource as each audience may see it, rendered by the API's own
+serializers (one renderer per resource type), so the visibility tiers and pseudonyms of the
+API are the payloads' too. Nothing here decides what an audience sees: the serializers do.
+
+Who receives what (``Audience``):
+- a need: its organization and verifiers (the full view);
+- a pledge: its donor and verifiers;
+- an allocation: the pledge's donor (the donor's view: itself by name), the need's
+  organization and verifiers (the others' view: an anonymous pledge stays anonymous), each
+  with the organization's public name (its pseudonym when sensitive);
+- a tranche: its donor, the receiving organization and verifiers;
+- a delivery report: the organization and verifiers (the insider view, evidence included),
+  and one event per donor whose money reached the need (the donors' view: no narrative for a
+  sensitive organization);
+- an organization's status: the organization and verifiers.
+
+Renderers read only what the write path already loaded (the callers pass the locked rows and
+give related rows they hold), so writing an event costs its one INSERT.
+
+``<resource>_event`` builds the event of one change with its routing (who may receive it);
+``record`` writes all the events of a transaction in one statement.
+"""
+
+import json
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from rest_framework.fields import Field
+
+from aidmatch.events import Audience, EventType
+from apps.core.serializers import SLOW, plain_attribute
+from apps.events.services import event_row, new_event, record_events
+from apps.matching.locks import set_prefetched
+
+ORG, DONOR, VERIFIER = Audience.ORGANIZATION, Audience.DONOR, Audience.VERIFIER
+OUTBOX = {"outbox": True}
+
+
+def keep(obj, **related) -> None:
+    """Give ``obj`` related rows already in hand, so serializers read them without a query."""
+    for name, value in related.items():
+        if value is not None:
+            obj._meta.get_field(name).set_cached_value(obj, value)
+
+
+def record(*events) -> int:
+    """Write the events of one transaction (events or lists of them, None skipped), in the
+    order given, in one statement."""
+    flat = []
+    for item in events:
+        if item is None:
+            continue
+        flat.extend(item if isinstance(item, list | tuple) else [item])
+    return record_events(flat)
+
+
+def allocation_events(event_type: EventType, allocations, pledges: dict, needs: dict) -> list:
+    return [
+        allocation_event(event_type, a, pledge=pledges.get(a.pledge_id), need=needs.get(a.need_id))
+        for a in allocations
+    ]
+
+
+# Needs -------------------------------------------------------------------------------------
+
+
+def need_payloads(need, *, organization=None) -> dict:
+    from apps.needs.api.serializers import NeedFullSerializer
+
+    keep(need, organization=organization)
+    full = NeedFullSerializer(need, context=OUTBOX).data
+    return {ORG: full, VERIFIER: full}
+
+
+def need_event(event_type: EventType, need, *, organization=None):
+    return new_event(
+        event_type,
+        resource_id=need.pk,
+        payloads=need_payloads(need, organization=organization),
+        organization_id=need.organization_id,
+    )
+
+
+# Pledges -----------------------------------------------------------------------------------
+
+
+def pledge_payloads(pledge) -> dict:
+    from apps.pledges.api.serializers import PledgeSerializer
+
+    data = PledgeSerializer(pledge, context=OUTBOX).data
+    return {DONOR: data, VERIFIER: data}
+
+
+def pledge_routing(pledge) -> dict:
+    """``record_event``'s arguments for a pledge (for a caller that writes it itself)."""
+    return {
+        "resource_id": pledge.pk,
+        "payloads": pledge_payloads(pledge),
+        "donor_id": pledge.donor_id,
+        "donor_organization_id": pledge.donor_organization_id,
+    }
+
+
+def pledge_event(event_type: EventType, pledge):
+    return new_event(event_type, **pledge_routing(pledge))
+
+
+# Allocations -------------------------------------------------------------------------------
+
+
+def allocation_payloads(allocation, *, pledge=None, need=None) -> dict:
+    from apps.matching.api.serializers import AllocationSerializer
+
+    keep(allocation, pledge=pledge, need=need)
+    donor_view = AllocationSerializer(
+        allocation, context={**OUTBOX, "viewer_id": allocation.pledge.donor_id}
+    ).data
+    if allocation.pledge.anonymous:
+        others = AllocationSerializer(allocation, context={**OUTBOX, "viewer_id": None}).data
+    else:
+        others = donor_view  # the viewer only matters to an anonymous pledge
+    return {DONOR: donor_view, ORG: others, VERIFIER: others}
+
+
+def allocation_event(event_type: EventType, allocation, *, pledge=None, need=None):
+    payloads = allocation_payloads(allocation, pledge=pledge, need=need)
+    pledge, need = allocation.pledge, allocation.need
+    return new_event(
+        event_type,
+        resource_id=allocation.pk,
+        payloads=payloads,
+        organization_id=need.organization_id,
+        donor_id=pledge.donor_id,
+        donor_organization_id=pledge.donor_organization_id,
+    )
+
+
+class ProposalPayloads:
+    """``allocation.proposed`` for a matching run's new rows, up to 100k at once, as COPY rows.
+
+    The API's ``AllocationSerializer`` (one instance per run) decides every field: its own
+    field objects show unsaved rows built from what the run locked (``LockedPledge`` and
+    ``LockedNeed``: the donor's name, the organization's name, pseudonym and sensitivity), so
+    the visibility rules (the donor's name or "anonymous donor", the organization's public
+    name) are the serializer's. What makes it cheap: a field's output is computed once per
+    distinct input (a run's rows share their pledge, need, currencies, dates, rates and
+    explanations), the donor/organization fields once per pledge, need and viewer, and the
+    payload's JSON is written once per row for the three audiences, then encrypted once."""
+
+    def __init__(self, pledges: dict, needs: dict):
+        from apps.matching.api.serializers import AllocationSerializer
+
+        self._serializer = AllocationSerializer(context={**OUTBOX, "viewer_id": None})
+        self._fields = list(self._serializer._readable_fields)
+        # A field that reads a plain attribute path is read with getattr (DRF's get_attribute
+        # only adds error mapping); a field with its own get_attribute (money, methods) is asked.
+        self._readers = [
+            (
+                field,
+                field.source_attrs
+                if field.source_attrs and type(field).get_attribute is Field.get_attribute
+                else None,
+            )
+            for field in self._fields
+        ]
+        self._locked_pledges, self._locked_needs = pledges, needs
+        self._pledges: dict = {}
+        self._needs: dict = {}
+        self._explanations: dict = {}
+        self._shown: dict = {}
+        self._currencies: dict = {}
+        # Before the COPY starts (no query may run while it reads the rows): the currencies.
+        for row in (*pledges.values(), *needs.values()):
+            self._currency(row.currency_id)
+
+    def _currency(self, code: str):
+        currency = self._currencies.get(code)
+        if currency is None:
+            from apps.core.money import minor_unit_of
+            from apps.reference.models import Currency
+
+            currency = Currency(code=code, minor_unit=minor_unit_of(code))
+            self._currencies[code] = currency
+        return currency
+
+    def _pledge(self, pid: str):
+        pledge = self._pledges.get(pid)
+        if pledge is None:
+            from apps.accounts.models import User
+            from apps.pledges.models import Pledge
+
+            row = self._locked_pledges[pid]
+            pledge = Pledge(
+                id=pid,
+                donor_id=row.donor_id,
+                donor_organization_id=row.donor_organization_id,
+                anonymous=row.anonymous,
+                currency_id=row.currency_id,
+            )
+            donor = None
+            if row.donor_id is not None:
+                donor = User(id=row.donor_id, full_name=row.donor_full_name or "")
+            keep(pledge, currency=self._currency(row.currency_id))
+            pledge._meta.get_field("donor").set_cached_value(pledge, donor)
+            self._pledges[pid] = pledge
+        return pledge
+
+    def _need(self, nid: str):
+        need = self._needs.get(nid)
+        if need is None:
+            from apps.needs.models import Need
+            from apps.organizations.models import Organization
+
+            row = self._locked_needs[nid]
+            organization = Organization(
+                id=row.organization_id,
+                name=row.organization_name,
+                pseudonym=row.organization_pseudonym,
+                sensitive=row.organization_sensitive,
+            )
+            need = Need(id=nid, organization_id=row.organization_id, currency_id=row.currency_id)
+            keep(need, organization=organization, currency=self._currency(row.currency_id))
+            self._needs[nid] = need
+        return need
+
+    def _explanation(self, explanation):
+        if not isinstance(explanation, str):
+            return explanation
+        parsed = self._explanations.get(explanation)
+        if parsed is None:
+            parsed = self._explanations[explanation] = json.loads(explanation)
+        return parsed
+
+    def _show(self, allocation, viewer) -> dict:
+        """``AllocationSerializer(allocation).data``, each field's output reused for an input
+        it has already shown."""
+        from rest_framework.fields import SkipField
+        from rest_framework.relations import PKOnlyObject
+
+        shown, out = self._shown, {}
+        for field, path in self._readers:
+            attribute = SLOW if path is None else plain_attribute(allocation, path)
+            if attribute is SLOW:
+                try:
+                    attribute = field.get_attribute(allocation)
+                except SkipField:
+                    continue
+            name = field.field_name
+            if attribute is allocation:  # a method field: by the pledge, need and viewer
+                key = (name, allocation.pledge_id, allocation.need_id, viewer)
+            elif isinstance(attribute, dict | list):
+                key = (name, id(attribute))  # the run's shared explanations, kept alive
+            elif isinstance(attribute, Decimal | tuple):
+                key = (name, repr(attribute))  # 1.5 and 1.50 are equal, not alike
+            else:
+                key = (name, attribute)
+            try:
+                out[name] = shown[key]
+                continue
+            except KeyError:
+                pass
+            check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            value = None if check is None else field.to_representation(attribute)
+            shown[key] = out[name] = value
+        return out
+
+    def row(self, values: dict, *, occurred_at, event_type=EventType.ALLOCATION_PROPOSED) -> tuple:
+        """The COPY row (``apps.events.services.copy_events``) of one proposal's event: a new
+        one (``allocation.proposed``) or one the run let go (``allocation.released``)."""
+        pledge, need = self._pledge(str(values["pledge_id"])), self._need(str(values["need_id"]))
+        # The row's columns as attributes (what the serializer's fields read), without the
+        # cost of a model instance per row.
+        allocation = _Row(values)
+        allocation.explanation = self._explanation(values["explanation"])
+        allocation.pledge, allocation.need = pledge, need
+        allocation.pk = values["id"]
+        context = self._serializer._context
+        context["viewer_id"] = pledge.donor_id
+        donor_view = _json_text(self._show(allocation, pledge.donor_id))
+        others = donor_view
+        if pledge.anonymous:  # the viewer only matters to an anonymous pledge
+            context["viewer_id"] = None
+            others = _json_text(self._show(allocation, None))
+        # As EncryptedJSONField writes {"donor": …, "organization": …, "verifier": …}.
+        text = f'{{"{DONOR}": {donor_view}, "{ORG}": {others}, "{VERIFIER}": {others}}}'
+        return event_row(
+            event_type,
+            resource_id=allocation.pk,
+            payloads_text=text,
+            audiences=(DONOR, ORG, VERIFIER),
+            organization_id=need.organization_id,
+            donor_id=pledge.donor_id,
+            donor_organization_id=pledge.donor_organization_id,
+            occurred_at=occurred_at,
+        )
+
+
+class _Row:
+    """A new allocation's columns as attributes."""
+
+    def __init__(self, values: dict):
+        self.committed_at = self.closed_at = None
+        self.__dict__.update(values)
+
+
+def _json_text(data) -> str:
+    return json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder)
+
+
+# Tranches ----------------------------------------------------------------------------------
+
+
+def disbursement_payloads(disbursement, *, lines=None, allocations=None, needs=None) -> dict:
+    from apps.disbursements.api.serializers import DisbursementSerializer
+
+    if lines is not None:
+        for line in lines:
+            allocation = (allocations or {}).get(line.allocation_id)
+            if allocation is not None:
+                keep(allocation, need=(needs or {}).get(allocation.need_id))
+                keep(line, allocation=allocation, disbursement=disbursement)
+        set_prefetched(disbursement, "lines", lines)
+    data = DisbursementSerializer(disbursement, context=OUTBOX).data
+    return {DONOR: data, ORG: data, VERIFIER: data}
+
+
+def disbursement_event(event_type: EventType, disbursement, **kwargs):
+    return new_event(
+        event_type,
+        resource_id=disbursement.pk,
+        payloads=disbursement_payloads(disbursement, **kwargs),
+        organization_id=disbursement.organization_id,
+        donor_id=disbursement.donor_id,
+        donor_organization_id=disbursement.donor_organization_id,
+    )
+
+
+# Delivery reports --------------------------------------------------------------------------
+
+
+def report_payloads(report, *, need=None) -> dict:
+    from apps.reports.api.serializers import ReportInsiderSerializer, ReportSerializer
+
+    keep(report, need=need)
+    insider = ReportInsiderSerializer(report, context={**OUTBOX, "insider": True}).data
+    donors = ReportSerializer(report, context=OUTBOX).data
+    return {ORG: insider, VERIFIER: insider, DONOR: donors}
+
+
+def report_events(report, *, need=None) -> list:
+    """One event for the organization and verifiers, one per donor whose money went to the
+    need (committed, on its way or delivered): each donor hears of what it funded."""
+    from aidmatch.lifecycle import AllocationStatus as A
+    from apps.matching.models import Allocation
+
+    payloads = report_payloads(report, need=need)
+    need = report.need
+    donors = (
+        Allocation.objects.filter(
+            need_id=need.pk, status__in=[A.COMMITTED, A.DISBURSING, A.DISBURSED]
+        )
+        .values_list("pledge__donor_id", "pledge__donor_organization_id")
+        .distinct()
+    )
+    common = {"resource_id": report.pk}
+    events = [
+        new_event(
+            EventType.REPORT_SUBMITTED,
+            payloads={ORG: payloads[ORG], VERIFIER: payloads[VERIFIER]},
+            organization_id=need.organization_id,
+            **common,
+        )
+    ]
+    for donor_id, donor_organization_id in sorted(donors, key=str):
+        events.append(
+            new_event(
+                EventType.REPORT_SUBMITTED,
+                payloads={DONOR: payloads[DONOR]},
+                donor_id=donor_id,
+                donor_organization_id=donor_organization_id,
+                **common,
+            )
+        )
+    return events
+
+
+# Organizations -----------------------------------------------------------------------------
+
+
+def organization_payloads(organization) -> dict:
+    from apps.organizations.api.serializers import OrganizationSerializer
+
+    data = OrganizationSerializer(organization, context=OUTBOX).data
+    return {ORG: data, VERIFIER: data}
+
+
+def organization_event(event_type: EventType, organization):
+    return new_event(
+        event_type,
+        resource_id=organization.pk,
+        payloads=organization_payloads(organization),
+        organization_id=organization.pk,
+    )
