@@ -61,6 +61,14 @@ def allocation_events(event_type: EventType, allocations, pledges: dict, needs: 
     ]
 
 
+def creator_view(data: dict, obj) -> dict:
+    """The payload for the side that created the object (a need's organization, a pledge's or
+    a tranche's donor): with the partner's own ``metadata`` and ``external_reference``, as the
+    API shows them to that side only (``apps.core.partner``); every other audience's payload
+    leaves them out, as the API does."""
+    return {**data, "metadata": obj.metadata, "external_reference": obj.external_reference}
+
+
 # Needs -------------------------------------------------------------------------------------
 
 
@@ -69,7 +77,7 @@ def need_payloads(need, *, organization=None) -> dict:
 
     keep(need, organization=organization)
     full = NeedFullSerializer(need, context=OUTBOX).data
-    return {ORG: full, VERIFIER: full}
+    return {ORG: creator_view(full, need), VERIFIER: full}
 
 
 def need_event(event_type: EventType, need, *, organization=None):
@@ -88,7 +96,7 @@ def pledge_payloads(pledge) -> dict:
     from apps.pledges.api.serializers import PledgeSerializer
 
     data = PledgeSerializer(pledge, context=OUTBOX).data
-    return {DONOR: data, VERIFIER: data}
+    return {DONOR: creator_view(data, pledge), VERIFIER: data}
 
 
 def pledge_routing(pledge) -> dict:
@@ -321,7 +329,7 @@ def disbursement_payloads(disbursement, *, lines=None, allocations=None, needs=N
                 keep(line, allocation=allocation, disbursement=disbursement)
         set_prefetched(disbursement, "lines", lines)
     data = DisbursementSerializer(disbursement, context=OUTBOX).data
-    return {DONOR: data, ORG: data, VERIFIER: data}
+    return {DONOR: creator_view(data, disbursement), ORG: data, VERIFIER: data}
 
 
 def disbursement_event(event_type: EventType, disbursement, **kwargs):

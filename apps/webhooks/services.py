@@ -29,6 +29,7 @@ from django.utils import timezone
 from aidmatch.errors import RuleViolation, StateConflict
 from aidmatch.events import Audience, EventType
 from apps.events.models import Event
+from apps.events.reads import record_delivered_reads
 from apps.events.services import audience_for, envelope, record_event
 from apps.webhooks.models import (
     Delivery,
@@ -480,6 +481,13 @@ def _record(delivery: Delivery, token, result, *, attempted_at) -> DeliveryAttem
         if result.succeeded:
             if endpoint.failing_since is not None:
                 WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+            # The receiver has the payload: its confidential fields are an audited read (the
+            # audit chain's lock is taken last, as everywhere).
+            record_delivered_reads(
+                envelope(delivery.event, delivery.audience),
+                actor=f"webhook:{endpoint.pk}",
+                detail={"event": delivery.event.public_id, "delivery": delivery.pk},
+            )
         else:
             _endpoint_failed(
                 endpoint.pk,

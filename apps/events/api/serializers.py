@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from aidmatch.events import EventType
 from apps.events.filters import RESOURCE_TYPES
+from apps.events.reads import note_confidential_reads
 from apps.events.services import envelope
 
 
@@ -40,39 +41,5 @@ class EventSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         body = envelope(instance, self.context["audience_of"](instance))
-        _note_confidential_reads(body)
+        note_confidential_reads(body)
         return body
-
-
-def _confidential():
-    """What the API's serializers call confidential, per resource type (and what in it)."""
-    from apps.needs.api.serializers import NeedFullSerializer
-    from apps.needs.models import Need
-    from apps.organizations.api.serializers import OrganizationSerializer
-    from apps.organizations.models import Organization
-    from apps.reports.api.serializers import EvidenceSerializer
-    from apps.reports.models import EvidenceFile
-
-    return {
-        "need": (Need, NeedFullSerializer.confidential_fields),
-        "organization": (Organization, OrganizationSerializer.confidential_fields),
-        "evidence": (EvidenceFile, EvidenceSerializer.confidential_fields),
-    }
-
-
-def _note_confidential_reads(body: dict) -> None:
-    """A feed item showing confidential fields is an audited read, as the API's response
-    showing them would be (``apps/audit/reads.py``)."""
-    from apps.audit.reads import _revealed, note_confidential_read
-
-    kinds = _confidential()
-    data = body["data"]
-    shown = [(body["resource"]["type"], data)]
-    shown += [("evidence", item) for item in data.get("evidence") or ()]
-    for kind, item in shown:
-        if kind not in kinds or "id" not in item:
-            continue
-        model, fields = kinds[kind]
-        revealed = [f for f in fields if _revealed(item.get(f))]
-        if revealed:
-            note_confidential_read(model(pk=item["id"]), revealed)
