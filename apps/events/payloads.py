@@ -25,10 +25,11 @@ import json
 from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
-from rest_framework.fields import Field
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 
 from aidmatch.events import Audience, EventType
-from apps.core.serializers import SLOW, plain_attribute
+from apps.core.serializers import SLOW, LeanOutputMixin, plain_attribute
 from apps.events.services import event_row, new_event, record_events
 from apps.matching.locks import set_prefetched
 
@@ -151,18 +152,13 @@ class ProposalPayloads:
         from apps.matching.api.serializers import AllocationSerializer
 
         self._serializer = AllocationSerializer(context={**OUTBOX, "viewer_id": None})
-        self._fields = list(self._serializer._readable_fields)
         # A field that reads a plain attribute path is read with getattr (DRF's get_attribute
         # only adds error mapping); a field with its own get_attribute (money, methods) is asked.
-        self._readers = [
-            (
-                field,
-                field.source_attrs
-                if field.source_attrs and type(field).get_attribute is Field.get_attribute
-                else None,
-            )
-            for field in self._fields
-        ]
+        # In the order of their names: the payload's JSON has its keys sorted.
+        self._readers = sorted(
+            (name, field, path)
+            for name, path, field in LeanOutputMixin._output_plan(self._serializer)
+        )
         self._locked_pledges, self._locked_needs = pledges, needs
         self._pledges: dict = {}
         self._needs: dict = {}
@@ -231,21 +227,18 @@ class ProposalPayloads:
             parsed = self._explanations[explanation] = json.loads(explanation)
         return parsed
 
-    def _show(self, allocation, viewer) -> dict:
-        """``AllocationSerializer(allocation).data``, each field's output reused for an input
-        it has already shown."""
-        from rest_framework.fields import SkipField
-        from rest_framework.relations import PKOnlyObject
-
-        shown, out = self._shown, {}
-        for field, path in self._readers:
+    def _show(self, allocation, viewer) -> str:
+        """The JSON text of ``AllocationSerializer(allocation).data`` (as ``_json_text`` writes
+        it: keys sorted), made of each field's ``"name": value`` text, computed once per
+        distinct input of the field and reused for every row that shows the same input."""
+        shown, out = self._shown, []
+        for name, field, path in self._readers:
             attribute = SLOW if path is None else plain_attribute(allocation, path)
             if attribute is SLOW:
                 try:
                     attribute = field.get_attribute(allocation)
                 except SkipField:
                     continue
-            name = field.field_name
             if attribute is allocation:  # a method field: by the pledge, need and viewer
                 key = (name, allocation.pledge_id, allocation.need_id, viewer)
             elif isinstance(attribute, dict | list):
@@ -253,16 +246,14 @@ class ProposalPayloads:
             elif isinstance(attribute, Decimal | tuple):
                 key = (name, repr(attribute))  # 1.5 and 1.50 are equal, not alike
             else:
-                key = (name, attribute)
-            try:
-                out[name] = shown[key]
-                continue
-            except KeyError:
-                pass
-            check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
-            value = None if check is None else field.to_representation(attribute)
-            shown[key] = out[name] = value
-        return out
+                key = (name, type(attribute), attribute)  # True == 1, but shows otherwise
+            text = shown.get(key)
+            if text is None:
+                check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+                value = None if check is None else field.to_representation(attribute)
+                text = shown[key] = f"{_json_text(name)}: {_json_text(value)}"
+            out.append(text)
+        return "{" + ", ".join(out) + "}"
 
     def row(self, values: dict, *, occurred_at, event_type=EventType.ALLOCATION_PROPOSED) -> tuple:
         """The COPY row (``apps.events.services.copy_events``) of one proposal's event: a new
@@ -276,11 +267,10 @@ class ProposalPayloads:
         allocation.pk = values["id"]
         context = self._serializer._context
         context["viewer_id"] = pledge.donor_id
-        donor_view = _json_text(self._show(allocation, pledge.donor_id))
-        others = donor_view
+        donor_view = others = self._show(allocation, pledge.donor_id)
         if pledge.anonymous:  # the viewer only matters to an anonymous pledge
             context["viewer_id"] = None
-            others = _json_text(self._show(allocation, None))
+            others = self._show(allocation, None)
         # As EncryptedJSONField writes {"donor": …, "organization": …, "verifier": …}.
         text = f'{{"{DONOR}": {donor_view}, "{ORG}": {others}, "{VERIFIER}": {others}}}'
         return event_row(
@@ -303,8 +293,11 @@ class _Row:
         self.__dict__.update(values)
 
 
+_ENCODER = DjangoJSONEncoder(sort_keys=True)  # what json.dumps(…, sort_keys=True, cls=…) builds
+
+
 def _json_text(data) -> str:
-    return json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder)
+    return _ENCODER.encode(data)
 
 
 # Tranches ----------------------------------------------------------------------------------
