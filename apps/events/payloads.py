@@ -23,6 +23,7 @@ give related rows they hold), so writing an event costs its one INSERT.
 
 import json
 from decimal import Decimal
+from operator import attrgetter
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.base import ModelState
@@ -30,7 +31,7 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
 from aidmatch.events import Audience, EventType
-from apps.core.serializers import SLOW, LeanOutputMixin, plain_attribute
+from apps.core.serializers import SLOW, LeanOutputMixin
 from apps.events.services import event_row, new_event, record_events
 from apps.matching.locks import set_prefetched
 
@@ -153,11 +154,13 @@ class ProposalPayloads:
         from apps.matching.api.serializers import AllocationSerializer
 
         self._serializer = AllocationSerializer(context={**OUTBOX, "viewer_id": None})
-        # A field that reads a plain attribute path is read with getattr (DRF's get_attribute
-        # only adds error mapping); a field with its own get_attribute (money, methods) is asked.
-        # In the order of their names: the payload's JSON has its keys sorted.
+        # A field that reads a plain attribute path (LeanOutputMixin's plan) is read with one
+        # attrgetter along it (DRF's get_attribute only adds error mapping and calls callables:
+        # an error or a callable sends the field to DRF); a field with its own get_attribute
+        # (money, methods) is asked. In the order of their names, each with its JSON key's text:
+        # the payload's JSON has its keys sorted.
         self._readers = sorted(
-            (name, field, path)
+            (name, f"{_json_text(name)}: ", field, attrgetter(".".join(path)) if path else None)
             for name, path, field in LeanOutputMixin._output_plan(self._serializer)
         )
         self._locked_pledges, self._locked_needs = pledges, needs
@@ -254,8 +257,16 @@ class ProposalPayloads:
         it: keys sorted), made of each field's ``"name": value`` text, computed once per
         distinct input of the field and reused for every row that shows the same input."""
         shown, out = self._shown, []
-        for name, field, path in self._readers:
-            attribute = SLOW if path is None else plain_attribute(allocation, path)
+        for name, prefix, field, read in self._readers:
+            attribute = SLOW
+            if read is not None:
+                try:
+                    attribute = read(allocation)
+                except Exception:  # DRF maps it (None, a default or a skip)
+                    attribute = SLOW
+                else:
+                    if callable(attribute):
+                        attribute = SLOW
             if attribute is SLOW:
                 try:
                     attribute = field.get_attribute(allocation)
@@ -273,7 +284,7 @@ class ProposalPayloads:
             if text is None:
                 check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
                 value = None if check is None else field.to_representation(attribute)
-                text = shown[key] = f"{_json_text(name)}: {_json_text(value)}"
+                text = shown[key] = prefix + _json_text(value)
             out.append(text)
         return "{" + ", ".join(out) + "}"
 
