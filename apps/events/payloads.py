@@ -304,8 +304,12 @@ class ProposalPayloads:
         if pledge.anonymous:  # the viewer only matters to an anonymous pledge
             context["viewer_id"] = None
             others = self._show(allocation, None)
-        # As EncryptedJSONField writes {"donor": …, "organization": …, "verifier": …}.
-        text = f'{{"{DONOR}": {donor_view}, "{ORG}": {others}, "{VERIFIER}": {others}}}'
+        # As EventPayloadsField writes {"donor": …, "organization": …, "verifier": …}: an
+        # audience shown an earlier audience's object by that audience's name.
+        if others is donor_view:
+            text = f'{{"{DONOR}": {donor_view}, "{ORG}": "{DONOR}", "{VERIFIER}": "{DONOR}"}}'
+        else:
+            text = f'{{"{DONOR}": {donor_view}, "{ORG}": {others}, "{VERIFIER}": "{ORG}"}}'
         return event_row(
             event_type,
             resource_id=allocation.pk,
