@@ -145,10 +145,14 @@ class ProposalPayloads:
     field objects show unsaved rows built from what the run locked (``LockedPledge`` and
     ``LockedNeed``: the donor's name, the organization's name, pseudonym and sensitivity), so
     the visibility rules (the donor's name or "anonymous donor", the organization's public
-    name) are the serializer's. What makes it cheap: a field's output is computed once per
-    distinct input (a run's rows share their pledge, need, currencies, dates, rates and
-    explanations), the donor/organization fields once per pledge, need and viewer, and the
-    payload's JSON is written once per row for the three audiences, then encrypted once."""
+    name) are the serializer's. What makes it cheap: a field's ``"name": value`` JSON text is
+    computed once per distinct input (a run's rows share their pledge, need, currencies, dates,
+    rates and explanations), the donor/organization fields once per pledge, need and viewer; a
+    row's view is the join of its fields' texts in name order (``json.dumps(sort_keys=True)``'s
+    text); the pledge/need/organization/donor objects are built once per id without
+    ``Model.__init__``; each view is stored once for the audiences it is shown to
+    (``EventPayloadsField``'s form), and the row is encrypted once (bench/README.md, "Cheaper
+    events in bulk")."""
 
     def __init__(self, pledges: dict, needs: dict):
         from apps.matching.api.serializers import AllocationSerializer
