@@ -1,3 +1,4 @@
+import json
 import uuid
 
 from django.conf import settings
@@ -6,7 +7,46 @@ from django.db.models import Q
 from django.utils import timezone
 
 from aidmatch.events import EventType
-from apps.core.fields import EncryptedJSONField
+from apps.core.fields import EncryptedJSONField, _encrypt
+
+
+class EventPayloadsField(EncryptedJSONField):
+    """Each audience's payload, encrypted: ``{"donor": {…}, "organization": {…}, …}``.
+
+    An audience shown the very object an earlier audience (in key order) is shown is stored as
+    that audience's name (``{"donor": {…}, "organization": "donor", "verifier": "donor"}``) and
+    read back as that object: most events show the organization and verifiers one view, and an
+    allocation's donor the same view unless the pledge is anonymous, so the stored text (its
+    encryption, its COPY, its TOAST) is about a third. A payload is always a JSON object, so a
+    string is never a payload. Only the same object is shared (identity, not equality: equal
+    values may be written differently, 1.5 and 1.50), so what each audience reads is the exact
+    text its serializer gave."""
+
+    description = "Encrypted event payloads"
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return _encrypt(json.dumps(self.shared(value), sort_keys=True))
+
+    @staticmethod
+    def shared(payloads: dict) -> dict:
+        """``payloads`` with each audience shown an earlier audience's object as its name."""
+        stored, seen = {}, []
+        for audience in sorted(payloads):
+            data = payloads[audience]
+            stored[audience] = next((a for a, d in seen if d is data), data)
+            if stored[audience] is data:
+                seen.append((audience, data))
+        return stored
+
+    def decrypt(self, value):
+        data = super().decrypt(value)
+        if isinstance(data, dict):
+            for audience, shown in data.items():
+                if isinstance(shown, str):
+                    data[audience] = data[shown]
+        return data
 
 
 class Event(models.Model):
@@ -53,7 +93,7 @@ class Event(models.Model):
         help_text="The donor concerned, when an institution pledging through its API key.",
     )
     occurred_at = models.DateTimeField(default=timezone.now)
-    payloads = EncryptedJSONField(default=dict)
+    payloads = EventPayloadsField(default=dict)
     audiences = models.CharField(
         max_length=64,
         default="",

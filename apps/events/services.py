@@ -112,7 +112,8 @@ def event_row(
     occurred_at,
 ) -> tuple:
     """One event as a COPY row (``copy_events``), its payloads given as their JSON text (the
-    form ``EncryptedJSONField`` writes: keys sorted), encrypted here."""
+    form ``EventPayloadsField`` writes: keys sorted, a view shown again by its audience's
+    name), encrypted here."""
     return (
         uuid.uuid4(),
         str(event_type),

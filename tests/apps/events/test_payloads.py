@@ -151,3 +151,72 @@ def test_a_run_that_lets_proposals_go_writes_their_release(donor):
     assert released.donor_id == donor.pk and released.organization_id == need.organization_id
     moved = Allocation.objects.get(need=urgent, pledge=pledge, status="proposed")
     assert events_of(EventType.ALLOCATION_PROPOSED, moved.pk)
+
+
+def test_a_runs_payloads_are_each_audiences_api_view_byte_for_byte(sensitive, donor, verifier):
+    """Every audience of every event of a run (named and anonymous pledges, a sensitive and a
+    plain organization): its payload is what GET /allocations/{id} shows that audience, and
+    the stored text is the one EventPayloadsField writes for those payloads (keys sorted)."""
+    from django.db import connection
+
+    from apps.core.fields import fernet
+    from apps.events.models import EventPayloadsField
+
+    shared = EventPayloadsField.shared
+
+    org, _ = sensitive
+    plain = NeedFactory(amount=Decimal("300.00"), urgency=5)
+    hidden = UserFactory(full_name="Hidden Giver")
+    PledgeFactory(donor=donor, amount=Decimal("700.00"))
+    PledgeFactory(donor=hidden, amount=Decimal("400.00"), anonymous=True)
+    PledgeFactory(donor=hidden, amount=Decimal("150.00"), anonymous=True)
+    members = {
+        org.pk: MembershipFactory(organization=org).user,
+        plain.organization_id: MembershipFactory(organization=plain.organization).user,
+    }
+
+    run = match_run_execute(trigger="manual", mode="full")
+
+    written = events_of(EventType.ALLOCATION_PROPOSED)
+    assert len(written) == run.created > 2
+    anonymous = 0
+    for event in written:
+        allocation = Allocation.objects.get(pk=event.resource_id)
+        path = f"/api/v1/allocations/{allocation.pk}/"
+        viewers = {
+            "donor": allocation.pledge.donor,
+            "organization": members[allocation.need.organization_id],
+            "verifier": verifier,
+        }
+        for audience, user in viewers.items():
+            assert event.payloads[audience] == client_for(user).get(path).json(), audience
+        anonymous_pledge = allocation.pledge.anonymous
+        if anonymous_pledge:
+            anonymous += 1
+            assert event.payloads["donor"]["donor"] == "Hidden Giver"
+            assert event.payloads["organization"]["donor"] == "anonymous donor"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT payloads FROM events_event WHERE id = %s", [event.pk])
+            token = cursor.fetchone()[0]
+        text = fernet().decrypt(token.encode()).decode()
+        # Each view stored once: an audience shown an earlier one's view by that one's name.
+        assert text == json.dumps(shared(event.payloads), sort_keys=True)
+        stored = json.loads(text)
+        if anonymous_pledge:  # two views: the donor's, and the others' (anonymous donor)
+            assert isinstance(stored["organization"], dict)
+            assert stored["verifier"] == "organization"
+        else:  # one view for all
+            assert stored["organization"] == stored["verifier"] == "donor"
+    assert anonymous
+
+
+def test_payloads_are_stored_without_a_compression_attempt(db):
+    """Fernet tokens do not compress: the column is STORAGE EXTERNAL (PostgreSQL)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute "
+            "WHERE attrelid = 'events_event'::regclass AND attname = 'payloads'"
+        )
+        assert cursor.fetchone()[0] == "e"
