@@ -14,7 +14,8 @@ verifiers included, and the audit trail names them when they change, never their
 Output: the fields below appear only on rows shown to their creator. A view says which rows
 those are with ``show_to_creator``; a serializer given a request in its context may instead
 answer ``is_creator(request, obj)``. Without either, the fields are left out (a safe default for
-every other channel: event payloads, exports).
+every other channel, e.g. exports). Event payloads add them to the creator's audience only
+(``apps.events.payloads.creator_view``), so a partner maps each event to its own record.
 """
 
 import re

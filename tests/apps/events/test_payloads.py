@@ -220,3 +220,23 @@ def test_payloads_are_stored_without_a_compression_attempt(db):
             "WHERE attrelid = 'events_event'::regclass AND attname = 'payloads'"
         )
         assert cursor.fetchone()[0] == "e"
+
+
+def test_the_creators_own_ids_reach_its_audience_only(donor):
+    client = client_for(donor)
+    made = client.post(
+        "/api/v1/pledges/",
+        {
+            "amount": "100.00",
+            "currency": "USD",
+            "external_reference": "PL-2026-0001",
+            "metadata": {"crm_id": "C-1042"},
+        },
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    (event,) = events_of(EventType.PLEDGE_CREATED, made.json()["id"])
+    assert event.payloads["donor"]["external_reference"] == "PL-2026-0001"
+    assert event.payloads["donor"]["metadata"] == {"crm_id": "C-1042"}
+    assert "PL-2026-0001" not in _text(event.payloads["verifier"])
+    assert "C-1042" not in _text(event.payloads["verifier"])
