@@ -146,6 +146,12 @@ def allocation_event(event_type: EventType, allocation, *, pledge=None, need=Non
     )
 
 
+# What ProposalPayloads keeps for reuse is dropped past these sizes (entries): a field's text
+# per distinct input, and the pledge and need objects it shows.
+CACHE_LIMIT = 100_000
+OBJECT_LIMIT = 20_000
+
+
 class ProposalPayloads:
     """``allocation.proposed`` for a matching run's new rows, up to 100k at once, as COPY rows.
 
@@ -185,6 +191,12 @@ class ProposalPayloads:
         # Before the COPY starts (no query may run while it reads the rows): the currencies.
         for row in (*pledges.values(), *needs.values()):
             self._currency(row.currency_id)
+
+    def _forget(self) -> None:
+        """Drop what was kept for reuse, so a 100k run's memory stays bounded (a key of the
+        shown texts may be an explanation's ``id()``: the explanations go with them)."""
+        for kept in (self._shown, self._pledges, self._needs, self._explanations):
+            kept.clear()
 
     def _currency(self, code: str):
         currency = self._currencies.get(code)
@@ -303,6 +315,8 @@ class ProposalPayloads:
     def row(self, values: dict, *, occurred_at, event_type=EventType.ALLOCATION_PROPOSED) -> tuple:
         """The COPY row (``apps.events.services.copy_events``) of one proposal's event: a new
         one (``allocation.proposed``) or one the run let go (``allocation.released``)."""
+        if len(self._shown) > CACHE_LIMIT or len(self._pledges) + len(self._needs) > OBJECT_LIMIT:
+            self._forget()
         pledge, need = self._pledge(str(values["pledge_id"])), self._need(str(values["need_id"]))
         # The row's columns as attributes (what the serializer's fields read), without the
         # cost of a model instance per row.
