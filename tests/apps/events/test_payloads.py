@@ -153,11 +153,21 @@ def test_a_run_that_lets_proposals_go_writes_their_release(donor):
     assert events_of(EventType.ALLOCATION_PROPOSED, moved.pk)
 
 
-def test_a_runs_payloads_are_each_audiences_api_view_byte_for_byte(sensitive, donor, verifier):
+@pytest.mark.parametrize("bounded", [False, True], ids=["kept", "dropped-every-row"])
+def test_a_runs_payloads_are_each_audiences_api_view_byte_for_byte(
+    sensitive, donor, verifier, bounded, monkeypatch
+):
     """Every audience of every event of a run (named and anonymous pledges, a sensitive and a
     plain organization): its payload is what GET /allocations/{id} shows that audience, and
-    the stored text is the one EventPayloadsField writes for those payloads (keys sorted)."""
+    the stored text is the one EventPayloadsField writes for those payloads (keys sorted);
+    the same when what the renderer keeps for reuse is dropped at every row (its memory bound)."""
     from django.db import connection
+
+    from apps.events import payloads
+
+    if bounded:
+        monkeypatch.setattr(payloads, "CACHE_LIMIT", 0)
+        monkeypatch.setattr(payloads, "OBJECT_LIMIT", 0)
 
     from apps.core.fields import fernet
     from apps.events.models import EventPayloadsField
