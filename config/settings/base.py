@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from aidmatch.events import EventType, resource_of
 from aidmatch.lifecycle import AllocationStatus, DisbursementStatus, NeedStatus
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -404,6 +405,10 @@ SPECTACULAR_SETTINGS = {
         "DisbursementStatusEnum": [s.value for s in DisbursementStatus],
         "OrganizationKindEnum": "apps.organizations.models.OrganizationKind",
         "DocumentKindEnum": "apps.organizations.models.DocumentKind",
+        # The event feed's and the webhook endpoints' event types are one enum; a resource's
+        # type in an event is another (both fields are named "type").
+        "EventTypeEnum": [t.value for t in EventType],
+        "EventResourceTypeEnum": sorted({resource_of(t.value) for t in EventType}),
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
