@@ -35,18 +35,10 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.matching_e2e import recreate_database, say  # noqa: E402
+from bench.matching_e2e import load, recreate_database, say  # noqa: E402
+from bench.matching_latency import percentile  # noqa: E402
 
 TARGET_P99_S = 2.0
-
-
-def load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 class Arrivals:

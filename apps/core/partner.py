@@ -242,6 +242,27 @@ def save_with_reference(
         return write()
 
 
+def set_fields(
+    obj, fields: dict, *, constraints: Iterable[str], existing: Callable[[], object], what: str
+) -> list[str]:
+    """Set the partner fields among ``fields`` that differ on ``obj`` (locked by the caller) and
+    save just those (a reference the creator already used is a ReferenceTaken naming
+    ``existing()``); the names of the fields changed."""
+    changed = [name for name in FIELDS if name in fields and getattr(obj, name) != fields[name]]
+    if not changed:
+        return changed
+    for name in changed:
+        setattr(obj, name, dict(fields[name]) if name == "metadata" else fields[name])
+    save_with_reference(
+        lambda: obj.save(update_fields=[*changed, "updated_at"]),
+        reference=obj.external_reference if "external_reference" in changed else None,
+        constraints=constraints,
+        existing=existing,
+        what=what,
+    )
+    return changed
+
+
 @contextmanager
 def reference_guard(
     reference: str | None,

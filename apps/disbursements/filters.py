@@ -2,7 +2,7 @@ import django_filters
 
 from apps.core.filters import FilterSet
 from apps.disbursements.models import Disbursement
-from apps.disbursements.selectors import created_by_caller_q
+from apps.organizations.access import donor_side_q
 
 
 class DisbursementFilterSet(FilterSet):
@@ -17,4 +17,4 @@ class DisbursementFilterSet(FilterSet):
     def filter_external_reference(self, queryset, name, value):
         """Among the caller's own tranches only (the receiving organization and verifiers cannot
         look a donor's ids up)."""
-        return queryset.filter(created_by_caller_q(self.request), external_reference=value)
+        return queryset.filter(donor_side_q(self.request), external_reference=value)

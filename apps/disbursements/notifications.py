@@ -13,23 +13,18 @@ from django.core.mail import EmailMessage, get_connection
 from aidmatch.access import MemberRole
 from aidmatch.money import format_money
 from apps.disbursements.models import Disbursement
-from apps.organizations.models import Membership
+from apps.organizations.selectors import member_emails
 
 logger = logging.getLogger(__name__)
 
 
-def _emails_of_organization(organization_id, roles) -> list[str]:
-    rows = Membership.objects.filter(
-        organization_id=organization_id, role__in=roles, user__is_active=True
-    )
-    return sorted(rows.values_list("user__email", flat=True))
-
-
-def _donor_emails(disbursement: Disbursement) -> list[str]:
+def donor_emails(disbursement: Disbursement) -> list[str]:
+    """Who to tell on the donor side of a tranche (or a pledge: the same two fields): the donor
+    user, or its institution's admins."""
     if disbursement.donor_id is not None and disbursement.donor.is_active:
         return [disbursement.donor.email]
     if disbursement.donor_organization_id is not None:
-        return _emails_of_organization(disbursement.donor_organization_id, [MemberRole.ADMIN])
+        return member_emails(disbursement.donor_organization_id, [MemberRole.ADMIN])
     return []
 
 
@@ -42,9 +37,7 @@ def notify_unconfirmed(disbursement: Disbursement) -> int:
         f"by {disbursement.channel}, sent on {disbursement.sent_at:%Y-%m-%d}."
     )
     messages = []
-    recipients = _emails_of_organization(
-        disbursement.organization_id, [MemberRole.ADMIN, MemberRole.STAFF]
-    )
+    recipients = member_emails(disbursement.organization_id, [MemberRole.ADMIN, MemberRole.STAFF])
     if recipients:
         messages.append(
             EmailMessage(
@@ -58,7 +51,7 @@ def notify_unconfirmed(disbursement: Disbursement) -> int:
                 to=recipients,
             )
         )
-    donors = _donor_emails(disbursement)
+    donors = donor_emails(disbursement)
     if donors:
         messages.append(
             EmailMessage(

@@ -30,26 +30,6 @@ def disbursements_visible_to(request) -> QuerySet[Disbursement]:
     return qs.filter(mine)
 
 
-def created_by_caller(request, disbursement: Disbursement) -> bool:
-    """Whether the caller is the tranche's donor side, which schedules it (the donor user, or
-    its institution's members and keys): who sees its metadata and external_reference. The
-    receiving organization sees the tranche, not these."""
-    user = request.user
-    if not is_api_key(request) and user.is_authenticated and disbursement.donor_id == user.pk:
-        return True
-    return disbursement.donor_organization_id is not None and (
-        disbursement.donor_organization_id in member_org_ids(request)
-    )
-
-
-def created_by_caller_q(request) -> Q:
-    """``created_by_caller`` as a filter."""
-    orgs = Q(donor_organization_id__in=member_org_ids(request))
-    if is_api_key(request) or not request.user.is_authenticated:
-        return orgs
-    return Q(donor=request.user) | orgs
-
-
 @dataclass(frozen=True, slots=True)
 class ReceivedLine:
     """A line of a received tranche, in its need's currency: what arrived for the allocation

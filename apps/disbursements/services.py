@@ -221,14 +221,9 @@ def disbursement_set_partner_fields(
     )
     if not donor_side:
         raise NotPermitted("Only the tranche's donor may change its own fields.")
-    changed = [n for n in partner.FIELDS if n in fields and getattr(disbursement, n) != fields[n]]
-    if not changed:
-        return disbursement
-    for name in changed:
-        setattr(disbursement, name, fields[name])
-    partner.save_with_reference(
-        lambda: disbursement.save(update_fields=[*changed, "updated_at"]),
-        reference=disbursement.external_reference if "external_reference" in changed else None,
+    changed = partner.set_fields(
+        disbursement,
+        fields,
         constraints=REFERENCE_CONSTRAINTS,
         existing=lambda: _with_reference(
             disbursement.donor_id,
@@ -238,6 +233,8 @@ def disbursement_set_partner_fields(
         ),
         what="tranche",
     )
+    if not changed:
+        return disbursement
     audit_record(
         action="disbursement.annotate",
         obj=disbursement,

@@ -27,9 +27,10 @@ from aidmatch.events import EventType
 from aidmatch.lifecycle import AllocationStatus
 from aidmatch.money import format_money
 from apps.disbursements.models import Disbursement
-from apps.disbursements.notifications import _donor_emails, _emails_of_organization
+from apps.disbursements.notifications import donor_emails
 from apps.matching.models import Allocation
 from apps.notices.models import Notice, NoticeKind
+from apps.organizations.selectors import member_emails
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _proposal_messages(events_by_allocation: dict[str, object]) -> list[EmailMes
         by_donor[(pledge.donor_id, pledge.donor_organization_id)].append(allocation)
     messages = []
     for allocations in by_donor.values():
-        recipients = _donor_emails(allocations[0].pledge)
+        recipients = donor_emails(allocations[0].pledge)
         if not recipients:
             continue
         allocations.sort(key=lambda a: (a.commit_deadline or timezone.now(), str(a.pk)))
@@ -178,9 +179,7 @@ def _tranche_messages(events_by_tranche: dict[str, object]) -> list[EmailMessage
     messages = []
     for tranche_id in sorted(claimed):
         tranche = tranches[tranche_id]
-        recipients = _emails_of_organization(
-            tranche.organization_id, [MemberRole.ADMIN, MemberRole.STAFF]
-        )
+        recipients = member_emails(tranche.organization_id, [MemberRole.ADMIN, MemberRole.STAFF])
         if not recipients:
             continue
         sent_on = tranche.value_date or (tranche.sent_at and tranche.sent_at.date())

@@ -1,5 +1,7 @@
 """What the caller is to an organization: member (which role), verifier, or nobody."""
 
+from django.db.models import Q
+
 from aidmatch.access import MemberRole
 from apps.core.actors import is_api_key
 from apps.organizations.models import Membership
@@ -37,3 +39,22 @@ def member_role(request, organization_id) -> MemberRole | None:
 
 def can_see_confidential(request, organization_id) -> bool:
     return is_verifier(request) or organization_id in member_org_ids(request)
+
+
+def is_donor_side(request, obj) -> bool:
+    """Whether the caller is the donor side of ``obj`` (a pledge or a tranche: its ``donor``
+    user, or the members and keys of its ``donor_organization``)."""
+    user = request.user
+    if not is_api_key(request) and user.is_authenticated and obj.donor_id == user.pk:
+        return True
+    return obj.donor_organization_id is not None and (
+        obj.donor_organization_id in member_org_ids(request)
+    )
+
+
+def donor_side_q(request) -> Q:
+    """``is_donor_side`` as a filter."""
+    orgs = Q(donor_organization_id__in=member_org_ids(request))
+    if is_api_key(request) or not request.user.is_authenticated:
+        return orgs
+    return Q(donor=request.user) | orgs

@@ -49,6 +49,14 @@ def organization_for_insider(request, pk) -> Organization:
     return organization
 
 
+def member_emails(organization_id, roles) -> list[str]:
+    """The email addresses of an organization's active members with one of ``roles``."""
+    rows = Membership.objects.filter(
+        organization_id=organization_id, role__in=roles, user__is_active=True
+    )
+    return sorted(rows.values_list("user__email", flat=True))
+
+
 def memberships_of(organization: Organization) -> QuerySet[Membership]:
     return organization.memberships.select_related("user").order_by("created_at")
 

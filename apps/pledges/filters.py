@@ -2,8 +2,8 @@ import django_filters
 
 from aidmatch.lifecycle import PledgeStatus
 from apps.core.filters import FilterSet
+from apps.organizations.access import donor_side_q
 from apps.pledges.models import Pledge
-from apps.pledges.selectors import created_by_caller_q
 
 
 class PledgeFilterSet(FilterSet):
@@ -21,4 +21,4 @@ class PledgeFilterSet(FilterSet):
 
     def filter_external_reference(self, queryset, name, value):
         """Among the caller's own pledges only (a verifier cannot look others' ids up)."""
-        return queryset.filter(created_by_caller_q(self.request), external_reference=value)
+        return queryset.filter(donor_side_q(self.request), external_reference=value)

@@ -16,22 +16,3 @@ def pledges_visible_to(request) -> QuerySet[Pledge]:
     if is_api_key(request):
         return qs.filter(donor_organization_id=request.auth.organization_id)
     return qs.filter(Q(donor=request.user) | Q(donor_organization_id__in=member_org_ids(request)))
-
-
-def created_by_caller(request, pledge: Pledge) -> bool:
-    """Whether the caller is the pledge's donor side (the user, or its institution's members and
-    keys): who sees its metadata and external_reference."""
-    user = request.user
-    if not is_api_key(request) and user.is_authenticated and pledge.donor_id == user.pk:
-        return True
-    return pledge.donor_organization_id is not None and (
-        pledge.donor_organization_id in member_org_ids(request)
-    )
-
-
-def created_by_caller_q(request) -> Q:
-    """``created_by_caller`` as a filter."""
-    orgs = Q(donor_organization_id__in=member_org_ids(request))
-    if is_api_key(request) or not request.user.is_authenticated:
-        return orgs
-    return Q(donor=request.user) | orgs

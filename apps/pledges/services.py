@@ -198,14 +198,9 @@ def pledge_set_partner_fields(*, pledge_id, actor, **fields) -> Pledge:
     the pledge's state; a reference the donor already used is a 409 naming that pledge."""
     pledge = Pledge.objects.select_for_update().select_related("currency").get(pk=pledge_id)
     _require_donor(pledge, actor)
-    changed = [n for n in partner.FIELDS if n in fields and getattr(pledge, n) != fields[n]]
-    if not changed:
-        return pledge
-    for name in changed:
-        setattr(pledge, name, fields[name] if name != "metadata" else dict(fields[name]))
-    partner.save_with_reference(
-        lambda: pledge.save(update_fields=[*changed, "updated_at"]),
-        reference=pledge.external_reference if "external_reference" in changed else None,
+    changed = partner.set_fields(
+        pledge,
+        fields,
         constraints=REFERENCE_CONSTRAINTS,
         existing=lambda: _with_reference(
             pledge.donor_id,
@@ -215,6 +210,8 @@ def pledge_set_partner_fields(*, pledge_id, actor, **fields) -> Pledge:
         ),
         what="pledge",
     )
+    if not changed:
+        return pledge
     audit_record(action="pledge.annotate", obj=pledge, detail={"creator_fields_changed": changed})
     return pledge
 

@@ -5,7 +5,7 @@ import logging
 from django.core.mail import EmailMessage
 
 from aidmatch.access import MemberRole
-from apps.organizations.models import Membership
+from apps.organizations.selectors import member_emails
 from apps.webhooks.models import OwnerKind, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -13,10 +13,7 @@ logger = logging.getLogger(__name__)
 
 def owner_emails(endpoint: WebhookEndpoint) -> list[str]:
     if endpoint.owner_kind == OwnerKind.ORGANIZATION:
-        rows = Membership.objects.filter(
-            organization_id=endpoint.organization_id, role=MemberRole.ADMIN, user__is_active=True
-        )
-        return sorted(rows.values_list("user__email", flat=True))
+        return member_emails(endpoint.organization_id, [MemberRole.ADMIN])
     user = endpoint.user
     return [user.email] if user is not None and user.is_active else []
 

@@ -11,7 +11,7 @@ from apps.core.partner import (
 )
 from apps.core.serializers import StrictSerializer
 from apps.disbursements.models import Disbursement, DisbursementLine, Refund
-from apps.disbursements.selectors import created_by_caller
+from apps.organizations.access import is_donor_side
 from apps.reference.models import Currency
 
 
@@ -55,7 +55,7 @@ class DisbursementSerializer(serializers.ModelSerializer):
     # the donor's side only (absent for the receiving organization and verifiers)
     metadata = CreatorMetadataField()
     external_reference = CreatorReferenceField()
-    is_creator = staticmethod(created_by_caller)
+    is_creator = staticmethod(is_donor_side)  # donors schedule tranches
 
     class Meta:
         model = Disbursement

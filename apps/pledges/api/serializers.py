@@ -14,10 +14,10 @@ from apps.core.partner import (
 from apps.core.serializers import StrictBooleanField, StrictSerializer
 from apps.needs.models import Need
 from apps.needs.selectors import needs_visible_to
+from apps.organizations.access import is_donor_side
 from apps.organizations.models import Organization
 from apps.organizations.selectors import organizations_visible_to
 from apps.pledges.models import Pledge
-from apps.pledges.selectors import created_by_caller
 from apps.reference.api.fields import ReferenceCodeField
 from apps.reference.models import Currency, Province, Sector
 
@@ -41,7 +41,7 @@ class PledgeSerializer(serializers.ModelSerializer):
     # the donor's side only (absent for verifiers)
     metadata = CreatorMetadataField()
     external_reference = CreatorReferenceField()
-    is_creator = staticmethod(created_by_caller)
+    is_creator = staticmethod(is_donor_side)  # the donor side created it
 
     class Meta:
         model = Pledge
