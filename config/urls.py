@@ -8,6 +8,7 @@ from apps.core.views import healthz, livez
 
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
+    path("", include("apps.opendata.api.urls")),  # before organizations/: its .xml files
     path("", include("apps.organizations.api.urls")),
     path("", include("apps.reference.api.urls")),
     path("", include("apps.needs.api.urls")),

@@ -19,7 +19,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     an organization shows its contacts and principals, so it is an audited confidential read."""
 
     list_display = ("name", "pseudonym", "kind", "status", "afghan_led", "sensitive", "created_at")
-    list_filter = ("status", "kind", "afghan_led", "sensitive")
+    list_filter = ("status", "kind", "afghan_led", "sensitive", "publish_open_data")
     search_fields = ("name", "pseudonym", "registration_number")
     readonly_fields = ("status", "pseudonym", "created_at", "updated_at", "created_by")
     inlines = [MembershipInline]

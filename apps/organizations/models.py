@@ -53,6 +53,11 @@ class Organization(models.Model):
     registration_number = models.CharField(max_length=100, blank=True)
     registry = models.CharField(max_length=200, blank=True, help_text="e.g. Ministry of Economy")
     iati_org_id = models.CharField(max_length=100, blank=True)
+    publish_open_data = models.BooleanField(
+        default=False,
+        help_text="Publish this organization's needs and funding as open data (IATI, HXL, "
+        "flows). Off by default; a sensitive organization is published under its pseudonym.",
+    )
     province = models.ForeignKey(
         "reference.Province", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

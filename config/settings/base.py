@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.events",  # the outbox: events for the feed and the webhooks
     "apps.notices",  # emails driven by the outbox (proposals to commit, tranches sent)
     "apps.webhooks",  # signed webhook deliveries from the outbox
+    "apps.opendata",  # IATI, HXL, flows: what may be published, and the exports
     "apps.demo",
 ]
 

@@ -64,6 +64,7 @@ class OrganizationSerializer(ConfidentialReadMixin, StrictModelSerializer):
             "registration_number",
             "registry",
             "iati_org_id",
+            "publish_open_data",
             "province",
             "time_zone",
             "status",
