@@ -407,3 +407,26 @@ def test_the_query_count_grows_with_pages_not_rows(world, monkeypatch):
         NeedFactory(organization=food)
     many = count()
     assert many == few
+
+
+def test_confidential_reads_in_a_csv_are_audited_as_in_json(world, monkeypatch):
+    """Every page of the export is audited as the JSON page is: one confidential.read per need
+    whose exact location the caller got, by the caller (not "system"), written as it streams."""
+    from apps.audit.models import AuditEvent
+
+    monkeypatch.setattr(tabular, "TABULAR_PAGE_SIZE", 2)  # pages built while streaming
+    verifier = world.users["verifier"]
+    client = client_for(verifier)
+
+    def reads_after(call) -> list[tuple]:
+        last = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        call()
+        events = AuditEvent.objects.filter(id__gt=last, action="confidential.read")
+        return sorted(events.values_list("actor", "object_id"))
+
+    by_json = reads_after(lambda: json_rows(client, "/api/v1/needs/"))
+    by_csv = reads_after(lambda: csv_rows(client.get("/api/v1/needs/?format=csv")))
+
+    assert len(by_json) >= 3
+    assert by_csv == by_json
+    assert {actor for actor, _ in by_csv} == {f"user:{verifier.pk}"}
