@@ -35,6 +35,7 @@ TABULAR_PAGE_SIZE = 1000
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 _ROWS_PER_CHUNK = 500
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(_FORMULA_START)
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -158,7 +159,20 @@ def csv_response(
 
 
 def row_cells(columns: list[tuple[str, ...]], row: dict) -> list[str]:
-    return [cell(_value_at(row, path)) for path in columns]
+    """One row's cells (``cell`` of each column's value), the common cases inline: this runs
+    once per cell of an export."""
+    out = []
+    for path in columns:
+        value = row.get(path[0]) if len(path) == 1 else _value_at(row, path)
+        if type(value) is str:
+            if value[:1] in _FORMULA_FIRST and not _NUMBER.fullmatch(value):
+                value = "'" + value
+            out.append(value)
+        elif value is None:
+            out.append("")
+        else:
+            out.append(cell(value))
+    return out
 
 
 # --- the mixin ----------------------------------------------------------------------------------
