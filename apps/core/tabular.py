@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from rest_framework import pagination, renderers, serializers
@@ -278,7 +279,9 @@ class TabularListMixin:
         request = self.request
         base = getattr(self, "pagination_class", None)
         pages = None
-        if base is not None and issubclass(base, pagination.CursorPagination):
+        if base is not None:
+            if not issubclass(base, pagination.CursorPagination):
+                raise ImproperlyConfigured(f"{type(self).__name__}: CSV walks cursor pages only.")
             pages = self._tabular_pages = _tabular_paginator(base)()
         first = handler(request, *args, **kwargs)  # errors raise here: a problem, no file
         if not (200 <= first.status_code < 300):
