@@ -38,7 +38,38 @@ LOOKUP_TYPES = {
 }
 
 
+# A list's CSV (apps.core.tabular): text, its columns those of the JSON list's items.
+CSV_MEDIA_TYPE = "text/csv"
+CSV_BODY = {
+    "type": "string",
+    "description": (
+        "Every row of the list (all pages), with the JSON list's filters and visibility: a "
+        "header of the item's fields (nested objects as parent.child), then one line per item; "
+        "with ?format=hxl, an HXL hashtag row under the header."
+    ),
+}
+
+
 class AutoSchema(SpectacularAutoSchema):
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        tabular = False
+        for response in operation.get("responses", {}).values():
+            content = response.get("content", {})
+            if CSV_MEDIA_TYPE in content:
+                content[CSV_MEDIA_TYPE] = {"schema": dict(CSV_BODY)}
+                tabular = True
+        for parameter in operation.get("parameters", ()) if tabular else ():
+            if parameter["name"] == "format" and parameter["in"] == "query":
+                # Added by drf-spectacular from the renderers' formats.
+                parameter["description"] = (
+                    "csv: the whole list as CSV (as Accept: text/csv); hxl (where listed): "
+                    "the same with an HXL hashtag row under the header."
+                )
+        return operation
+
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(variables)
         for parameter in parameters:

@@ -6,6 +6,7 @@ from apps.audit.api.serializers import AuditEventSerializer
 from apps.audit.filters import AuditEventFilterSet
 from apps.audit.selectors import audit_events
 from apps.core.pagination import CursorPagination
+from apps.core.tabular import TabularListMixin
 from apps.organizations.access import is_verifier
 
 
@@ -32,7 +33,9 @@ class AuditEventPagination(CursorPagination):
     ),
     retrieve=extend_schema(tags=["audit"]),
 )
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AuditEventViewSet(
+    TabularListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     permission_classes = [VerifiersOnly]
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilterSet

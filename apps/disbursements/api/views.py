@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from aidmatch.access import Scope
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
+from apps.core.tabular import TabularListMixin
 from apps.disbursements import selectors, services
 from apps.disbursements.api.serializers import (
     ConfirmReceiptSerializer,
@@ -35,6 +36,7 @@ from apps.organizations.access import member_org_ids
     ),
 )
 class DisbursementViewSet(
+    TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

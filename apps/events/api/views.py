@@ -4,6 +4,7 @@ from rest_framework import mixins, viewsets
 from aidmatch.access import Scope
 from apps.core.pagination import CursorPagination
 from apps.core.permissions import ScopedForApiKeys
+from apps.core.tabular import TabularListMixin
 from apps.events.api.serializers import EventSerializer
 from apps.events.filters import EventFilterSet
 from apps.events.selectors import audience_of, events_visible_to
@@ -27,7 +28,7 @@ class EventPagination(CursorPagination):
         tags=["events"],
     ),
 )
-class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class EventViewSet(TabularListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [ScopedForApiKeys]
     required_scopes = {"list": Scope.EVENTS_READ}
     serializer_class = EventSerializer

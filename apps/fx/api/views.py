@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from aidmatch.fx import RATE_QUANTUM
 from apps.core.idempotency import idempotent
 from apps.core.problems import PROBLEM_CONTENT_TYPE
+from apps.core.tabular import TabularListMixin
 from apps.fx import selectors, services
 from apps.fx.api.serializers import (
     ConversionSerializer,
@@ -45,6 +46,7 @@ class ReadSignedInRecordVerifiers(BasePermission):
     ),
 )
 class ExchangeRateViewSet(
+    TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

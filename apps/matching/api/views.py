@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from aidmatch.access import Scope
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys, UsersOnly
+from apps.core.tabular import TabularListMixin
 from apps.matching import selectors
 from apps.matching.api.serializers import (
     AllocationSerializer,
@@ -21,7 +22,9 @@ from apps.matching.tasks import send_run
 from apps.organizations.access import is_verifier
 
 
-class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AllocationViewSet(
+    TabularListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Allocations, each with the explanation of why it was proposed."""
 
     serializer_class = AllocationSerializer
@@ -84,6 +87,7 @@ class VerifiersOnly(UsersOnly):
     ),
 )
 class MatchRunViewSet(
+    TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

@@ -14,6 +14,7 @@ from apps.core.permissions import ScopedForApiKeys
 from apps.core.routers import UUID_LOOKUP
 from apps.core.schema import ByTierSerializer
 from apps.core.serializers import SerializerPerRow
+from apps.core.tabular import TabularListMixin
 from apps.needs import selectors, services
 from apps.needs.api.serializers import (
     NeedFullSerializer,
@@ -34,6 +35,34 @@ SERIALIZERS = {
 # The same, named for the schema (apps.core.schema.ByTierSerializer).
 LEVELS = {"public": NeedPublicSerializer, "signed-in": NeedRestrictedSerializer}
 LEVELS["insider"] = NeedFullSerializer
+# The HXL hashtags of ?format=hxl (HXL 1.1 core hashtags and attributes). A need's
+# beneficiaries are the people it targets (#targeted), not yet people reached (#reached, the
+# delivery reports'); adults and children by sex as the HXL disaggregation attributes.
+HXL_TAGS = {
+    "id": "#activity+code",
+    "status": "#status",
+    "sector": "#sector+cluster+code",
+    "province": "#adm1+code",
+    "district": "#adm2+code",
+    "amount": "#value+requirement",
+    "currency": "#currency",
+    "funded_amount": "#value+funding",
+    "remaining_amount": "#value+remaining",
+    "percent_funded": "#value+pct+funded",
+    "urgency": "#severity",
+    "deadline": "#date+deadline",
+    "created_at": "#date+created",
+    "title": "#activity+name",
+    "description": "#activity+description",
+    "organization.id": "#org+code",
+    "organization.name": "#org+name",
+    "committed_amount": "#value+committed",
+    "disbursed_amount": "#value+disbursed",
+    "beneficiaries_women": "#targeted+f+adults",
+    "beneficiaries_girls": "#targeted+f+children",
+    "beneficiaries_men": "#targeted+m+adults",
+    "beneficiaries_boys": "#targeted+m+children",
+}
 IF_MATCH = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, description="The ETag you read; a stale one is 412."
 )
@@ -69,6 +98,7 @@ def _if_match(request) -> int | None:
     ),
 )
 class NeedViewSet(
+    TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -77,6 +107,7 @@ class NeedViewSet(
 ):
     lookup_value_regex = UUID_LOOKUP  # the model is known only per request
     filterset_class = NeedFilterSet
+    hxl_tags = HXL_TAGS
     ordering_fields = ["urgency", "deadline", "remaining_amount", "created_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
     required_scopes = {

@@ -13,6 +13,7 @@ from apps.audit.reads import ConfidentialReadMixin, note_confidential_read
 from apps.core.permissions import UsersOnly
 from apps.core.schema import file_download
 from apps.core.serializers import StrictSerializer
+from apps.core.tabular import TabularListMixin
 from apps.organizations.documents import (
     may_handle_documents,
     organization_document_content,
@@ -48,8 +49,9 @@ def _organization(request, pk):
     return organization
 
 
-class DocumentListView(APIView):
+class DocumentListView(TabularListMixin, APIView):
     permission_classes = [UsersOnly]
+    tabular_serializers = {"list": DocumentSerializer}
     parser_classes = [MultiPartParser]
 
     @extend_schema(responses=DocumentSerializer(many=True), tags=["vetting"])

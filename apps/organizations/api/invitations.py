@@ -13,6 +13,7 @@ from aidmatch.access import MemberRole
 from apps.accounts.api.serializers import MembershipBriefSerializer
 from apps.core.idempotency import idempotent
 from apps.core.permissions import UsersOnly
+from apps.core.tabular import TabularListMixin
 from apps.organizations import selectors
 from apps.organizations.api.serializers import (
     InvitationCreateSerializer,
@@ -47,7 +48,7 @@ TAGS = ["invitations"]
         tags=TAGS,
     ),
 )
-class InvitationListView(generics.ListAPIView):
+class InvitationListView(TabularListMixin, generics.ListAPIView):
     permission_classes = [UsersOnly]
     serializer_class = InvitationSerializer
     filterset_class = InvitationFilterSet

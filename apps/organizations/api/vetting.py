@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.core.permissions import UsersOnly
 from apps.core.serializers import StrictSerializer
+from apps.core.tabular import TabularListMixin
 from apps.organizations.access import is_verifier
 from apps.organizations.api.serializers import OrganizationSerializer
 from apps.organizations.models import VettingDecision
@@ -57,8 +58,9 @@ class VettingActionView(APIView):
         return Response(OrganizationSerializer(organization, context={"request": request}).data)
 
 
-class VettingHistoryView(APIView):
+class VettingHistoryView(TabularListMixin, APIView):
     permission_classes = [UsersOnly]
+    tabular_serializers = {"list": VettingDecisionSerializer}
 
     @extend_schema(responses=VettingDecisionSerializer(many=True), tags=["vetting"])
     def get(self, request, pk):

@@ -10,6 +10,7 @@ from apps.core.permissions import ScopedForApiKeys, UsersOnly
 from apps.core.routers import UUID_LOOKUP
 from apps.core.schema import ByTierSerializer
 from apps.core.serializers import SerializerPerRow
+from apps.core.tabular import TabularListMixin
 from apps.organizations import selectors, services
 from apps.organizations.access import can_see_confidential
 from apps.organizations.api.serializers import (
@@ -42,6 +43,7 @@ LEVELS = {"outsider": OrganizationOutsiderSerializer, "insider": OrganizationSer
     partial_update=extend_schema(request=OrganizationSerializer, responses=OrganizationSerializer),
 )
 class OrganizationViewSet(
+    TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -54,6 +56,8 @@ class OrganizationViewSet(
     filterset_class = OrganizationFilterSet
     ordering_fields = ["created_at"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    tabular_actions = ("list", "members")
+    tabular_serializers = {"members": MembershipSerializer}
 
     def get_queryset(self):
         return selectors.organizations_visible_to(self.request)
@@ -172,6 +176,7 @@ class OrganizationViewSet(
     create=extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer}),
 )
 class ApiKeyViewSet(
+    TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

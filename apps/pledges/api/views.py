@@ -11,6 +11,7 @@ from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.money import validate_amount_for_currency
 from apps.core.permissions import ScopedForApiKeys
+from apps.core.tabular import TabularListMixin
 from apps.pledges import selectors, services
 from apps.pledges.api.serializers import (
     PledgeCreateSerializer,
@@ -28,6 +29,7 @@ from apps.pledges.trace import pledge_trace
     partial_update=extend_schema(request=PledgeUpdateSerializer, responses=PledgeSerializer),
 )
 class PledgeViewSet(
+    TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

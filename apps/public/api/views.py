@@ -2,14 +2,16 @@ from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, permission_classes, renderer_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from aidmatch.disclosure import Cell
 from apps.core.money import money_str
+from apps.core.tabular import CSVRenderer, HXLRenderer, cell, csv_response, tabular_format
 from apps.public.selectors import funding_summary
-from apps.reference.models import Currency
+from apps.reference.models import Currency, Province, Sector
 
 
 def _cell(cell: Cell, minor_units: dict[str, int]) -> dict:
@@ -42,6 +44,46 @@ class FundingCellSerializer(serializers.Serializer):
     beneficiaries = serializers.IntegerField()
 
 
+# The CSV (?format=csv or Accept: text/csv) and HXL (?format=hxl) of the summary: one line per
+# shown cell, then the pooled suppressed line of each currency that may be shown: the JSON's
+# figures (the same _cell), with the province's and sector's names beside their codes, and
+# nothing the JSON does not give (no count of organizations per cell: near the threshold it
+# would single a few out).
+TABLE = [
+    ("province", "#adm1+code"),
+    ("province_name", "#adm1+name"),
+    ("sector", "#sector+cluster+code"),
+    ("sector_name", "#sector+cluster+name"),
+    ("currency", "#currency"),
+    ("needs", "#activity+count"),
+    ("needed", "#value+requirement"),
+    ("pledged", "#value+pledged"),
+    ("committed", "#value+funding"),
+    ("disbursed", "#value+disbursed"),
+    ("percent_funded", "#value+pct+funded"),
+    ("beneficiaries", "#targeted"),
+    ("pooled", "#meta+pooled"),
+]
+
+
+def _table(summary, units: dict[str, int], kind: str):
+    provinces = dict(Province.objects.values_list("pcode", "name"))
+    sectors = dict(Sector.objects.values_list("code", "name"))
+    rows = [(c, False) for c in summary.cells]
+    rows += [(c, True) for _, c in sorted(summary.suppressed.items())]
+
+    def lines():
+        for one, pooled in rows:
+            shown = _cell(one, units)
+            shown["province_name"] = provinces.get(one.province)
+            shown["sector_name"] = sectors.get(one.sector)
+            shown["pooled"] = pooled
+            yield [cell(shown[name]) for name, _ in TABLE]
+
+    tags = [tag for _, tag in TABLE] if kind == "hxl" else None
+    return csv_response("funding-summary", [name for name, _ in TABLE], tags, lines())
+
+
 @extend_schema(
     summary="Funding by province and sector (public, privacy-safe)",
     description=(
@@ -49,23 +91,31 @@ class FundingCellSerializer(serializers.Serializer):
         "from fewer than PUBLIC_MIN_ORGANIZATIONS organizations or PUBLIC_MIN_BENEFICIARIES "
         "people is not shown; suppressed cells are pooled into `suppressed` (per currency, shown "
         "only if the pool itself passes), and no totals are given that would let a hidden cell "
-        "be recovered by subtraction."
+        "be recovered by subtraction. As CSV (`?format=csv` or Accept: text/csv) or HXL "
+        "(`?format=hxl`): one line per shown cell, then the pooled line(s) (`pooled` true)."
     ),
-    responses=inline_serializer(
-        "FundingSummary",
-        {
-            "cells": FundingCellSerializer(many=True),
-            "suppressed": FundingCellSerializer(many=True),
-            "suppressed_cells": serializers.IntegerField(),
-        },
-    ),
+    responses={
+        (200, "application/json"): inline_serializer(
+            "FundingSummary",
+            {
+                "cells": FundingCellSerializer(many=True),
+                "suppressed": FundingCellSerializer(many=True),
+                "suppressed_cells": serializers.IntegerField(),
+            },
+        ),
+        (200, "text/csv"): {"type": "string"},
+    },
     tags=["public"],
 )
 @api_view(["GET"])
 @permission_classes([AllowAny])
+@renderer_classes([*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer, HXLRenderer])
 def funding_summary_view(request):
     summary = funding_summary()
     units = dict(Currency.objects.values_list("code", "minor_unit"))
+    kind = tabular_format(request)
+    if kind:
+        return _table(summary, units, kind)
     return Response(
         {
             "cells": [_cell(c, units) for c in summary.cells],

@@ -4,6 +4,7 @@ from rest_framework import viewsets
 from rest_framework.permissions import AllowAny
 
 from apps.core.filters import DjangoFilterBackend
+from apps.core.tabular import TabularListMixin
 from apps.reference.api.serializers import (
     CurrencySerializer,
     DistrictSerializer,
@@ -13,7 +14,7 @@ from apps.reference.api.serializers import (
 from apps.reference.models import Currency, District, Province, Sector
 
 
-class ReferenceViewSet(viewsets.ReadOnlyModelViewSet):
+class ReferenceViewSet(TabularListMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [AllowAny]
     pagination_class = None
     filter_backends = []

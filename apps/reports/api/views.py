@@ -14,6 +14,7 @@ from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
 from apps.core.schema import ByTierSerializer, file_download
+from apps.core.tabular import TabularListMixin
 from apps.needs.selectors import needs_visible_to
 from apps.organizations.access import can_see_confidential, member_org_ids
 from apps.organizations.selectors import organizations_visible_to
@@ -39,6 +40,7 @@ LEVELS = {"donor": ReportSerializer, "insider": ReportInsiderSerializer}
     create=extend_schema(request=ReportCreateSerializer, responses={201: ReportInsiderSerializer}),
 )
 class ReportViewSet(
+    TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -59,6 +61,7 @@ class ReportViewSet(
     }
 
     queryset = DeliveryReport.objects.none()  # the model, for the schema; get_queryset filters
+    tabular_serializers = {"list": ReportInsiderSerializer}  # every column a row may have
 
     def get_queryset(self):
         return selectors.reports_visible_to(self.request)

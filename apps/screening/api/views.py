@@ -9,6 +9,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from apps.core.permissions import UsersOnly
+from apps.core.tabular import TabularListMixin
 from apps.organizations.access import is_verifier
 from apps.organizations.api.vetting import ReasonSerializer
 from apps.screening import selectors, services
@@ -19,7 +20,7 @@ from apps.screening.models import ScreeningHit
 
 @extend_schema(tags=["screening"])
 class ScreeningHitViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    TabularListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     permission_classes = [UsersOnly]
     serializer_class = ScreeningHitSerializer

@@ -10,6 +10,7 @@ from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.pagination import CursorPagination
 from apps.core.permissions import ScopedForApiKeys
+from apps.core.tabular import TabularListMixin
 from apps.organizations.access import member_role
 from apps.organizations.models import Organization
 from apps.webhooks import selectors, services
@@ -43,6 +44,7 @@ class AttemptPagination(CursorPagination):
     destroy=extend_schema(summary="Delete a webhook endpoint and its delivery log"),
 )
 class WebhookEndpointViewSet(
+    TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -52,6 +54,8 @@ class WebhookEndpointViewSet(
     permission_classes = [ScopedForApiKeys]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     queryset = WebhookEndpoint.objects.none()
+    tabular_actions = ("list", "deliveries")
+    tabular_serializers = {"deliveries": WebhookDeliveryAttemptSerializer}
     required_scopes = {
         "list": Scope.WEBHOOKS_READ,
         "retrieve": Scope.WEBHOOKS_READ,
