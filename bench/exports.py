@@ -406,8 +406,10 @@ def main() -> None:
         say(f"measuring {name}")
         before = load()
         out = subprocess.run(
-            [sys.executable, __file__, "--measure", name, "--org", org_id]
-            + ["--database", args.database, "--redis", args.redis],
+            [
+                *(sys.executable, __file__, "--measure", name, "--org", org_id),
+                *("--database", args.database, "--redis", args.redis),
+            ],
             check=True,
             capture_output=True,
             text=True,
