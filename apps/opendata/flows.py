@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
@@ -33,8 +34,7 @@ from aidmatch.opendata import Party, donor_party, organization_party
 from apps.disbursements.models import DisbursementLine, Refund
 from apps.fx.models import ExchangeRate
 from apps.ledger.models import Leg
-from apps.opendata.selectors import publishing_q
-from apps.organizations.models import OrganizationStatus
+from apps.opendata.selectors import donor_shown, publishing_q
 from apps.pledges.models import Pledge
 
 PLEDGE, COMMITMENT, PAID = "pledge", "commitment", "paid"
@@ -146,26 +146,30 @@ def filter_status(queryset: QuerySet, status: str) -> QuerySet:
 # --- A page of rows → what the API shows ----------------------------------------------------------
 
 
-def _donor(pledge: Pledge) -> Party:
-    institution = pledge.donor_organization
-    return donor_party(
-        anonymous=pledge.anonymous,
-        institution=(
-            organization_party(
-                name=institution.name,
-                pseudonym=institution.pseudonym,
-                sensitive=institution.sensitive,
-                iati_org_id=institution.iati_org_id,
-            )
-            if institution is not None
-            else None
-        ),
-        institution_publishes=bool(
-            institution is not None
-            and institution.publish_open_data
-            and institution.status == OrganizationStatus.VERIFIED
-        ),
-    )
+_INSTITUTION_FIELDS = (
+    "name",
+    "pseudonym",
+    "sensitive",
+    "iati_org_id",
+    "publish_open_data",
+    "status",
+)
+_DONOR_FIELDS = (
+    "pk",
+    "anonymous",
+    "donor_organization_id",
+    *(f"donor_organization__{name}" for name in _INSTITUTION_FIELDS),
+)
+
+
+def _donor(row: dict) -> Party:
+    """``selectors.donor_shown`` on a values() row (no model built, nothing decrypted)."""
+    institution = None
+    if row["donor_organization_id"] is not None:
+        institution = SimpleNamespace(
+            **{name: row[f"donor_organization__{name}"] for name in _INSTITUTION_FIELDS}
+        )
+    return donor_shown(SimpleNamespace(anonymous=row["anonymous"], donor_organization=institution))
 
 
 class UsdRates:
@@ -258,8 +262,8 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
         if row["iati_type"] == 3:
             pledge_ids |= {line["allocation__pledge_id"] for line in tranche_lines(row)}
     donors = {
-        p.pk: _donor(p)
-        for p in Pledge.objects.filter(pk__in=pledge_ids).select_related("donor_organization")
+        row["pk"]: _donor(row)
+        for row in Pledge.objects.filter(pk__in=pledge_ids).values(*_DONOR_FIELDS)
     }
 
     # Parents: the reversed flow (same account, reversed transaction); a commitment's pledge;
