@@ -24,8 +24,8 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, F, Q, QuerySet, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import BooleanField, Case, F, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast, TruncDate
 
 from aidmatch import fx
 from aidmatch.ledger import AccountKind, IatiTransactionType
@@ -97,8 +97,11 @@ def flows() -> QuerySet:
             whens.append(When(earmark_org_shown, then=F(_EARMARK_ORG + name)))
         return Case(*whens, default=None)
 
+    # Ids as text: no UUID object per row and column (the page is shown as text anyway).
     annotations = {
-        "need_id": destination("account__need_id", "transaction__pledge__earmark_need_id"),
+        "need_id": Cast(
+            destination("account__need_id", "transaction__pledge__earmark_need_id"), TextField()
+        ),
         "province": destination("account__need__province_id", _EARMARK_NEED + "province_id"),
         "sector": destination("account__need__sector_id", _EARMARK_NEED + "sector_id"),
         "need_title": destination("account__need__title", _EARMARK_NEED + "title"),
@@ -107,6 +110,7 @@ def flows() -> QuerySet:
         annotations[f"org_{name}"] = destination(
             _NEED_ORG + name, _EARMARK_NEED + "organization__" + name, name
         )
+    annotations["org_id"] = Cast(annotations["org_id"], TextField())
     return (
         Leg.objects.filter(_status_q(PLEDGE) | _status_q(COMMITMENT) | _status_q(PAID))
         .annotate(
@@ -114,7 +118,7 @@ def flows() -> QuerySet:
             iati_type=F("transaction__iati_type"),
             reverses_id=F("transaction__reverses_id"),
             transaction_key=F("transaction__key"),
-            pledge_id=F("transaction__pledge_id"),
+            pledge_id=Cast("transaction__pledge_id", TextField()),
             value_date=TruncDate("transaction__created_at"),
             reversal=Case(
                 When(transaction__reverses__isnull=False, then=Value(True)),
@@ -249,7 +253,8 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
         for line in DisbursementLine.objects.filter(disbursement_id__in=sent).values(
             "disbursement_id", "allocation_id", "allocation__need_id", "allocation__pledge_id"
         ):
-            lines[(str(line["disbursement_id"]), line["allocation__need_id"])].append(line)
+            line["allocation__pledge_id"] = str(line["allocation__pledge_id"])
+            lines[(str(line["disbursement_id"]), str(line["allocation__need_id"]))].append(line)
             lines[(str(line["disbursement_id"]), None)].append(line)
 
     def tranche_lines(row) -> list[dict]:
@@ -262,7 +267,7 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
         if row["iati_type"] == 3:
             pledge_ids |= {line["allocation__pledge_id"] for line in tranche_lines(row)}
     donors = {
-        row["pk"]: _donor(row)
+        str(row["pk"]): _donor(row)
         for row in Pledge.objects.filter(pk__in=pledge_ids).values(*_DONOR_FIELDS)
     }
 
@@ -315,7 +320,7 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
             found[("leg", leg["transaction_id"], leg["account_id"])] = leg["id"]
             found.setdefault(("tranche", leg["transaction__key"]), []).append(leg["id"])
             if leg["transaction__key"].startswith("pledge-made:"):
-                found[("pledge", leg["transaction__pledge_id"])] = leg["id"]
+                found[("pledge", str(leg["transaction__pledge_id"]))] = leg["id"]
             if leg["transaction__allocation_id"] and leg["transaction__iati_type"] == 2:
                 found[("allocation", leg["transaction__allocation_id"])] = leg["id"]
 

@@ -46,7 +46,7 @@ class FlowFilterSet(FilterSet):
         return queryset.filter(sector=value.pk)
 
     def filter_organization(self, queryset, name, value):
-        return queryset.filter(org_id=value.pk)
+        return queryset.filter(org_id=str(value.pk))
 
     def filter_status(self, queryset, name, value):
         return flows.filter_status(queryset, value)
@@ -103,13 +103,10 @@ class FlowSerializer(serializers.Serializer):
     parent_flow_ids = serializers.ListField(child=serializers.IntegerField())
 
     def to_representation(self, row):
-        out = dict(row)
+        out = dict(row)  # ids are text already (apps.opendata.flows)
         out["amount"] = money_str(row["amount"], row["currency"])
         if row["amount_usd"] is not None:
             out["amount_usd"] = money_str(row["amount_usd"], 2)
-        for name in ("organization_id", "need_id"):
-            if row[name] is not None:
-                out[name] = str(row[name])
         out["date"] = row["date"].isoformat()
         return out
 
