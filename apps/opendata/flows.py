@@ -287,28 +287,39 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
         for r in rows
         if r["transaction_key"].startswith(REFUND_PREFIX)
     }
-    found: dict = {}
-    query = Q()
+    # One query per kind of parent (each on an index: transaction id, key, allocation), at
+    # most four a page whatever its length.
+    queries = []
     if refunded_tranches:
-        query |= Q(transaction__key__in=refunded_tranches, account__kind=AccountKind.NEED.value)
+        queries.append(
+            Q(transaction__key__in=refunded_tranches, account__kind=AccountKind.NEED.value)
+        )
     if reversed_legs:
-        query |= Q(transaction_id__in={t for t, _ in reversed_legs}) & Q(
-            account_id__in={a for _, a in reversed_legs}
+        queries.append(
+            Q(
+                transaction_id__in={t for t, _ in reversed_legs},
+                account_id__in={a for _, a in reversed_legs},
+            )
         )
     if commitment_pledges:
-        query |= Q(
-            transaction__key__in=[f"pledge-made:{p}" for p in commitment_pledges],
-            account__kind=AccountKind.DONOR_PLEDGE.value,
+        queries.append(
+            Q(
+                transaction__key__in=[f"pledge-made:{p}" for p in commitment_pledges],
+                account__kind=AccountKind.DONOR_PLEDGE.value,
+            )
         )
     if allocations:
-        query |= Q(
-            transaction__allocation_id__in=allocations,
-            transaction__iati_type=int(IatiTransactionType.OUTGOING_COMMITMENT),
-            transaction__reverses__isnull=True,
-            account__kind=AccountKind.NEED.value,
+        queries.append(
+            Q(
+                transaction__allocation_id__in=allocations,
+                transaction__iati_type=int(IatiTransactionType.OUTGOING_COMMITMENT),
+                transaction__reverses__isnull=True,
+                account__kind=AccountKind.NEED.value,
+            )
         )
-    if query:
-        for leg in Leg.objects.filter(query).values(
+    found: dict = {}
+    for query in queries:
+        for leg in Leg.objects.filter(query).values_list(
             "id",
             "transaction_id",
             "account_id",
@@ -317,12 +328,13 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
             "transaction__allocation_id",
             "transaction__iati_type",
         ):
-            found[("leg", leg["transaction_id"], leg["account_id"])] = leg["id"]
-            found.setdefault(("tranche", leg["transaction__key"]), []).append(leg["id"])
-            if leg["transaction__key"].startswith("pledge-made:"):
-                found[("pledge", str(leg["transaction__pledge_id"]))] = leg["id"]
-            if leg["transaction__allocation_id"] and leg["transaction__iati_type"] == 2:
-                found[("allocation", leg["transaction__allocation_id"])] = leg["id"]
+            leg_id, txn, account, key, pledge, allocation, iati_type = leg
+            found[("leg", txn, account)] = leg_id
+            found.setdefault(("tranche", key), []).append(leg_id)
+            if key.startswith("pledge-made:"):
+                found[("pledge", str(pledge))] = leg_id
+            if allocation and iati_type == 2:
+                found[("allocation", allocation)] = leg_id
 
     out = []
     for row in rows:
