@@ -2,7 +2,7 @@
 public figures) starts here, so the rules of ``aidmatch.opendata`` hold in one place."""
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from aidmatch.opendata import Party, count_shown, donor_party, organization_party
 from apps.organizations.models import Organization, OrganizationKind, OrganizationStatus
@@ -10,9 +10,18 @@ from apps.organizations.models import Organization, OrganizationKind, Organizati
 
 def publishing_organizations() -> QuerySet[Organization]:
     """Organizations whose needs and funding are published: opted in and verified."""
-    return Organization.objects.filter(
-        publish_open_data=True, status=OrganizationStatus.VERIFIED
-    ).exclude(kind=OrganizationKind.DONOR_INSTITUTION)
+    return Organization.objects.filter(publishing_q())
+
+
+def publishing_q(prefix: str = "") -> Q:
+    """The filter of :func:`publishing_organizations`, on the organization at ``prefix`` (e.g.
+    ``"need__organization__"``): for querysets that reach organizations through a relation."""
+    return Q(
+        **{
+            f"{prefix}publish_open_data": True,
+            f"{prefix}status": OrganizationStatus.VERIFIED,
+        }
+    ) & ~Q(**{f"{prefix}kind": OrganizationKind.DONOR_INSTITUTION})
 
 
 def is_publishing(organization: Organization) -> bool:

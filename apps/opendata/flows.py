@@ -1,0 +1,418 @@
+"""FTS-style flows, read from the ledger: one row per leg that moves a donor's money towards a
+destination, in pages of constant cost.
+
+A flow is one ledger leg (so its id, the leg's id, never changes and totals are the ledger's):
+
+- ``pledge``: the leg on a pledge's account of a 13 incoming pledge (made, or reduced /
+  withdrawn / expired: a reversal, negative). Destination: the need or organization it is
+  earmarked to when that organization publishes, else AidMatch's pool (no organization).
+- ``commitment``: the leg on a need's account of a 2 outgoing commitment (or its reversal),
+  in the need's currency; only for needs of publishing organizations.
+- ``paid``: the leg on a need's account of a 3 disbursement that sends a tranche (or gives it
+  back), in the need's currency; only for needs of publishing organizations. The receipt
+  (transit → organization) is the same money and is not a second flow.
+
+Reversals are rows of their own (negative amounts) pointing at what they reverse through
+``parent_flow_ids``: a published row never changes, and every total is a plain sum of legs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.db.models import BooleanField, Case, F, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast, TruncDate
+
+from aidmatch import fx
+from aidmatch.ledger import AccountKind, IatiTransactionType
+from aidmatch.money import convert as convert_amount
+from aidmatch.opendata import Party, donor_party, organization_party
+from apps.disbursements.models import DisbursementLine, Refund
+from apps.fx.models import ExchangeRate
+from apps.ledger.models import Leg
+from apps.opendata.selectors import donor_shown, publishing_q
+from apps.pledges.models import Pledge
+
+PLEDGE, COMMITMENT, PAID = "pledge", "commitment", "paid"
+STATUSES = (PLEDGE, COMMITMENT, PAID)
+STATUS_TYPES = {
+    PLEDGE: IatiTransactionType.INCOMING_PLEDGE,
+    COMMITMENT: IatiTransactionType.OUTGOING_COMMITMENT,
+    PAID: IatiTransactionType.DISBURSEMENT,
+}
+STATUS_OF_TYPE = {int(t): s for s, t in STATUS_TYPES.items()}
+# Where the flow crosses AidMatch, the channel (FTS's boundary, seen from AidMatch).
+BOUNDARIES = {PLEDGE: "incoming", COMMITMENT: "internal", PAID: "outgoing"}
+POOL_NAME = "AidMatch pool"
+SENT_PREFIX = "disbursement-sent:"
+SENT_REVERSED_PREFIX = "disbursement-sent-reversed:"
+REFUND_PREFIX = "disbursement-refund:"
+NO_RATE = "no_rate"
+STALE_RATE = "stale_rate"
+
+_NEED_ORG = "account__need__organization__"
+_ACCOUNT_ORG = "account__organization__"
+_EARMARK_NEED = "transaction__pledge__earmark_need__"
+_EARMARK_ORG = "transaction__pledge__earmark_organization__"
+
+_ORG_FIELDS = ("id", "name", "pseudonym", "sensitive", "iati_org_id")
+
+
+def _status_q(status: str) -> Q:
+    kind = AccountKind.DONOR_PLEDGE if status == PLEDGE else AccountKind.NEED
+    q = Q(transaction__iati_type=int(STATUS_TYPES[status]), account__kind=kind.value)
+    if status != PLEDGE:
+        q &= publishing_q(_NEED_ORG)
+    if status == PAID:
+        q |= Q(
+            transaction__iati_type=int(STATUS_TYPES[PAID]),
+            transaction__key__startswith=REFUND_PREFIX,
+            account__kind=AccountKind.ORGANIZATION.value,
+        ) & publishing_q(_ACCOUNT_ORG)
+    return q
+
+
+def flows() -> QuerySet:
+    """Every published flow as a values() row (one query, joins on primary keys only)."""
+    earmark_need_shown = Q(transaction__pledge__earmark_need__isnull=False) & publishing_q(
+        _EARMARK_NEED + "organization__"
+    )
+    earmark_org_shown = Q(transaction__pledge__earmark_organization__isnull=False) & publishing_q(
+        _EARMARK_ORG
+    )
+    to_need = Q(account__kind=AccountKind.NEED.value)
+    to_org = Q(account__kind=AccountKind.ORGANIZATION.value)
+
+    def destination(need_field: str, earmark_need_field: str, name: str | None = None):
+        whens = [
+            When(to_need, then=F(need_field)),
+            When(earmark_need_shown, then=F(earmark_need_field)),
+        ]
+        if name:  # an organization's field: a refund's, or a pledge's earmark's
+            whens.append(When(to_org, then=F(_ACCOUNT_ORG + name)))
+            whens.append(When(earmark_org_shown, then=F(_EARMARK_ORG + name)))
+        return Case(*whens, default=None)
+
+    # Ids as text: no UUID object per row and column (the page is shown as text anyway).
+    annotations = {
+        "need_id": Cast(
+            destination("account__need_id", "transaction__pledge__earmark_need_id"), TextField()
+        ),
+        "province": destination("account__need__province_id", _EARMARK_NEED + "province_id"),
+        "sector": destination("account__need__sector_id", _EARMARK_NEED + "sector_id"),
+        "need_title": destination("account__need__title", _EARMARK_NEED + "title"),
+    }
+    for name in _ORG_FIELDS:
+        annotations[f"org_{name}"] = destination(
+            _NEED_ORG + name, _EARMARK_NEED + "organization__" + name, name
+        )
+    annotations["org_id"] = Cast(annotations["org_id"], TextField())
+    return (
+        Leg.objects.filter(_status_q(PLEDGE) | _status_q(COMMITMENT) | _status_q(PAID))
+        .annotate(
+            **annotations,
+            iati_type=F("transaction__iati_type"),
+            reverses_id=F("transaction__reverses_id"),
+            transaction_key=F("transaction__key"),
+            pledge_id=Cast("transaction__pledge_id", TextField()),
+            value_date=TruncDate("transaction__created_at"),
+            reversal=Case(
+                When(transaction__reverses__isnull=False, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+        .values(
+            "id",
+            "amount",
+            "currency_id",
+            "account_id",
+            "transaction_id",
+            "iati_type",
+            "reverses_id",
+            "transaction_key",
+            "pledge_id",
+            "value_date",
+            "reversal",
+            *annotations,
+        )
+    )
+
+
+def filter_status(queryset: QuerySet, status: str) -> QuerySet:
+    return queryset.filter(_status_q(status))
+
+
+# --- A page of rows → what the API shows ----------------------------------------------------------
+
+
+_INSTITUTION_FIELDS = (
+    "name",
+    "pseudonym",
+    "sensitive",
+    "iati_org_id",
+    "publish_open_data",
+    "status",
+)
+_DONOR_FIELDS = (
+    "pk",
+    "anonymous",
+    "donor_organization_id",
+    *(f"donor_organization__{name}" for name in _INSTITUTION_FIELDS),
+)
+
+
+def _donor(row: dict) -> Party:
+    """``selectors.donor_shown`` on a values() row (no model built, nothing decrypted)."""
+    institution = None
+    if row["donor_organization_id"] is not None:
+        institution = SimpleNamespace(
+            **{name: row[f"donor_organization__{name}"] for name in _INSTITUTION_FIELDS}
+        )
+    return donor_shown(SimpleNamespace(anonymous=row["anonymous"], donor_organization=institution))
+
+
+class UsdRates:
+    """Every snapshot that can convert to USD, read once (one query), then quotes by
+    (currency, day) from memory by the rules of ``aidmatch.fx``."""
+
+    def __init__(self) -> None:
+        self._snapshots: list[fx.Snapshot] | None = None
+        self._quotes: dict[tuple[str, date], fx.Quote | str] = {}
+
+    def _all(self) -> list[fx.Snapshot]:
+        if self._snapshots is None:
+            self._snapshots = [
+                fx.Snapshot(b, q, rate, day, source, seq)
+                for b, q, rate, day, source, seq in ExchangeRate.objects.filter(
+                    Q(base_id=fx.PIVOT) | Q(quote_id=fx.PIVOT)
+                ).values_list("base_id", "quote_id", "rate", "date", "source", "id")
+            ]
+        return self._snapshots
+
+    def quote(self, currency: str, on: date) -> fx.Quote | str:
+        """The quote, or why there is none (``no_rate``, ``stale_rate``)."""
+        key = (currency, on)
+        if key not in self._quotes:
+            if currency == fx.PIVOT:
+                self._quotes[key] = fx.identity()
+            else:
+                try:
+                    self._quotes[key] = fx.resolve(
+                        currency,
+                        fx.PIVOT,
+                        on,
+                        self._all(),
+                        max_age_days=settings.FX_MAX_RATE_AGE_DAYS,
+                    )
+                except fx.StaleExchangeRate:
+                    self._quotes[key] = STALE_RATE
+                except fx.NoExchangeRate:
+                    self._quotes[key] = NO_RATE
+        return self._quotes[key]
+
+
+def _sent_disbursement_id(key: str) -> str | None:
+    """The tranche a sending (or its reversal) posted: ``disbursement-sent[-reversed]:<id>``."""
+    for prefix in (SENT_PREFIX, SENT_REVERSED_PREFIX):
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return None
+
+
+def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
+    """The page's rows as the API shows them, in a constant number of queries (pledges and
+    their donors, the legs the rows come from, the tranches' lines)."""
+    # Tranches: which pledges and commitments a paid flow's money came from.
+    refund_ids = [
+        r["transaction_key"][len(REFUND_PREFIX) :]
+        for r in rows
+        if r["transaction_key"].startswith(REFUND_PREFIX)
+    ]
+    refunded = {
+        str(pk): str(tranche)
+        for pk, tranche in Refund.objects.filter(pk__in=refund_ids).values_list(
+            "pk", "disbursement_id"
+        )
+    }
+
+    def tranche_of(row) -> str | None:
+        key = row["transaction_key"]
+        if key.startswith(REFUND_PREFIX):
+            return refunded.get(key[len(REFUND_PREFIX) :])
+        return _sent_disbursement_id(key)
+
+    sent = {tranche_of(r) for r in rows if r["iati_type"] == 3}
+    sent.discard(None)
+    lines: dict[tuple[str, object], list[dict]] = defaultdict(list)
+    if sent:
+        for line in DisbursementLine.objects.filter(disbursement_id__in=sent).values(
+            "disbursement_id", "allocation_id", "allocation__need_id", "allocation__pledge_id"
+        ):
+            line["allocation__pledge_id"] = str(line["allocation__pledge_id"])
+            lines[(str(line["disbursement_id"]), str(line["allocation__need_id"]))].append(line)
+            lines[(str(line["disbursement_id"]), None)].append(line)
+
+    def tranche_lines(row) -> list[dict]:
+        """The tranche's lines for the row's need (every line, for a refund)."""
+        return lines.get((tranche_of(row), row["need_id"]), [])
+
+    # Donors of every pledge named by the page, one query.
+    pledge_ids = {r["pledge_id"] for r in rows if r["pledge_id"]}
+    for row in rows:
+        if row["iati_type"] == 3:
+            pledge_ids |= {line["allocation__pledge_id"] for line in tranche_lines(row)}
+    donors = {
+        str(row["pk"]): _donor(row)
+        for row in Pledge.objects.filter(pk__in=pledge_ids).values(*_DONOR_FIELDS)
+    }
+
+    # Parents: the reversed flow (same account, reversed transaction); a commitment's pledge;
+    # a tranche's commitments.
+    parents: dict[int, list[int]] = {}
+    reversed_legs = {(r["reverses_id"], r["account_id"]) for r in rows if r["reverses_id"]}
+    commitment_pledges = {r["pledge_id"] for r in rows if r["iati_type"] == 2 and not r["reversal"]}
+    allocations = {
+        line["allocation_id"]
+        for r in rows
+        if r["iati_type"] == 3 and not r["reversal"]
+        for line in tranche_lines(r)
+    }
+    refunded_tranches = {
+        f"{SENT_PREFIX}{tranche_of(r)}"
+        for r in rows
+        if r["transaction_key"].startswith(REFUND_PREFIX)
+    }
+    # One query per kind of parent (each on an index: transaction id, key, allocation), at
+    # most four a page whatever its length.
+    queries = []
+    if refunded_tranches:
+        queries.append(
+            Q(transaction__key__in=refunded_tranches, account__kind=AccountKind.NEED.value)
+        )
+    if reversed_legs:
+        queries.append(
+            Q(
+                transaction_id__in={t for t, _ in reversed_legs},
+                account_id__in={a for _, a in reversed_legs},
+            )
+        )
+    if commitment_pledges:
+        queries.append(
+            Q(
+                transaction__key__in=[f"pledge-made:{p}" for p in commitment_pledges],
+                account__kind=AccountKind.DONOR_PLEDGE.value,
+            )
+        )
+    if allocations:
+        queries.append(
+            Q(
+                transaction__allocation_id__in=allocations,
+                transaction__iati_type=int(IatiTransactionType.OUTGOING_COMMITMENT),
+                transaction__reverses__isnull=True,
+                account__kind=AccountKind.NEED.value,
+            )
+        )
+    found: dict = {}
+    for query in queries:
+        for leg in Leg.objects.filter(query).values_list(
+            "id",
+            "transaction_id",
+            "account_id",
+            "transaction__key",
+            "transaction__pledge_id",
+            "transaction__allocation_id",
+            "transaction__iati_type",
+        ):
+            leg_id, txn, account, key, pledge, allocation, iati_type = leg
+            found[("leg", txn, account)] = leg_id
+            found.setdefault(("tranche", key), []).append(leg_id)
+            if key.startswith("pledge-made:"):
+                found[("pledge", str(pledge))] = leg_id
+            if allocation and iati_type == 2:
+                found[("allocation", allocation)] = leg_id
+
+    out = []
+    for row in rows:
+        status = STATUS_OF_TYPE[row["iati_type"]]
+        if row["transaction_key"].startswith(REFUND_PREFIX):
+            parents = sorted(found.get(("tranche", f"{SENT_PREFIX}{tranche_of(row)}"), []))
+        elif row["reversal"]:
+            parent = found.get(("leg", row["reverses_id"], row["account_id"]))
+            parents = [parent] if parent else []
+        elif status == COMMITMENT:
+            parent = found.get(("pledge", row["pledge_id"]))
+            parents = [parent] if parent else []
+        elif status == PAID:
+            parents = sorted(
+                {
+                    found[("allocation", line["allocation_id"])]
+                    for line in tranche_lines(row)
+                    if ("allocation", line["allocation_id"]) in found
+                }
+            )
+        else:
+            parents = []
+        out.append(_shown(row, status, parents, donors, tranche_lines, rates))
+    return out
+
+
+def _paid_donor(row, tranche_lines, donors) -> Party:
+    """A tranche is one donor's; it is named only if every pledge it draws on may name it."""
+    shown = {donors[line["allocation__pledge_id"]] for line in tranche_lines(row)}
+    if len(shown) == 1:
+        return shown.pop()
+    return donor_party(anonymous=True) if shown else donor_party(anonymous=False)
+
+
+def _shown(row, status, parents, donors, tranche_lines, rates) -> dict:
+    if row["pledge_id"]:
+        source = donors[row["pledge_id"]]
+    elif status == PAID:
+        source = _paid_donor(row, tranche_lines, donors)
+    else:
+        source = None
+    if row["org_id"] is not None:
+        destination = organization_party(
+            name=row["org_name"],
+            pseudonym=row["org_pseudonym"],
+            sensitive=row["org_sensitive"],
+            iati_org_id=row["org_iati_org_id"],
+        )
+    else:
+        destination = Party(name=POOL_NAME)
+    # A tranche's money leaves the need's account: its leg is negative, the flow positive. A
+    # refund leaves the organization's account: a negative paid flow, as its leg.
+    refund = row["transaction_key"].startswith(REFUND_PREFIX)
+    amount: Decimal = -row["amount"] if status == PAID and not refund else row["amount"]
+    currency = row["currency_id"]
+    quote = rates.quote(currency, row["value_date"])
+    if isinstance(quote, str):
+        amount_usd, usd_missing = None, quote
+    else:
+        amount_usd, usd_missing = convert_amount(amount, quote.rate, 2), None
+    return {
+        "id": row["id"],
+        "status": status,
+        "boundary": BOUNDARIES[status],
+        "reversal": row["reversal"] or refund,
+        "source_name": source.name if source else None,
+        "source_ref": (source.ref or None) if source else None,
+        "destination_name": destination.name,
+        "destination_ref": destination.ref or None,
+        "organization_id": row["org_id"],
+        "need_id": row["need_id"],
+        "need_title": row["need_title"] if destination.details and row["need_id"] else None,
+        "province": row["province"],
+        "sector": row["sector"],
+        "amount": amount,
+        "currency": currency,
+        "amount_usd": amount_usd,
+        "usd_missing_reason": usd_missing,
+        "date": row["value_date"],
+        "parent_flow_ids": parents,
+    }
