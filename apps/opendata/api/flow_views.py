@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from apps.core.filters import FilterSet
 from apps.core.money import MoneyField, money_str
 from apps.core.pagination import CursorPagination
+from apps.core.tabular import TabularListMixin
 from apps.opendata import flows
 from apps.opendata.selectors import publishing_organizations
 from apps.reference.models import Province, Sector
@@ -120,7 +121,7 @@ class FlowSerializer(serializers.Serializer):
         "ledger's."
     ),
 )
-class FlowListView(generics.ListAPIView):
+class FlowListView(TabularListMixin, generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = FlowSerializer
     filterset_class = FlowFilterSet

@@ -189,6 +189,7 @@ def endpoints(w) -> dict[str, tuple[str, str | None]]:
         "districts": ("/api/v1/reference/districts/?province=AF01", None),
         "sectors": ("/api/v1/reference/sectors/", None),
         "currencies": ("/api/v1/reference/currencies/", None),
+        "flows": ("/api/v1/flows/", None),
     }
 
 
@@ -215,6 +216,7 @@ NAMES = [
     "districts",
     "sectors",
     "currencies",
+    "flows",
 ]
 
 
@@ -259,7 +261,7 @@ def test_every_list_endpoint_is_covered(world):
     tabular_views = {v.__name__ for v in views if issubclass(v, TabularListMixin)}
     assert lists - tabular_views == set()
     assert {"DocumentListView", "VettingHistoryView"} <= tabular_views  # lists as APIViews
-    assert len(tabular_views) == 20
+    assert len(tabular_views) == 21
 
 
 def test_a_header_even_without_rows(world):
