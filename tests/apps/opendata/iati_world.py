@@ -142,9 +142,7 @@ def build_world(verifier_client) -> World:
     )
     open_admin = MembershipFactory(organization=open_org, role=MemberRole.ADMIN).user
     hidden_admin = MembershipFactory(organization=hidden_org, role=MemberRole.ADMIN).user
-    hidden_staff = MembershipFactory(
-        organization=hidden_org, user__full_name="Shabnam Rahimi"
-    ).user
+    hidden_staff = MembershipFactory(organization=hidden_org, user__full_name="Shabnam Rahimi").user
     open_client, hidden_client = client_for(open_admin), client_for(hidden_admin)
     for client, org in ((open_client, open_org), (hidden_client, hidden_org)):
         response = client.patch(

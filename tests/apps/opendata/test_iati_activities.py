@@ -173,9 +173,14 @@ def test_an_activity_says_who_what_where_and_how_much(verifier_client):
     ]
     assert activity.find("activity-status").get("code") == "2"  # partially funded
     assert activity.find("recipient-country").get("code") == "AF"
-    admin = [(a.get("vocabulary"), a.get("level"), a.get("code")) for a in activity.iter("administrative")]
+    admin = [
+        (a.get("vocabulary"), a.get("level"), a.get("code"))
+        for a in activity.iter("administrative")
+    ]
     assert admin == [("A2", "1", "AF32")]
-    sectors = {(s.get("vocabulary"), s.get("code"), s.get("percentage")) for s in activity.iter("sector")}
+    sectors = {
+        (s.get("vocabulary"), s.get("code"), s.get("percentage")) for s in activity.iter("sector")
+    }
     assert sectors == {("1", "72040", "50.00"), ("1", "52010", "50.00"), ("10", "FSC", "100")}
     assert activity.findtext("budget/value") == "4800.0000"
 

@@ -2,6 +2,7 @@
 named), one activities file and one organisation file each, with a progress bar."""
 
 import time
+import uuid
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -9,6 +10,14 @@ from tqdm import tqdm
 
 from apps.opendata.iati import write_activities, write_organisation
 from apps.opendata.selectors import publishing_organizations
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 class Command(BaseCommand):
@@ -32,6 +41,9 @@ class Command(BaseCommand):
     def handle(self, *args, output_dir="iati", organization=(), **options):
         organizations = publishing_organizations().order_by("pk")
         if organization:
+            malformed = [value for value in organization if not _is_uuid(value)]
+            if malformed:
+                raise CommandError("Not an organization id: " + ", ".join(malformed))
             organizations = organizations.filter(pk__in=organization)
             found = {str(pk) for pk in organizations.values_list("pk", flat=True)}
             missing = sorted(set(organization) - found)
