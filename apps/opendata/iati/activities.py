@@ -24,7 +24,7 @@ from apps.ledger.models import Leg
 from apps.needs.models import Need
 from apps.opendata.iati import codes
 from apps.opendata.iati.parties import Donor, Reporter, donors_by_pledge, reporter_for
-from apps.opendata.iati.xml import Buffer, amount, iso, narrative, sub
+from apps.opendata.iati.xml import Buffer, amount, attributes, empty, escape, iso, narrative
 from apps.opendata.selectors import people_shown
 from apps.reference.models import District, Province, Sector
 from apps.reports.models import DeliveryReport
@@ -234,11 +234,11 @@ def read_batch(need_ids: list) -> Batch:
     return batch
 
 
-def _party(parent, tag: str, party: Party, **attrs) -> None:
-    narrative(parent, tag, party.name, ref=party.ref or None, **attrs)
+def _party(tag: str, party: Party, **attrs) -> str:
+    return narrative(tag, party.name, ref=party.ref, **attrs)
 
 
-def _title_and_description(activity, need: dict, reporter: Reporter, ref: Reference) -> None:
+def _title_and_description(need: dict, reporter: Reporter, ref: Reference) -> str:
     sector = ref.sectors[need["sector_id"]][0]
     province = ref.provinces[need["province_id"]]
     if reporter.organization.details:
@@ -247,74 +247,70 @@ def _title_and_description(activity, need: dict, reporter: Reporter, ref: Refere
     else:  # no title or description of a sensitive organization's needs: sector and place
         title = f"{sector} in {province}"
         description = f"{sector} need in {province} province, Afghanistan."
-    narrative(activity, "title", title)
-    narrative(activity, "description", description, type="1")
+    return narrative("title", title) + narrative("description", description, type="1")
 
 
-def _location(activity, need: dict, details: bool, ref: Reference) -> None:
+def _location(need: dict, details: bool, ref: Reference) -> str:
     district = need["district_id"] if details else None
-    location = sub(activity, "location")
     name = ref.districts[district] if district else ref.provinces[need["province_id"]]
-    narrative(location, "name", name)
-    sub(
-        location,
-        "administrative",
-        vocabulary=codes.GEOGRAPHIC_VOCABULARY,
-        level="1",
-        code=need["province_id"],
-    )
+    vocabulary = codes.GEOGRAPHIC_VOCABULARY
+    parts = [
+        "<location>",
+        narrative("name", name),
+        empty("administrative", vocabulary=vocabulary, level="1", code=need["province_id"]),
+    ]
     if district:
-        sub(
-            location,
-            "administrative",
-            vocabulary=codes.GEOGRAPHIC_VOCABULARY,
-            level="2",
-            code=district,
-        )
-    sub(location, "exactness", code=codes.GEOGRAPHIC_EXACTNESS_APPROXIMATE)
-    sub(location, "location-class", code=codes.LOCATION_CLASS_ADMINISTRATIVE)
-    sub(
-        location, "feature-designation", code=codes.FEATURE_ADM2 if district else codes.FEATURE_ADM1
-    )
+        parts.append(empty("administrative", vocabulary=vocabulary, level="2", code=district))
+    parts += [
+        empty("exactness", code=codes.GEOGRAPHIC_EXACTNESS_APPROXIMATE),
+        empty("location-class", code=codes.LOCATION_CLASS_ADMINISTRATIVE),
+        empty("feature-designation", code=codes.FEATURE_ADM2 if district else codes.FEATURE_ADM1),
+        "</location>",
+    ]
+    return "".join(parts)
 
 
-def _sectors(activity, sector_code: str, ref: Reference) -> None:
+def _sectors(sector_code: str, ref: Reference) -> str:
+    parts = []
     dac5 = ref.sectors[sector_code][1]
     if dac5:
         share = (Decimal(100) / len(dac5)).quantize(Decimal("0.01"))
         shares = [share] * (len(dac5) - 1) + [Decimal(100) - share * (len(dac5) - 1)]
         for code, part in zip(dac5, shares, strict=True):
-            sub(
-                activity,
-                "sector",
-                vocabulary=codes.SECTOR_DAC5,
-                code=str(code),
-                percentage=amount(part),
+            parts.append(
+                empty(
+                    "sector", vocabulary=codes.SECTOR_DAC5, code=str(code), percentage=amount(part)
+                )
             )
     cluster = codes.CLUSTERS.get(sector_code)
     if cluster:
-        sub(activity, "sector", vocabulary=codes.SECTOR_CLUSTER, code=cluster, percentage="100")
-
-
-def _transaction(activity, txn: Txn) -> None:
-    element = sub(activity, "transaction")
-    sub(element, "transaction-type", code=str(txn.code))
-    sub(element, "transaction-date", iso_date=iso(txn.date))
-    sub(element, "value", currency=txn.currency, value_date=iso(txn.value_date)).text = amount(
-        txn.value
-    )
-    if txn.reversal:
-        narrative(element, "description", "Reversal of an earlier transaction of this type.")
-    if txn.donor is not None:
-        _party(
-            element,
-            "provider-org",
-            txn.donor.party,
-            provider_activity_id=txn.donor.activity_id or None,
+        parts.append(
+            empty("sector", vocabulary=codes.SECTOR_CLUSTER, code=cluster, percentage="100")
         )
+    return "".join(parts)
 
 
-def _result(activity, reports: list) -> None:
+_REVERSAL = narrative("description", "Reversal of an earlier transaction of this type.")
+
+
+def _transaction(txn: Txn, providers: dict) -> str:
+    """One transaction (the hot path: plain f-strings, a provider written once per donor)."""
+    provider = ""
+    if txn.donor is not None:
+        provider = providers.get(txn.donor)
+        if provider is None:
+            provider = providers[txn.donor] = _party(
+                "provider-org", txn.donor.party, provider_activity_id=txn.donor.activity_id
+            )
+    return (
+        f'<transaction><transaction-type code="{txn.code}"/>'
+        f'<transaction-date iso-date="{txn.date.isoformat()}"/>'
+        f'<value currency="{txn.currency}" value-date="{txn.value_date.isoformat()}">'
+        f"{txn.value:f}</value>{_REVERSAL if txn.reversal else ''}{provider}</transaction>"
+    )
+
+
+def _result(reports) -> str:
     periods = []
     for start, end, _final, *cells in reports:
         shown = [people_shown(count) for count in cells]
@@ -329,77 +325,83 @@ def _result(activity, reports: list) -> None:
         if actuals:
             periods.append((start, end, actuals))
     if not periods:
-        return
-    result = sub(activity, "result", type=codes.RESULT_OUTPUT, aggregation_status="1")
-    narrative(result, "title", "People reached")
-    indicator = sub(
-        result, "indicator", measure=codes.MEASURE_UNIT, ascending="1", aggregation_status="1"
-    )
-    narrative(indicator, "title", "People reached, by sex and age")
+        return ""
+    parts = [
+        f'<result type="{codes.RESULT_OUTPUT}" aggregation-status="1">',
+        narrative("title", "People reached"),
+        f'<indicator measure="{codes.MEASURE_UNIT}" ascending="1" aggregation-status="1">',
+        narrative("title", "People reached, by sex and age"),
+    ]
     for start, end, actuals in periods:
-        period = sub(indicator, "period")
-        sub(period, "period-start", iso_date=iso(start))
-        sub(period, "period-end", iso_date=iso(end))
+        parts.append(
+            f'<period><period-start iso-date="{iso(start)}"/><period-end iso-date="{iso(end)}"/>'
+        )
         for count, sex, age in actuals:
-            actual = sub(period, "actual", value=str(count))
             if sex:
-                sub(actual, "dimension", name="sex", value=sex)
-                sub(actual, "dimension", name="age", value=age)
+                parts.append(
+                    f'<actual value="{count}"><dimension name="sex" value="{sex}"/>'
+                    f'<dimension name="age" value="{age}"/></actual>'
+                )
+            else:
+                parts.append(f'<actual value="{count}"/>')
+        parts.append("</period>")
+    parts.append("</indicator></result>")
+    return "".join(parts)
 
 
-def build_activity(need: dict, batch: Batch, reporter: Reporter, ref: Reference):
-    """One need as an ``iati-activity`` element."""
+def build_activity(need: dict, batch: Batch, reporter: Reporter, ref: Reference, providers=None):
+    """One need as an ``iati-activity`` element. Written as text and parsed by lxml (in C):
+    several times faster than building it node by node, and still checked well-formed.
+    ``providers`` caches each donor's ``provider-org`` across a batch."""
+    providers = {} if providers is None else providers
     details = reporter.organization.details
     transactions = batch.transactions.get(need["pk"], ())
     reports = batch.reports.get(need["pk"], ())
-    start = _day(need["approved_at"] or need["submitted_at"] or need["created_at"])
+    start = iso(_day(need["approved_at"] or need["submitted_at"] or need["created_at"]))
+    deadline = iso(need["deadline"])
     currency = need["currency_id"]
-    activity = etree.Element(
-        "iati-activity",
-        {
-            "{http://www.w3.org/XML/1998/namespace}lang": "en",
-            "default-currency": currency,
-            "humanitarian": "1",
-            "last-updated-datetime": need["updated_at"].isoformat(timespec="seconds"),
-        },
-    )
-    sub(activity, "iati-identifier").text = f"{reporter.ref}-{need['pk']}"
-    narrative(activity, "reporting-org", reporter.name, ref=reporter.ref, type=reporter.type)
-    _title_and_description(activity, need, reporter, ref)
+    parts = [
+        '<iati-activity xml:lang="en"',
+        attributes(
+            default_currency=currency,
+            humanitarian="1",
+            last_updated_datetime=need["updated_at"].isoformat(timespec="seconds"),
+        ),
+        ">",
+        f"<iati-identifier>{escape(reporter.ref)}-{need['pk']}</iati-identifier>",
+        narrative("reporting-org", reporter.name, ref=reporter.ref, type=reporter.type),
+        _title_and_description(need, reporter, ref),
+    ]
     funders: dict = {}
     for txn in transactions:
         if txn.donor is not None:
             funders.setdefault((txn.donor.party.name, txn.donor.party.ref), txn.donor.party)
     for party in funders.values():
-        _party(activity, "participating-org", party, role=codes.ROLE_FUNDING)
-    _party(
-        activity,
-        "participating-org",
-        reporter.organization,
-        role=codes.ROLE_IMPLEMENTING,
-        type=None,
-    )
-    sub(activity, "activity-status", code=codes.ACTIVITY_STATUS[need["status"]])
-    sub(activity, "activity-date", type=codes.PLANNED_START, iso_date=iso(start))
+        parts.append(_party("participating-org", party, role=codes.ROLE_FUNDING))
+    parts.append(_party("participating-org", reporter.organization, role=codes.ROLE_IMPLEMENTING))
+    parts.append(empty("activity-status", code=codes.ACTIVITY_STATUS[need["status"]]))
+    parts.append(empty("activity-date", type=codes.PLANNED_START, iso_date=start))
     funded = [t.date for t in transactions if t.code == 1 and not t.reversal]
     if funded:
-        sub(activity, "activity-date", type=codes.ACTUAL_START, iso_date=iso(min(funded)))
-    sub(activity, "activity-date", type=codes.PLANNED_END, iso_date=iso(need["deadline"]))
+        parts.append(empty("activity-date", type=codes.ACTUAL_START, iso_date=iso(min(funded))))
+    parts.append(empty("activity-date", type=codes.PLANNED_END, iso_date=deadline))
     today = timezone.localdate()
     ended = [end for _s, end, final, *_ in reports if final and end <= today]
     if need["status"] == "completed" and ended:
-        sub(activity, "activity-date", type=codes.ACTUAL_END, iso_date=iso(ended[0]))
-    sub(activity, "recipient-country", code=codes.COUNTRY, percentage="100")
-    _location(activity, need, details, ref)
-    _sectors(activity, need["sector_id"], ref)
-    budget = sub(activity, "budget", type=codes.BUDGET_ORIGINAL, status=codes.BUDGET_INDICATIVE)
-    sub(budget, "period-start", iso_date=iso(start))
-    sub(budget, "period-end", iso_date=iso(max(start, need["deadline"])))
-    sub(budget, "value", currency=currency, value_date=iso(start)).text = amount(need["amount"])
-    for txn in transactions:
-        _transaction(activity, txn)
-    _result(activity, reports)
-    return activity
+        parts.append(empty("activity-date", type=codes.ACTUAL_END, iso_date=iso(ended[0])))
+    parts += [
+        empty("recipient-country", code=codes.COUNTRY, percentage="100"),
+        _location(need, details, ref),
+        _sectors(need["sector_id"], ref),
+        f'<budget type="{codes.BUDGET_ORIGINAL}" status="{codes.BUDGET_INDICATIVE}">'
+        f'<period-start iso-date="{start}"/><period-end iso-date="{max(start, deadline)}"/>'
+        f'<value currency="{currency}" value-date="{start}">{amount(need["amount"])}</value>'
+        "</budget>",
+    ]
+    parts += [_transaction(txn, providers) for txn in transactions]
+    parts.append(_result(reports))
+    parts.append("</iati-activity>")
+    return etree.fromstring("".join(parts))
 
 
 def iter_activities(organization, *, counted: list | None = None) -> Iterator[bytes]:
@@ -419,8 +421,9 @@ def iter_activities(organization, *, counted: list | None = None) -> Iterator[by
         with xf.element("iati-activities", attrs):
             for rows in _need_batches(organization, size, reporter.organization.details):
                 batch = read_batch([row["pk"] for row in rows])
+                providers: dict = {}
                 for row in rows:
-                    xf.write(build_activity(row, batch, reporter, ref))
+                    xf.write(build_activity(row, batch, reporter, ref, providers))
                 count += len(rows)
                 xf.flush()
                 yield buffer.take()

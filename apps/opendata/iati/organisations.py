@@ -17,7 +17,7 @@ from apps.ledger.models import Leg
 from apps.opendata.iati import codes
 from apps.opendata.iati.activities import published_needs
 from apps.opendata.iati.parties import organisation_identifier, reporter_for
-from apps.opendata.iati.xml import Buffer, amount, narrative, sub
+from apps.opendata.iati.xml import Buffer, amount, attributes, escape, narrative
 
 
 def budget_totals(organization) -> list[tuple[int, str, object]]:
@@ -47,31 +47,32 @@ def expenditure_totals(organization) -> list[tuple[int, str, object]]:
     ]
 
 
-def _period(parent, tag: str, year: int, currency: str, total, **attrs) -> None:
-    element = sub(parent, tag, **attrs)
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    sub(element, "period-start", iso_date=start.isoformat())
-    sub(element, "period-end", iso_date=end.isoformat())
-    sub(element, "value", currency=currency, value_date=start.isoformat()).text = amount(total)
+def _period(tag: str, year: int, currency: str, total, **attrs) -> str:
+    start, end = date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()
+    return (
+        f'<{tag}{attributes(**attrs)}><period-start iso-date="{start}"/>'
+        f'<period-end iso-date="{end}"/>'
+        f'<value currency="{currency}" value-date="{start}">{amount(total)}</value></{tag}>'
+    )
 
 
 def build_organisation(organization):
     reporter = reporter_for(organization)
-    element = etree.Element(
-        "iati-organisation",
-        {
-            "{http://www.w3.org/XML/1998/namespace}lang": "en",
-            "last-updated-datetime": timezone.now().isoformat(timespec="seconds"),
-        },
-    )
-    sub(element, "organisation-identifier").text = organisation_identifier(organization, reporter)
-    narrative(element, "name", reporter.organization.name)
-    narrative(element, "reporting-org", reporter.name, ref=reporter.ref, type=reporter.type)
+    updated = timezone.now().isoformat(timespec="seconds")
+    parts = [
+        f'<iati-organisation xml:lang="en" last-updated-datetime="{updated}">',
+        "<organisation-identifier>"
+        f"{escape(organisation_identifier(organization, reporter))}"
+        "</organisation-identifier>",
+        narrative("name", reporter.organization.name),
+        narrative("reporting-org", reporter.name, ref=reporter.ref, type=reporter.type),
+    ]
     for year, currency, total in budget_totals(organization):
-        _period(element, "total-budget", year, currency, total, status=codes.BUDGET_INDICATIVE)
+        parts.append(_period("total-budget", year, currency, total, status=codes.BUDGET_INDICATIVE))
     for year, currency, total in expenditure_totals(organization):
-        _period(element, "total-expenditure", year, currency, total)
-    return element
+        parts.append(_period("total-expenditure", year, currency, total))
+    parts.append("</iati-organisation>")
+    return etree.fromstring("".join(parts))
 
 
 def iter_organisation(organization) -> Iterator[bytes]:

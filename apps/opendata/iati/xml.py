@@ -1,25 +1,38 @@
-"""Small helpers to write IATI elements with lxml, and a buffer to stream what ``xmlfile``
-writes."""
+"""Small helpers to write IATI elements as text (lxml parses each activity, in C), and a
+buffer to stream what ``xmlfile`` writes."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
+from xml.sax.saxutils import escape as _escape
 
-from lxml import etree
+_QUOTE = {'"': "&quot;"}
+# Characters XML 1.0 does not allow (control characters but tab, newline and return).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def sub(parent, tag: str, **attrs) -> etree._Element:
-    """A child element; attribute names use ``_`` for ``-`` (``iso_date`` → ``iso-date``)."""
-    return etree.SubElement(
-        parent, tag, {k.replace("_", "-"): v for k, v in attrs.items() if v not in (None, "")}
+def escape(text: str) -> str:
+    return _escape(_NOT_XML.sub("", text), _QUOTE)
+
+
+def attributes(**attrs) -> str:
+    """`` name="value"`` for each non-empty attribute (``iso_date`` → ``iso-date``)."""
+    return "".join(
+        f' {name.replace("_", "-")}="{escape(str(value))}"'
+        for name, value in attrs.items()
+        if value not in (None, "")
     )
 
 
-def narrative(parent, tag: str, text: str, **attrs) -> etree._Element:
-    element = sub(parent, tag, **attrs)
-    etree.SubElement(element, "narrative").text = text
-    return element
+def empty(tag: str, **attrs) -> str:
+    return f"<{tag}{attributes(**attrs)}/>"
+
+
+def narrative(tag: str, text: str, **attrs) -> str:
+    """An element holding one narrative, as text."""
+    return f"<{tag}{attributes(**attrs)}><narrative>{escape(text)}</narrative></{tag}>"
 
 
 def amount(value: Decimal) -> str:
