@@ -24,6 +24,7 @@ EDITABLE_FIELDS = frozenset(
         "registration_number",
         "registry",
         "iati_org_id",
+        "publish_open_data",
         "province",
         "time_zone",
         "contact_name",

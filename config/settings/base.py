@@ -465,6 +465,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="AidMatch <noreply@aidmat
 # Public figures: a cell built from fewer organizations or people than this is not shown.
 PUBLIC_MIN_ORGANIZATIONS = env.int("PUBLIC_MIN_ORGANIZATIONS", default=3)
 PUBLIC_MIN_BENEFICIARIES = env.int("PUBLIC_MIN_BENEFICIARIES", default=10)
+# IATI 2.03 publishing (apps/opendata/iati): AidMatch reports an organization's activities itself
+# when the organization has no org-id it may publish (sensitive, or none set).
+IATI_PUBLISHER_REF = env("IATI_PUBLISHER_REF", default="XI-IATI-AIDMATCH")
+IATI_PUBLISHER_NAME = env("IATI_PUBLISHER_NAME", default="AidMatch")
+IATI_PUBLISHER_TYPE = env("IATI_PUBLISHER_TYPE", default="90")  # OrganisationType: Other
+IATI_EXPORT_CHUNK = env.int("IATI_EXPORT_CHUNK", default=500)  # needs read per batch
 
 # One line per event, all through the root handler: Django's own "django" handler (which printed
 # the reloader's line and every 4xx a second time) and runserver's separate access-line handler

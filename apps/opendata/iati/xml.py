@@ -1,0 +1,64 @@
+"""Small helpers to write IATI elements as text (lxml parses each activity, in C), and a
+buffer to stream what ``xmlfile`` writes."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from xml.sax.saxutils import escape as _escape
+
+_QUOTE = {'"': "&quot;"}
+# Characters XML 1.0 does not allow (control characters but tab, newline and return).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    return _escape(_NOT_XML.sub("", text), _QUOTE)
+
+
+def attributes(**attrs) -> str:
+    """`` name="value"`` for each non-empty attribute (``iso_date`` → ``iso-date``)."""
+    return "".join(
+        f' {name.replace("_", "-")}="{escape(str(value))}"'
+        for name, value in attrs.items()
+        if value not in (None, "")
+    )
+
+
+def empty(tag: str, **attrs) -> str:
+    return f"<{tag}{attributes(**attrs)}/>"
+
+
+def narrative(tag: str, text: str, **attrs) -> str:
+    """An element holding one narrative, as text."""
+    return f"<{tag}{attributes(**attrs)}><narrative>{escape(text)}</narrative></{tag}>"
+
+
+def amount(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def iso(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        value = value.date()
+    return value.isoformat()
+
+
+class Buffer:
+    """A file-like object ``xmlfile`` writes to; ``take`` hands over what it holds so far."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
