@@ -329,10 +329,7 @@ def export_csv(org_id: str) -> tuple[int, str]:
 
 
 def export_iati(org_id: str) -> tuple[int, str]:
-    try:
-        from apps.opendata.iati import write_activities, write_organisation
-    except ImportError:
-        return 0, "IATI: not in this branch"
+    from apps.opendata.iati import write_activities, write_organisation
     from apps.organizations.models import Organization
 
     org = Organization.objects.get(pk=org_id)
