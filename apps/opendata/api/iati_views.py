@@ -15,6 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 from apps.opendata.iati import iter_activities, iter_organisation
+from apps.opendata.iati.activities import published_needs
 from apps.opendata.selectors import is_publishing
 from apps.organizations.access import can_see_confidential
 from apps.organizations.models import Organization
@@ -77,6 +78,9 @@ def _stream(chunks, filename: str) -> StreamingHttpResponse:
 @renderer_classes([JSONRenderer, XmlRenderer])
 def activities_view(request, pk):
     organization = _organization(request, pk)
+    if not published_needs(organization).exists():
+        # An activities file holds at least one activity (the 2.03 schema).
+        raise NotFound("This organization has no published activity yet.")
     return _stream(iter_activities(organization), f"iati-activities-{organization.pk}.xml")
 
 

@@ -98,3 +98,19 @@ def test_export_iati_for_named_organizations_refuses_one_that_does_not_publish(
         call_command("export_iati", "--output-dir", str(tmp_path), "--organization", str(hidden.pk))
     with pytest.raises(CommandError, match="not-an-id"):
         call_command("export_iati", "--output-dir", str(tmp_path), "--organization", "not-an-id")
+
+
+def test_an_organization_with_nothing_published_yet_has_no_activities_file(anon, tmp_path):
+    """The 2.03 schema wants at least one activity: no file rather than an invalid one."""
+    fresh = OrganizationFactory(publish_open_data=True)
+    NeedFactory(organization=fresh, status="draft")
+
+    response = anon.get(f"/api/v1/organizations/{fresh.pk}/iati-activities.xml")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "This organization has no published activity yet."
+    assert anon.get(f"/api/v1/organizations/{fresh.pk}/iati-organisation.xml").status_code == 200
+
+    out = io.StringIO()
+    call_command("export_iati", "--output-dir", str(tmp_path), stdout=out, stderr=io.StringIO())
+    assert list(tmp_path.iterdir()) == []
+    assert "1 with nothing published yet skipped" in out.getvalue()

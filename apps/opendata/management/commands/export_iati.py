@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from apps.opendata.iati import write_activities, write_organisation
+from apps.opendata.iati.activities import published_needs
 from apps.opendata.selectors import publishing_organizations
 
 
@@ -56,19 +57,33 @@ class Command(BaseCommand):
         directory.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         total = organizations.count()
-        activities = files = 0
+        activities = files = skipped = 0
         with tqdm(
             total=total, unit="org", desc="IATI export", file=self.stderr, dynamic_ncols=False
         ) as bar:
             for org in organizations.iterator(chunk_size=100):
-                with open(directory / f"iati-activities-{org.pk}.xml", "wb") as out:
-                    activities += write_activities(org, out)
-                with open(directory / f"iati-organisation-{org.pk}.xml", "wb") as out:
-                    write_organisation(org, out)
+                bar.update(1)
+                if not published_needs(org).exists():
+                    skipped += 1  # an activities file holds at least one activity (the XSD)
+                    continue
+                activities += _write(
+                    directory / f"iati-activities-{org.pk}.xml", write_activities, org
+                )
+                _write(directory / f"iati-organisation-{org.pk}.xml", write_organisation, org)
                 files += 2
                 bar.set_postfix(activities=activities)
-                bar.update(1)
         self.stdout.write(
             f"Wrote {files} file(s): {activities} activit{'y' if activities == 1 else 'ies'} of "
-            f"{total} organization(s) to {directory} in {time.monotonic() - started:.1f}s."
+            f"{total - skipped} organization(s) to {directory} in "
+            f"{time.monotonic() - started:.1f}s"
+            + (f"; {skipped} with nothing published yet skipped." if skipped else ".")
         )
+
+
+def _write(path: Path, writer, organization):
+    """Into a temporary file renamed when complete: a reader never sees half a file."""
+    partial = path.with_suffix(".xml.partial")
+    with open(partial, "wb") as out:
+        result = writer(organization, out)
+    partial.replace(path)
+    return result
