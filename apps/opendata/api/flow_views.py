@@ -72,6 +72,7 @@ class FlowSerializer(serializers.Serializer):
         "commitment moves inside, a payment goes out to the organization.",
     )
     reversal = serializers.BooleanField(
+        read_only=True,
         help_text="A correction (reduction, withdrawal, release, tranche given back): its "
         "amount is negative and parent_flow_ids names the flow it reverses."
     )
