@@ -24,8 +24,19 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, F, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat, TruncDate
 
 from aidmatch import fx
 from aidmatch.ledger import AccountKind, IatiTransactionType
@@ -224,71 +235,114 @@ def _sent_disbursement_id(key: str) -> str | None:
     return None
 
 
+def _commitment_leg(allocation: str) -> Subquery:
+    """The need's leg of an allocation's commitment (not a reversal): a paid flow's parent."""
+    return Subquery(
+        Leg.objects.filter(
+            transaction__allocation_id=OuterRef(allocation),
+            transaction__iati_type=int(IatiTransactionType.OUTGOING_COMMITMENT),
+            transaction__reverses__isnull=True,
+            account__kind=AccountKind.NEED.value,
+        )
+        .order_by("-id")
+        .values("id")[:1]
+    )
+
+
+def _pledge_made_leg() -> Subquery:
+    """The pledge account's leg of a pledge's ``pledge-made`` transaction: a commitment's
+    parent (one lookup on the unique key per pledge)."""
+    return Subquery(
+        Leg.objects.filter(
+            transaction__key=Concat(Value("pledge-made:"), Cast(OuterRef("pk"), TextField())),
+            account__kind=AccountKind.DONOR_PLEDGE.value,
+        )
+        .order_by("-id")
+        .values("id")[:1]
+    )
+
+
 def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
-    """The page's rows as the API shows them, in a constant number of queries (pledges and
-    their donors, the legs the rows come from, the tranches' lines)."""
+    """The page's rows as the API shows them, in a constant number of queries (refunds, the
+    tranches' lines with their commitments, pledges with their donors and ``pledge-made``
+    legs, and the reversed and refunded legs)."""
     # Tranches: which pledges and commitments a paid flow's money came from.
     refund_ids = [
         r["transaction_key"][len(REFUND_PREFIX) :]
         for r in rows
         if r["transaction_key"].startswith(REFUND_PREFIX)
     ]
-    refunded = {
-        str(pk): str(tranche)
-        for pk, tranche in Refund.objects.filter(pk__in=refund_ids).values_list(
-            "pk", "disbursement_id"
+    refunded = {}
+    if refund_ids:
+        refunded = dict(
+            Refund.objects.filter(pk__in=refund_ids).values_list(
+                Cast("pk", TextField()), Cast("disbursement_id", TextField())
+            )
         )
-    }
+
+    tranches: dict[int, str | None] = {}  # the row's id → its tranche (paid flows only)
+    for r in rows:
+        if r["iati_type"] == 3:
+            key = r["transaction_key"]
+            if key.startswith(REFUND_PREFIX):
+                tranches[r["id"]] = refunded.get(key[len(REFUND_PREFIX) :])
+            else:
+                tranches[r["id"]] = _sent_disbursement_id(key)
 
     def tranche_of(row) -> str | None:
-        key = row["transaction_key"]
-        if key.startswith(REFUND_PREFIX):
-            return refunded.get(key[len(REFUND_PREFIX) :])
-        return _sent_disbursement_id(key)
+        return tranches.get(row["id"])
 
-    sent = {tranche_of(r) for r in rows if r["iati_type"] == 3}
+    sent = set(tranches.values())
     sent.discard(None)
     lines: dict[tuple[str, object], list[dict]] = defaultdict(list)
     if sent:
-        for line in DisbursementLine.objects.filter(disbursement_id__in=sent).values(
-            "disbursement_id", "allocation_id", "allocation__need_id", "allocation__pledge_id"
+        for line in (
+            DisbursementLine.objects.filter(disbursement_id__in=sent)
+            .annotate(commitment_leg=_commitment_leg("allocation_id"))
+            .values_list(
+                Cast("disbursement_id", TextField()),
+                Cast("allocation_id", TextField()),
+                Cast("allocation__need_id", TextField()),
+                Cast("allocation__pledge_id", TextField()),
+                "commitment_leg",
+            )
         ):
-            line["allocation__pledge_id"] = str(line["allocation__pledge_id"])
-            lines[(str(line["disbursement_id"]), str(line["allocation__need_id"]))].append(line)
-            lines[(str(line["disbursement_id"]), None)].append(line)
+            tranche, allocation, need, pledge, leg = line
+            line = {"allocation_id": allocation, "allocation__pledge_id": pledge, "leg": leg}
+            lines[(tranche, need)].append(line)
+            lines[(tranche, None)].append(line)
 
     def tranche_lines(row) -> list[dict]:
         """The tranche's lines for the row's need (every line, for a refund)."""
-        return lines.get((tranche_of(row), row["need_id"]), [])
+        return lines.get((tranches.get(row["id"]), row["need_id"]), [])
 
-    # Donors of every pledge named by the page, one query.
+    # Donors of every pledge named by the page (and their pledge-made legs), one query.
     pledge_ids = {r["pledge_id"] for r in rows if r["pledge_id"]}
     for row in rows:
         if row["iati_type"] == 3:
             pledge_ids |= {line["allocation__pledge_id"] for line in tranche_lines(row)}
-    donors = {
-        str(row["pk"]): _donor(row)
-        for row in Pledge.objects.filter(pk__in=pledge_ids).values(*_DONOR_FIELDS)
-    }
+    donors = {}
+    pledge_made: dict[str, int] = {}
+    if pledge_ids:
+        for row in (
+            Pledge.objects.filter(pk__in=pledge_ids)
+            .annotate(text_pk=Cast("pk", TextField()), made_leg=_pledge_made_leg())
+            .values("text_pk", "made_leg", *_DONOR_FIELDS[1:])
+        ):
+            donors[row["text_pk"]] = _donor(row)
+            if row["made_leg"] is not None:
+                pledge_made[row["text_pk"]] = row["made_leg"]
 
-    # Parents: the reversed flow (same account, reversed transaction); a commitment's pledge;
-    # a tranche's commitments.
-    parents: dict[int, list[int]] = {}
+    # Parents: the reversed flow (same account, reversed transaction); a commitment's pledge
+    # (read with the donors); a tranche's commitments (read with its lines); a refund's tranche.
     reversed_legs = {(r["reverses_id"], r["account_id"]) for r in rows if r["reverses_id"]}
-    commitment_pledges = {r["pledge_id"] for r in rows if r["iati_type"] == 2 and not r["reversal"]}
-    allocations = {
-        line["allocation_id"]
-        for r in rows
-        if r["iati_type"] == 3 and not r["reversal"]
-        for line in tranche_lines(r)
-    }
     refunded_tranches = {
         f"{SENT_PREFIX}{tranche_of(r)}"
         for r in rows
         if r["transaction_key"].startswith(REFUND_PREFIX)
     }
-    # One query per kind of parent (each on an index: transaction id, key, allocation), at
-    # most four a page whatever its length.
+    # One query per kind of parent left (each on an index: transaction id, key), at most two
+    # a page whatever its length.
     queries = []
     if refunded_tranches:
         queries.append(
@@ -301,40 +355,13 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
                 account_id__in={a for _, a in reversed_legs},
             )
         )
-    if commitment_pledges:
-        queries.append(
-            Q(
-                transaction__key__in=[f"pledge-made:{p}" for p in commitment_pledges],
-                account__kind=AccountKind.DONOR_PLEDGE.value,
-            )
-        )
-    if allocations:
-        queries.append(
-            Q(
-                transaction__allocation_id__in=allocations,
-                transaction__iati_type=int(IatiTransactionType.OUTGOING_COMMITMENT),
-                transaction__reverses__isnull=True,
-                account__kind=AccountKind.NEED.value,
-            )
-        )
     found: dict = {}
     for query in queries:
-        for leg in Leg.objects.filter(query).values_list(
-            "id",
-            "transaction_id",
-            "account_id",
-            "transaction__key",
-            "transaction__pledge_id",
-            "transaction__allocation_id",
-            "transaction__iati_type",
+        for leg_id, txn, account, key in Leg.objects.filter(query).values_list(
+            "id", "transaction_id", "account_id", "transaction__key"
         ):
-            leg_id, txn, account, key, pledge, allocation, iati_type = leg
             found[("leg", txn, account)] = leg_id
             found.setdefault(("tranche", key), []).append(leg_id)
-            if key.startswith("pledge-made:"):
-                found[("pledge", str(pledge))] = leg_id
-            if allocation and iati_type == 2:
-                found[("allocation", allocation)] = leg_id
 
     out = []
     for row in rows:
@@ -345,15 +372,11 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
             parent = found.get(("leg", row["reverses_id"], row["account_id"]))
             parents = [parent] if parent else []
         elif status == COMMITMENT:
-            parent = found.get(("pledge", row["pledge_id"]))
+            parent = pledge_made.get(row["pledge_id"])
             parents = [parent] if parent else []
         elif status == PAID:
             parents = sorted(
-                {
-                    found[("allocation", line["allocation_id"])]
-                    for line in tranche_lines(row)
-                    if ("allocation", line["allocation_id"]) in found
-                }
+                {line["leg"] for line in tranche_lines(row) if line["leg"] is not None}
             )
         else:
             parents = []
