@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 
 from apps.core.filters import FilterSet
 from apps.core.money import MoneyField, money_str
@@ -148,6 +149,16 @@ class FlowListView(TabularListMixin, generics.ListAPIView):
 
     def get_queryset(self):
         return flows.flows()
+
+    def list(self, request, *args, **kwargs):
+        """The queryset is built and filtered once per request: a CSV export pages through it
+        (each page clones it with its cursor's bound) instead of building it again per page."""
+        if getattr(self, "_flows", None) is None:
+            self._flows = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(self._flows)
+        if page is None:
+            return Response(self.get_serializer(self._flows, many=True).data)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
