@@ -3,9 +3,10 @@
 A view with ``TabularListMixin`` answers ``Accept: text/csv`` or ``?format=csv`` on its list
 actions (``tabular_actions``, ``("list",)`` unless it says otherwise) with every row the JSON list
 would page through: the mixin calls the view's own handler page after page (cursor pages of
-``TABULAR_PAGE_SIZE`` rows, a size only this mode may use), so each row is what JSON shows the
-caller (its level of detail, its audited confidential reads), with the same filters, ordering
-and visibility, and no list keeps a second copy of its rules. The first page runs before the
+``TABULAR_PAGE_SIZE`` rows, or the view's ``tabular_page_size``: a size only this mode may use),
+so each row is what JSON shows the caller (its level of detail, its audited confidential
+reads), with the same filters, ordering and visibility, and no list keeps a second copy of its
+rules. The first page runs before the
 response starts: an error (a bad filter, 401, 403) is a problem+json with its status, never a
 partial file. A view that declares ``hxl_tags`` (column → HXL hashtag) also answers
 ``?format=hxl``: the same CSV with the hashtag row under the header.
@@ -165,12 +166,22 @@ def row_cells(columns: list[tuple[str, ...]], row: dict) -> list[str]:
     out = []
     for path in columns:
         value = row.get(path[0]) if len(path) == 1 else _value_at(row, path)
-        if type(value) is str:
+        kind = type(value)
+        if kind is str:
             if value[:1] in _FORMULA_FIRST and not _NUMBER.fullmatch(value):
                 value = "'" + value
             out.append(value)
         elif value is None:
             out.append("")
+        elif kind is int:
+            out.append(str(value))
+        elif kind is bool:
+            out.append("true" if value else "false")
+        elif kind is list and all(type(v) is int for v in value):
+            text = "; ".join(map(str, value))  # as ``cell`` writes a list of numbers
+            if text[:1] in _FORMULA_FIRST and not _NUMBER.fullmatch(text):
+                text = "'" + text
+            out.append(text)
         else:
             out.append(cell(value))
     return out
@@ -190,9 +201,10 @@ class _TabularPages:
     """Mixed over a view's cursor pagination: the export's page size and its own cursor."""
 
     token: str | None = None
+    size: int | None = None  # the view's ``tabular_page_size``, else TABULAR_PAGE_SIZE
 
     def get_page_size(self, request):
-        return TABULAR_PAGE_SIZE
+        return self.size or TABULAR_PAGE_SIZE
 
     def decode_cursor(self, request):
         if self.token is None:
@@ -229,6 +241,9 @@ class TabularListMixin:
     tabular_serializers: dict = {}  # action → serializer class, where get_serializer_class is not
     hxl_tags: dict[str, str] = {}
     tabular_name: str | None = None  # the file's name; else the last part of the path
+    # Rows per internal page; None is TABULAR_PAGE_SIZE. A view whose page costs a constant
+    # number of queries and whose rows are small may raise it (fewer, larger pages).
+    tabular_page_size: int | None = None
 
     def tabular_action(self) -> str | None:
         if isinstance(self, ViewSetMixin):
@@ -283,6 +298,7 @@ class TabularListMixin:
             if not issubclass(base, pagination.CursorPagination):
                 raise ImproperlyConfigured(f"{type(self).__name__}: CSV walks cursor pages only.")
             pages = self._tabular_pages = _tabular_paginator(base)()
+            pages.size = self.tabular_page_size
         first = handler(request, *args, **kwargs)  # errors raise here: a problem, no file
         if not (200 <= first.status_code < 300):
             return first

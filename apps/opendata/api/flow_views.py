@@ -128,6 +128,9 @@ class FlowListView(TabularListMixin, generics.ListAPIView):
     filterset_class = FlowFilterSet
     pagination_class = FlowPagination
     ordering_fields: list[str] = []
+    # CSV pages of 5,000: a page costs three queries whatever its length (the main one takes
+    # ~9 ms to plan) and a row is a small dict, so larger pages make a faster export.
+    tabular_page_size = 5000
     hxl_tags = {
         "id": "#x_flow+id",
         "status": "#status+flow",
