@@ -24,15 +24,18 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
     BooleanField,
     Case,
     F,
+    Func,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     TextField,
+    UUIDField,
     Value,
     When,
 )
@@ -262,6 +265,19 @@ def _pledge_made_leg() -> Subquery:
     )
 
 
+def _any_of(column: str, ids) -> Func:
+    """``column = ANY('{...}'::uuid[])`` for a set of ids as text: one parameter, not one per id
+    (Django would build a UUID object for each of thousands), still on the column's index."""
+    array = Cast(Value(sorted(ids), output_field=ArrayField(TextField())), ArrayField(UUIDField()))
+    return Func(
+        F(column),
+        array,
+        arg_joiner=" = ANY(",
+        template="%(expressions)s)",
+        output_field=BooleanField(),
+    )
+
+
 def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
     """The page's rows as the API shows them, in a constant number of queries (refunds, the
     tranches' lines with their commitments, pledges with their donors and ``pledge-made``
@@ -297,7 +313,7 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
     lines: dict[tuple[str, object], list[dict]] = defaultdict(list)
     if sent:
         for line in (
-            DisbursementLine.objects.filter(disbursement_id__in=sent)
+            DisbursementLine.objects.filter(_any_of("disbursement_id", sent))
             .annotate(commitment_leg=_commitment_leg("allocation_id"))
             .values_list(
                 Cast("disbursement_id", TextField()),
@@ -325,7 +341,7 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
     pledge_made: dict[str, int] = {}
     if pledge_ids:
         for row in (
-            Pledge.objects.filter(pk__in=pledge_ids)
+            Pledge.objects.filter(_any_of("id", pledge_ids))
             .annotate(text_pk=Cast("pk", TextField()), made_leg=_pledge_made_leg())
             .values("text_pk", "made_leg", *_DONOR_FIELDS[1:])
         ):
