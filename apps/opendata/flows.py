@@ -380,6 +380,7 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
             found.setdefault(("tranche", key), []).append(leg_id)
 
     out = []
+    destinations: dict[tuple, Party] = {}
     for row in rows:
         status = STATUS_OF_TYPE[row["iati_type"]]
         if row["transaction_key"].startswith(REFUND_PREFIX):
@@ -396,8 +397,11 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
             )
         else:
             parents = []
-        out.append(_shown(row, status, parents, donors, tranche_lines, rates))
+        out.append(_shown(row, status, parents, donors, tranche_lines, rates, destinations))
     return out
+
+
+_POOL = Party(name=POOL_NAME)
 
 
 def _paid_donor(row, tranche_lines, donors) -> Party:
@@ -408,7 +412,7 @@ def _paid_donor(row, tranche_lines, donors) -> Party:
     return donor_party(anonymous=True) if shown else donor_party(anonymous=False)
 
 
-def _shown(row, status, parents, donors, tranche_lines, rates) -> dict:
+def _shown(row, status, parents, donors, tranche_lines, rates, destinations) -> dict:
     if row["pledge_id"]:
         source = donors[row["pledge_id"]]
     elif status == PAID:
@@ -416,14 +420,14 @@ def _shown(row, status, parents, donors, tranche_lines, rates) -> dict:
     else:
         source = None
     if row["org_id"] is not None:
-        destination = organization_party(
-            name=row["org_name"],
-            pseudonym=row["org_pseudonym"],
-            sensitive=row["org_sensitive"],
-            iati_org_id=row["org_iati_org_id"],
-        )
+        key = (row["org_name"], row["org_pseudonym"], row["org_sensitive"], row["org_iati_org_id"])
+        destination = destinations.get(key)
+        if destination is None:  # one Party per organization and page, not one per row
+            destination = destinations[key] = organization_party(
+                name=key[0], pseudonym=key[1], sensitive=key[2], iati_org_id=key[3]
+            )
     else:
-        destination = Party(name=POOL_NAME)
+        destination = _POOL
     # A tranche's money leaves the need's account: its leg is negative, the flow positive. A
     # refund leaves the organization's account: a negative paid flow, as its leg.
     refund = row["transaction_key"].startswith(REFUND_PREFIX)
