@@ -278,7 +278,16 @@ def _any_of(column: str, ids) -> Func:
     )
 
 
-def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
+class Pledges:
+    """The pledges a request's pages have named: each one's donor as shown and its
+    ``pledge-made`` leg, read once per request (a CSV export's pages share most pledges)."""
+
+    def __init__(self) -> None:
+        self.donors: dict[str, Party] = {}
+        self.made: dict[str, int] = {}
+
+
+def shown_rows(rows: list[dict], rates: UsdRates, pledges: Pledges | None = None) -> list[dict]:
     """The page's rows as the API shows them, in a constant number of queries (refunds, the
     tranches' lines with their commitments, pledges with their donors and ``pledge-made``
     legs, and the reversed and refunded legs)."""
@@ -337,17 +346,18 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
     for row in rows:
         if row["iati_type"] == 3:
             pledge_ids |= {line["allocation__pledge_id"] for line in tranche_lines(row)}
-    donors = {}
-    pledge_made: dict[str, int] = {}
-    if pledge_ids:
+    pledges = pledges if pledges is not None else Pledges()
+    missing = pledge_ids - pledges.donors.keys()  # read by an earlier page of the request: kept
+    if missing:
         for row in (
-            Pledge.objects.filter(_any_of("id", pledge_ids))
+            Pledge.objects.filter(_any_of("id", missing))
             .annotate(text_pk=Cast("pk", TextField()), made_leg=_pledge_made_leg())
             .values("text_pk", "made_leg", *_DONOR_FIELDS[1:])
         ):
-            donors[row["text_pk"]] = _donor(row)
+            pledges.donors[row["text_pk"]] = _donor(row)
             if row["made_leg"] is not None:
-                pledge_made[row["text_pk"]] = row["made_leg"]
+                pledges.made[row["text_pk"]] = row["made_leg"]
+    donors, pledge_made = pledges.donors, pledges.made
 
     # Parents: the reversed flow (same account, reversed transaction); a commitment's pledge
     # (read with the donors); a tranche's commitments (read with its lines); a refund's tranche.

@@ -168,5 +168,5 @@ class FlowListView(TabularListMixin, generics.ListAPIView):
         if page is None:
             return None
         if not hasattr(self, "_rates"):
-            self._rates = flows.UsdRates()
-        return flows.shown_rows(list(page), self._rates)
+            self._rates, self._pledges = flows.UsdRates(), flows.Pledges()
+        return flows.shown_rows(list(page), self._rates, self._pledges)
