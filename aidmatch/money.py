@@ -19,7 +19,13 @@ class AmountError(RuleViolation):
 
 def minor_quantum(minor_unit: int) -> Decimal:
     """The smallest amount of a currency with ``minor_unit`` decimals (2 → Decimal('0.01'))."""
-    return Decimal(1).scaleb(-minor_unit)
+    try:
+        return _QUANTA[minor_unit]
+    except KeyError:
+        return _QUANTA.setdefault(minor_unit, Decimal(1).scaleb(-minor_unit))
+
+
+_QUANTA: dict[int, Decimal] = {}  # minor unit → its quantum (Decimals are immutable)
 
 
 class CurrencyLike(Protocol):

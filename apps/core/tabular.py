@@ -3,9 +3,10 @@
 A view with ``TabularListMixin`` answers ``Accept: text/csv`` or ``?format=csv`` on its list
 actions (``tabular_actions``, ``("list",)`` unless it says otherwise) with every row the JSON list
 would page through: the mixin calls the view's own handler page after page (cursor pages of
-``TABULAR_PAGE_SIZE`` rows, a size only this mode may use), so each row is what JSON shows the
-caller (its level of detail, its audited confidential reads), with the same filters, ordering
-and visibility, and no list keeps a second copy of its rules. The first page runs before the
+``TABULAR_PAGE_SIZE`` rows, or the view's ``tabular_page_size``: a size only this mode may use),
+so each row is what JSON shows the caller (its level of detail, its audited confidential
+reads), with the same filters, ordering and visibility, and no list keeps a second copy of its
+rules. The first page runs before the
 response starts: an error (a bad filter, 401, 403) is a problem+json with its status, never a
 partial file. A view that declares ``hxl_tags`` (column → HXL hashtag) also answers
 ``?format=hxl``: the same CSV with the hashtag row under the header.
@@ -23,6 +24,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from operator import itemgetter
 from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -160,20 +162,52 @@ def csv_response(
 
 
 def row_cells(columns: list[tuple[str, ...]], row: dict) -> list[str]:
-    """One row's cells (``cell`` of each column's value), the common cases inline: this runs
-    once per cell of an export."""
+    """One row's cells (``cell`` of each column's value)."""
+    return _cells(
+        [row.get(path[0]) if len(path) == 1 else _value_at(row, path) for path in columns]
+    )
+
+
+def _cells(values) -> list[str]:
+    """``cell`` of each value, the common cases inline: this runs once per cell of an export."""
     out = []
-    for path in columns:
-        value = row.get(path[0]) if len(path) == 1 else _value_at(row, path)
-        if type(value) is str:
+    append = out.append
+    for value in values:
+        kind = type(value)
+        if kind is str:
             if value[:1] in _FORMULA_FIRST and not _NUMBER.fullmatch(value):
                 value = "'" + value
-            out.append(value)
+            append(value)
         elif value is None:
-            out.append("")
+            append("")
+        elif kind is int:
+            append(str(value))
+        elif kind is bool:
+            append("true" if value else "false")
+        elif kind is list and all(type(v) is int for v in value):
+            text = "; ".join(map(str, value))  # as ``cell`` writes a list of numbers
+            if text[:1] in _FORMULA_FIRST and not _NUMBER.fullmatch(text):
+                text = "'" + text
+            append(text)
         else:
-            out.append(cell(value))
+            append(cell(value))
     return out
+
+
+def row_reader(columns: list[tuple[str, ...]]):
+    """``row_cells`` for these columns; when none is nested, the values are read with one
+    ``itemgetter`` (a row lacking a column falls back to ``row_cells``: an empty cell)."""
+    if len(columns) < 2 or any(len(path) != 1 for path in columns):
+        return lambda row: row_cells(columns, row)
+    values = itemgetter(*(path[0] for path in columns))
+
+    def read(row: dict) -> list[str]:
+        try:
+            return _cells(values(row))
+        except KeyError:
+            return row_cells(columns, row)
+
+    return read
 
 
 # --- the mixin ----------------------------------------------------------------------------------
@@ -190,9 +224,10 @@ class _TabularPages:
     """Mixed over a view's cursor pagination: the export's page size and its own cursor."""
 
     token: str | None = None
+    size: int | None = None  # the view's ``tabular_page_size``, else TABULAR_PAGE_SIZE
 
     def get_page_size(self, request):
-        return TABULAR_PAGE_SIZE
+        return self.size or TABULAR_PAGE_SIZE
 
     def decode_cursor(self, request):
         if self.token is None:
@@ -229,6 +264,9 @@ class TabularListMixin:
     tabular_serializers: dict = {}  # action → serializer class, where get_serializer_class is not
     hxl_tags: dict[str, str] = {}
     tabular_name: str | None = None  # the file's name; else the last part of the path
+    # Rows per internal page; None is TABULAR_PAGE_SIZE. A view whose page costs a constant
+    # number of queries and whose rows are small may raise it (fewer, larger pages).
+    tabular_page_size: int | None = None
 
     def tabular_action(self) -> str | None:
         if isinstance(self, ViewSetMixin):
@@ -283,6 +321,7 @@ class TabularListMixin:
             if not issubclass(base, pagination.CursorPagination):
                 raise ImproperlyConfigured(f"{type(self).__name__}: CSV walks cursor pages only.")
             pages = self._tabular_pages = _tabular_paginator(base)()
+            pages.size = self.tabular_page_size
         first = handler(request, *args, **kwargs)  # errors raise here: a problem, no file
         if not (200 <= first.status_code < 300):
             return first
@@ -290,11 +329,13 @@ class TabularListMixin:
         header = header_of(columns)
         tags = hxl_row(header, self.hxl_tags) if kind == "hxl" else None
 
+        read = row_reader(columns)
+
         def rows():
             response = first
             while True:
                 for row in _results(response):
-                    yield row_cells(columns, row)
+                    yield read(row)
                 token = pages.next_token() if pages is not None else None
                 if token is None:
                     return

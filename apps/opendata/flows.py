@@ -24,8 +24,22 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db.models import BooleanField, Case, F, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Cast, TruncDate
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    UUIDField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat, TruncDate
 
 from aidmatch import fx
 from aidmatch.ledger import AccountKind, IatiTransactionType
@@ -224,71 +238,137 @@ def _sent_disbursement_id(key: str) -> str | None:
     return None
 
 
-def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
-    """The page's rows as the API shows them, in a constant number of queries (pledges and
-    their donors, the legs the rows come from, the tranches' lines)."""
+def _commitment_leg(allocation: str) -> Subquery:
+    """The need's leg of an allocation's commitment (not a reversal): a paid flow's parent."""
+    return Subquery(
+        Leg.objects.filter(
+            transaction__allocation_id=OuterRef(allocation),
+            transaction__iati_type=int(IatiTransactionType.OUTGOING_COMMITMENT),
+            transaction__reverses__isnull=True,
+            account__kind=AccountKind.NEED.value,
+        )
+        .order_by("-id")
+        .values("id")[:1]
+    )
+
+
+def _pledge_made_leg() -> Subquery:
+    """The pledge account's leg of a pledge's ``pledge-made`` transaction: a commitment's
+    parent (one lookup on the unique key per pledge)."""
+    return Subquery(
+        Leg.objects.filter(
+            transaction__key=Concat(Value("pledge-made:"), Cast(OuterRef("pk"), TextField())),
+            account__kind=AccountKind.DONOR_PLEDGE.value,
+        )
+        .order_by("-id")
+        .values("id")[:1]
+    )
+
+
+def _any_of(column: str, ids) -> Func:
+    """``column = ANY('{...}'::uuid[])`` for a set of ids as text: one parameter, not one per id
+    (Django would build a UUID object for each of thousands), still on the column's index."""
+    array = Cast(Value(sorted(ids), output_field=ArrayField(TextField())), ArrayField(UUIDField()))
+    return Func(
+        F(column),
+        array,
+        arg_joiner=" = ANY(",
+        template="%(expressions)s)",
+        output_field=BooleanField(),
+    )
+
+
+class Pledges:
+    """The pledges a request's pages have named: each one's donor as shown and its
+    ``pledge-made`` leg, read once per request (a CSV export's pages share most pledges)."""
+
+    def __init__(self) -> None:
+        self.donors: dict[str, Party] = {}
+        self.made: dict[str, int] = {}
+
+
+def shown_rows(rows: list[dict], rates: UsdRates, pledges: Pledges | None = None) -> list[dict]:
+    """The page's rows as the API shows them, in a constant number of queries (refunds, the
+    tranches' lines with their commitments, pledges with their donors and ``pledge-made``
+    legs, and the reversed and refunded legs)."""
     # Tranches: which pledges and commitments a paid flow's money came from.
     refund_ids = [
         r["transaction_key"][len(REFUND_PREFIX) :]
         for r in rows
         if r["transaction_key"].startswith(REFUND_PREFIX)
     ]
-    refunded = {
-        str(pk): str(tranche)
-        for pk, tranche in Refund.objects.filter(pk__in=refund_ids).values_list(
-            "pk", "disbursement_id"
+    refunded = {}
+    if refund_ids:
+        refunded = dict(
+            Refund.objects.filter(pk__in=refund_ids).values_list(
+                Cast("pk", TextField()), Cast("disbursement_id", TextField())
+            )
         )
-    }
+
+    tranches: dict[int, str | None] = {}  # the row's id → its tranche (paid flows only)
+    for r in rows:
+        if r["iati_type"] == 3:
+            key = r["transaction_key"]
+            if key.startswith(REFUND_PREFIX):
+                tranches[r["id"]] = refunded.get(key[len(REFUND_PREFIX) :])
+            else:
+                tranches[r["id"]] = _sent_disbursement_id(key)
 
     def tranche_of(row) -> str | None:
-        key = row["transaction_key"]
-        if key.startswith(REFUND_PREFIX):
-            return refunded.get(key[len(REFUND_PREFIX) :])
-        return _sent_disbursement_id(key)
+        return tranches.get(row["id"])
 
-    sent = {tranche_of(r) for r in rows if r["iati_type"] == 3}
+    sent = set(tranches.values())
     sent.discard(None)
     lines: dict[tuple[str, object], list[dict]] = defaultdict(list)
     if sent:
-        for line in DisbursementLine.objects.filter(disbursement_id__in=sent).values(
-            "disbursement_id", "allocation_id", "allocation__need_id", "allocation__pledge_id"
+        for line in (
+            DisbursementLine.objects.filter(_any_of("disbursement_id", sent))
+            .annotate(commitment_leg=_commitment_leg("allocation_id"))
+            .values_list(
+                Cast("disbursement_id", TextField()),
+                Cast("allocation_id", TextField()),
+                Cast("allocation__need_id", TextField()),
+                Cast("allocation__pledge_id", TextField()),
+                "commitment_leg",
+            )
         ):
-            line["allocation__pledge_id"] = str(line["allocation__pledge_id"])
-            lines[(str(line["disbursement_id"]), str(line["allocation__need_id"]))].append(line)
-            lines[(str(line["disbursement_id"]), None)].append(line)
+            tranche, allocation, need, pledge, leg = line
+            line = {"allocation_id": allocation, "allocation__pledge_id": pledge, "leg": leg}
+            lines[(tranche, need)].append(line)
+            lines[(tranche, None)].append(line)
 
     def tranche_lines(row) -> list[dict]:
         """The tranche's lines for the row's need (every line, for a refund)."""
-        return lines.get((tranche_of(row), row["need_id"]), [])
+        return lines.get((tranches.get(row["id"]), row["need_id"]), [])
 
-    # Donors of every pledge named by the page, one query.
+    # Donors of every pledge named by the page (and their pledge-made legs), one query.
     pledge_ids = {r["pledge_id"] for r in rows if r["pledge_id"]}
     for row in rows:
         if row["iati_type"] == 3:
             pledge_ids |= {line["allocation__pledge_id"] for line in tranche_lines(row)}
-    donors = {
-        str(row["pk"]): _donor(row)
-        for row in Pledge.objects.filter(pk__in=pledge_ids).values(*_DONOR_FIELDS)
-    }
+    pledges = pledges if pledges is not None else Pledges()
+    missing = pledge_ids - pledges.donors.keys()  # read by an earlier page of the request: kept
+    if missing:
+        for row in (
+            Pledge.objects.filter(_any_of("id", missing))
+            .annotate(text_pk=Cast("pk", TextField()), made_leg=_pledge_made_leg())
+            .values("text_pk", "made_leg", *_DONOR_FIELDS[1:])
+        ):
+            pledges.donors[row["text_pk"]] = _donor(row)
+            if row["made_leg"] is not None:
+                pledges.made[row["text_pk"]] = row["made_leg"]
+    donors, pledge_made = pledges.donors, pledges.made
 
-    # Parents: the reversed flow (same account, reversed transaction); a commitment's pledge;
-    # a tranche's commitments.
-    parents: dict[int, list[int]] = {}
+    # Parents: the reversed flow (same account, reversed transaction); a commitment's pledge
+    # (read with the donors); a tranche's commitments (read with its lines); a refund's tranche.
     reversed_legs = {(r["reverses_id"], r["account_id"]) for r in rows if r["reverses_id"]}
-    commitment_pledges = {r["pledge_id"] for r in rows if r["iati_type"] == 2 and not r["reversal"]}
-    allocations = {
-        line["allocation_id"]
-        for r in rows
-        if r["iati_type"] == 3 and not r["reversal"]
-        for line in tranche_lines(r)
-    }
     refunded_tranches = {
         f"{SENT_PREFIX}{tranche_of(r)}"
         for r in rows
         if r["transaction_key"].startswith(REFUND_PREFIX)
     }
-    # One query per kind of parent (each on an index: transaction id, key, allocation), at
-    # most four a page whatever its length.
+    # One query per kind of parent left (each on an index: transaction id, key), at most two
+    # a page whatever its length.
     queries = []
     if refunded_tranches:
         queries.append(
@@ -301,42 +381,16 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
                 account_id__in={a for _, a in reversed_legs},
             )
         )
-    if commitment_pledges:
-        queries.append(
-            Q(
-                transaction__key__in=[f"pledge-made:{p}" for p in commitment_pledges],
-                account__kind=AccountKind.DONOR_PLEDGE.value,
-            )
-        )
-    if allocations:
-        queries.append(
-            Q(
-                transaction__allocation_id__in=allocations,
-                transaction__iati_type=int(IatiTransactionType.OUTGOING_COMMITMENT),
-                transaction__reverses__isnull=True,
-                account__kind=AccountKind.NEED.value,
-            )
-        )
     found: dict = {}
     for query in queries:
-        for leg in Leg.objects.filter(query).values_list(
-            "id",
-            "transaction_id",
-            "account_id",
-            "transaction__key",
-            "transaction__pledge_id",
-            "transaction__allocation_id",
-            "transaction__iati_type",
+        for leg_id, txn, account, key in Leg.objects.filter(query).values_list(
+            "id", "transaction_id", "account_id", "transaction__key"
         ):
-            leg_id, txn, account, key, pledge, allocation, iati_type = leg
             found[("leg", txn, account)] = leg_id
             found.setdefault(("tranche", key), []).append(leg_id)
-            if key.startswith("pledge-made:"):
-                found[("pledge", str(pledge))] = leg_id
-            if allocation and iati_type == 2:
-                found[("allocation", allocation)] = leg_id
 
     out = []
+    destinations: dict[tuple, Party] = {}
     for row in rows:
         status = STATUS_OF_TYPE[row["iati_type"]]
         if row["transaction_key"].startswith(REFUND_PREFIX):
@@ -345,20 +399,19 @@ def shown_rows(rows: list[dict], rates: UsdRates) -> list[dict]:
             parent = found.get(("leg", row["reverses_id"], row["account_id"]))
             parents = [parent] if parent else []
         elif status == COMMITMENT:
-            parent = found.get(("pledge", row["pledge_id"]))
+            parent = pledge_made.get(row["pledge_id"])
             parents = [parent] if parent else []
         elif status == PAID:
             parents = sorted(
-                {
-                    found[("allocation", line["allocation_id"])]
-                    for line in tranche_lines(row)
-                    if ("allocation", line["allocation_id"]) in found
-                }
+                {line["leg"] for line in tranche_lines(row) if line["leg"] is not None}
             )
         else:
             parents = []
-        out.append(_shown(row, status, parents, donors, tranche_lines, rates))
+        out.append(_shown(row, status, parents, donors, tranche_lines, rates, destinations))
     return out
+
+
+_POOL = Party(name=POOL_NAME)
 
 
 def _paid_donor(row, tranche_lines, donors) -> Party:
@@ -369,7 +422,7 @@ def _paid_donor(row, tranche_lines, donors) -> Party:
     return donor_party(anonymous=True) if shown else donor_party(anonymous=False)
 
 
-def _shown(row, status, parents, donors, tranche_lines, rates) -> dict:
+def _shown(row, status, parents, donors, tranche_lines, rates, destinations) -> dict:
     if row["pledge_id"]:
         source = donors[row["pledge_id"]]
     elif status == PAID:
@@ -377,14 +430,14 @@ def _shown(row, status, parents, donors, tranche_lines, rates) -> dict:
     else:
         source = None
     if row["org_id"] is not None:
-        destination = organization_party(
-            name=row["org_name"],
-            pseudonym=row["org_pseudonym"],
-            sensitive=row["org_sensitive"],
-            iati_org_id=row["org_iati_org_id"],
-        )
+        key = (row["org_name"], row["org_pseudonym"], row["org_sensitive"], row["org_iati_org_id"])
+        destination = destinations.get(key)
+        if destination is None:  # one Party per organization and page, not one per row
+            destination = destinations[key] = organization_party(
+                name=key[0], pseudonym=key[1], sensitive=key[2], iati_org_id=key[3]
+            )
     else:
-        destination = Party(name=POOL_NAME)
+        destination = _POOL
     # A tranche's money leaves the need's account: its leg is negative, the flow positive. A
     # refund leaves the organization's account: a negative paid flow, as its leg.
     refund = row["transaction_key"].startswith(REFUND_PREFIX)

@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 
 from apps.core.filters import FilterSet
 from apps.core.money import MoneyField, money_str
@@ -128,6 +129,9 @@ class FlowListView(TabularListMixin, generics.ListAPIView):
     filterset_class = FlowFilterSet
     pagination_class = FlowPagination
     ordering_fields: list[str] = []
+    # CSV pages of 5,000: a page costs three queries whatever its length (the main one takes
+    # ~9 ms to plan) and a row is a small dict, so larger pages make a faster export.
+    tabular_page_size = 5000
     hxl_tags = {
         "id": "#x_flow+id",
         "status": "#status+flow",
@@ -150,10 +154,20 @@ class FlowListView(TabularListMixin, generics.ListAPIView):
     def get_queryset(self):
         return flows.flows()
 
+    def list(self, request, *args, **kwargs):
+        """The queryset is built and filtered once per request: a CSV export pages through it
+        (each page clones it with its cursor's bound) instead of building it again per page."""
+        if getattr(self, "_flows", None) is None:
+            self._flows = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(self._flows)
+        if page is None:
+            return Response(self.get_serializer(self._flows, many=True).data)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         if page is None:
             return None
         if not hasattr(self, "_rates"):
-            self._rates = flows.UsdRates()
-        return flows.shown_rows(list(page), self._rates)
+            self._rates, self._pledges = flows.UsdRates(), flows.Pledges()
+        return flows.shown_rows(list(page), self._rates, self._pledges)

@@ -1,6 +1,8 @@
 """FTS-style flows: rows and parent links, totals that are the ledger's, filters, and nobody
 exposed (non-publishing organizations, sensitive names, anonymous and private donors)."""
 
+import csv
+import io
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -377,7 +379,8 @@ def test_a_pages_query_count_does_not_grow_with_its_length(anon):
     many, many_rows = queries()
 
     assert many_rows >= few_rows + 4 * 3  # a pledge, a commitment and a payment each
-    # rows, rates, refunds, tranches' lines, donors, and one query per kind of parent (4)
+    # rows, rates, refunds, tranches' lines (and their commitments), donors (and their pledges'
+    # legs), and one query per kind of parent left (reversed legs, refunded tranches)
     assert many == few <= 9
 
 
@@ -388,3 +391,27 @@ def build_world_extra():
     donor = UserFactory()
     pledge = PledgeFactory(donor=donor, amount=D("100.00"))
     return _send(donor, _commit(pledge, need, "40.00"), "40.00")
+
+
+@pytest.mark.django_db
+def test_the_csv_is_the_json_whatever_its_internal_page_size(anon, monkeypatch):
+    """The export's own page size (5,000) changes nothing in its rows: pages of 2 give the same
+    file, and every row is the JSON row (ids, parents, names, amounts, order)."""
+    from apps.core import tabular
+    from apps.opendata.api.flow_views import FlowListView
+
+    build_world()
+    for _ in range(2):
+        build_world_extra()
+    expected = all_rows(anon)
+    big = anon.get("/api/v1/flows/", {"format": "csv"})
+    monkeypatch.setattr(FlowListView, "tabular_page_size", 2)
+    small = anon.get("/api/v1/flows/", {"format": "csv"})
+
+    assert big.status_code == small.status_code == 200
+    body = b"".join(big.streaming_content).decode()
+    assert b"".join(small.streaming_content).decode() == body
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == len(expected) > 2
+    for row, json_row in zip(rows, expected, strict=True):
+        assert row == {key: tabular.cell(value) for key, value in json_row.items()}
