@@ -75,7 +75,7 @@ class FlowSerializer(serializers.Serializer):
     reversal = serializers.BooleanField(
         read_only=True,
         help_text="A correction (reduction, withdrawal, release, tranche given back): its "
-        "amount is negative and parent_flow_ids names the flow it reverses."
+        "amount is negative and parent_flow_ids names the flow it reverses.",
     )
     source_name = serializers.CharField(
         help_text='The donor institution when it publishes, else "private donor" or '
