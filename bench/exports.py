@@ -45,6 +45,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.matching_e2e import load, recreate_database  # noqa: E402
+
 TARGETS = {"csv": 5.0, "iati": 10.0}
 TARGET_MB = 150
 LEDGER_CHUNK = 10_000
@@ -55,22 +57,6 @@ STARTED = time.perf_counter()
 
 def say(message: str) -> None:
     print(f"... [{time.perf_counter() - STARTED:5.0f} s] {message}", file=sys.stderr, flush=True)
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def recreate_database(url: str) -> None:
-    import psycopg2
-
-    name = urlparse(url).path.lstrip("/")
-    admin = psycopg2.connect(url.replace(f"/{name}", "/postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
 
 
 def setup(args) -> None:

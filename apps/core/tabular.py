@@ -37,8 +37,7 @@ from rest_framework.viewsets import ViewSetMixin
 TABULAR_PAGE_SIZE = 1000
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 _ROWS_PER_CHUNK = 500
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_FIRST = frozenset(_FORMULA_START)
+_FORMULA_FIRST = frozenset(("=", "+", "-", "@", "\t", "\r"))
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -70,7 +69,7 @@ def tabular_format(request) -> str | None:
 def safe_text(text: str) -> str:
     """Text a spreadsheet will not run: a leading ``'`` before a formula's first character
     (a number such as -12.50 stays a number)."""
-    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+    if text[:1] in _FORMULA_FIRST and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
 
@@ -80,8 +79,6 @@ def _scalar(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
     return str(value)
 
 
@@ -185,10 +182,7 @@ def _cells(values) -> list[str]:
         elif kind is bool:
             append("true" if value else "false")
         elif kind is list and all(type(v) is int for v in value):
-            text = "; ".join(map(str, value))  # as ``cell`` writes a list of numbers
-            if text[:1] in _FORMULA_FIRST and not _NUMBER.fullmatch(text):
-                text = "'" + text
-            append(text)
+            append(safe_text("; ".join(map(str, value))))  # as ``cell`` writes a list of numbers
         else:
             append(cell(value))
     return out

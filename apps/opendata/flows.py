@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -48,7 +47,7 @@ from aidmatch.opendata import Party, donor_party, organization_party
 from apps.disbursements.models import DisbursementLine, Refund
 from apps.fx.models import ExchangeRate
 from apps.ledger.models import Leg
-from apps.opendata.selectors import donor_shown, publishing_q
+from apps.opendata.selectors import DONOR_VALUES, donor_shown_from_values, publishing_q
 from apps.pledges.models import Pledge
 
 PLEDGE, COMMITMENT, PAID = "pledge", "commitment", "paid"
@@ -162,32 +161,6 @@ def filter_status(queryset: QuerySet, status: str) -> QuerySet:
 
 
 # --- A page of rows → what the API shows ----------------------------------------------------------
-
-
-_INSTITUTION_FIELDS = (
-    "name",
-    "pseudonym",
-    "sensitive",
-    "iati_org_id",
-    "publish_open_data",
-    "status",
-)
-_DONOR_FIELDS = (
-    "pk",
-    "anonymous",
-    "donor_organization_id",
-    *(f"donor_organization__{name}" for name in _INSTITUTION_FIELDS),
-)
-
-
-def _donor(row: dict) -> Party:
-    """``selectors.donor_shown`` on a values() row (no model built, nothing decrypted)."""
-    institution = None
-    if row["donor_organization_id"] is not None:
-        institution = SimpleNamespace(
-            **{name: row[f"donor_organization__{name}"] for name in _INSTITUTION_FIELDS}
-        )
-    return donor_shown(SimpleNamespace(anonymous=row["anonymous"], donor_organization=institution))
 
 
 class UsdRates:
@@ -352,9 +325,9 @@ def shown_rows(rows: list[dict], rates: UsdRates, pledges: Pledges | None = None
         for row in (
             Pledge.objects.filter(_any_of("id", missing))
             .annotate(text_pk=Cast("pk", TextField()), made_leg=_pledge_made_leg())
-            .values("text_pk", "made_leg", *_DONOR_FIELDS[1:])
+            .values("text_pk", "made_leg", *DONOR_VALUES)
         ):
-            pledges.donors[row["text_pk"]] = _donor(row)
+            pledges.donors[row["text_pk"]] = donor_shown_from_values(row)
             if row["made_leg"] is not None:
                 pledges.made[row["text_pk"]] = row["made_leg"]
     donors, pledge_made = pledges.donors, pledges.made

@@ -1,6 +1,8 @@
 """Who open data may show, read from the database: every export (IATI, HXL, flows, CSV of
 public figures) starts here, so the rules of ``aidmatch.opendata`` hold in one place."""
 
+from types import SimpleNamespace
+
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
@@ -24,12 +26,14 @@ def publishing_q(prefix: str = "") -> Q:
     ) & ~Q(**{f"{prefix}kind": OrganizationKind.DONOR_INSTITUTION})
 
 
+def _opted_in(organization) -> bool:
+    """Opted in and verified: the condition an organization, or a donor institution, is
+    published (or named) on."""
+    return organization.publish_open_data and organization.status == OrganizationStatus.VERIFIED
+
+
 def is_publishing(organization: Organization) -> bool:
-    return (
-        organization.publish_open_data
-        and organization.status == OrganizationStatus.VERIFIED
-        and organization.kind != OrganizationKind.DONOR_INSTITUTION
-    )
+    return _opted_in(organization) and organization.kind != OrganizationKind.DONOR_INSTITUTION
 
 
 def organization_shown(organization: Organization) -> Party:
@@ -49,12 +53,35 @@ def donor_shown(pledge) -> Party:
     return donor_party(
         anonymous=pledge.anonymous,
         institution=organization_shown(institution) if institution is not None else None,
-        institution_publishes=bool(
-            institution is not None
-            and institution.publish_open_data
-            and institution.status == OrganizationStatus.VERIFIED
-        ),
+        institution_publishes=institution is not None and _opted_in(institution),
     )
+
+
+_INSTITUTION_FIELDS = (
+    "name",
+    "pseudonym",
+    "sensitive",
+    "iati_org_id",
+    "publish_open_data",
+    "status",
+)
+# What ``donor_shown_from_values`` reads of a pledge: ``Pledge.objects.values(*DONOR_VALUES)``.
+DONOR_VALUES = (
+    "anonymous",
+    "donor_organization_id",
+    *(f"donor_organization__{name}" for name in _INSTITUTION_FIELDS),
+)
+
+
+def donor_shown_from_values(row: dict) -> Party:
+    """``donor_shown`` on a pledge read as ``values(*DONOR_VALUES)``: for exports that read
+    pledges in bulk (no model built, nothing decrypted)."""
+    institution = None
+    if row["donor_organization_id"] is not None:
+        institution = SimpleNamespace(
+            **{name: row[f"donor_organization__{name}"] for name in _INSTITUTION_FIELDS}
+        )
+    return donor_shown(SimpleNamespace(anonymous=row["anonymous"], donor_organization=institution))
 
 
 def people_shown(count: int | None) -> int | None:

@@ -24,7 +24,17 @@ from apps.ledger.models import Leg
 from apps.needs.models import Need
 from apps.opendata.iati import codes
 from apps.opendata.iati.parties import Donor, Reporter, donors_by_pledge, reporter_for
-from apps.opendata.iati.xml import Buffer, amount, attributes, empty, escape, iso, narrative
+from apps.opendata.iati.xml import (
+    Buffer,
+    amount,
+    attributes,
+    empty,
+    escape,
+    iati_document,
+    iso,
+    narrative,
+    write_chunks,
+)
 from apps.opendata.selectors import people_shown
 from apps.reference.models import District, Province, Sector
 from apps.reports.models import DeliveryReport
@@ -412,21 +422,15 @@ def iter_activities(organization, *, counted: list | None = None) -> Iterator[by
     size = settings.IATI_EXPORT_CHUNK
     count = 0
     buffer = Buffer()
-    with etree.xmlfile(buffer, encoding="utf-8") as xf:
-        xf.write_declaration()
-        attrs = {
-            "version": codes.VERSION,
-            "generated-datetime": timezone.now().isoformat(timespec="seconds"),
-        }
-        with xf.element("iati-activities", attrs):
-            for rows in _need_batches(organization, size, reporter.organization.details):
-                batch = read_batch([row["pk"] for row in rows])
-                providers: dict = {}
-                for row in rows:
-                    xf.write(build_activity(row, batch, reporter, ref, providers))
-                count += len(rows)
-                xf.flush()
-                yield buffer.take()
+    with iati_document(buffer, "iati-activities") as xf:
+        for rows in _need_batches(organization, size, reporter.organization.details):
+            batch = read_batch([row["pk"] for row in rows])
+            providers: dict = {}
+            for row in rows:
+                xf.write(build_activity(row, batch, reporter, ref, providers))
+            count += len(rows)
+            xf.flush()
+            yield buffer.take()
     if counted is not None:
         counted.append(count)
     yield buffer.take()
@@ -436,7 +440,5 @@ def write_activities(organization, out) -> int:
     """Write the organization's ``iati-activities`` file to ``out`` (a binary file-like);
     return the number of activities."""
     counted: list = []
-    for chunk in iter_activities(organization, counted=counted):
-        if chunk:
-            out.write(chunk)
+    write_chunks(iter_activities(organization, counted=counted), out)
     return counted[0]

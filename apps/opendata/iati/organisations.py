@@ -17,7 +17,15 @@ from apps.ledger.models import Leg
 from apps.opendata.iati import codes
 from apps.opendata.iati.activities import published_needs
 from apps.opendata.iati.parties import organisation_identifier, reporter_for
-from apps.opendata.iati.xml import Buffer, amount, attributes, escape, narrative
+from apps.opendata.iati.xml import (
+    Buffer,
+    amount,
+    attributes,
+    escape,
+    iati_document,
+    narrative,
+    write_chunks,
+)
 
 
 def budget_totals(organization) -> list[tuple[int, str, object]]:
@@ -77,18 +85,11 @@ def build_organisation(organization):
 
 def iter_organisation(organization) -> Iterator[bytes]:
     buffer = Buffer()
-    with etree.xmlfile(buffer, encoding="utf-8") as xf:
-        xf.write_declaration()
-        attrs = {
-            "version": codes.VERSION,
-            "generated-datetime": timezone.now().isoformat(timespec="seconds"),
-        }
-        with xf.element("iati-organisations", attrs):
-            xf.write(build_organisation(organization))
+    with iati_document(buffer, "iati-organisations") as xf:
+        xf.write(build_organisation(organization))
     yield buffer.take()
 
 
 def write_organisation(organization, out) -> None:
     """Write the organization's ``iati-organisations`` file to ``out`` (a binary file-like)."""
-    for chunk in iter_organisation(organization):
-        out.write(chunk)
+    write_chunks(iter_organisation(organization), out)

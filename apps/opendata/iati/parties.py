@@ -6,13 +6,12 @@ decides which organization reports and reads donors in bulk, a batch at a time."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 from django.conf import settings
 
 from aidmatch.opendata import Party
 from apps.opendata.iati import codes
-from apps.opendata.selectors import donor_shown, organization_shown
+from apps.opendata.selectors import DONOR_VALUES, donor_shown_from_values, organization_shown
 from apps.pledges.models import Pledge
 
 
@@ -58,41 +57,18 @@ class Donor:
     activity_id: str  # the donor's own IATI activity identifier, where it publishes one
 
 
-_DONOR_FIELDS = (
-    "pk",
-    "anonymous",
-    "external_reference",
-    "donor_organization_id",
-    "donor_organization__name",
-    "donor_organization__pseudonym",
-    "donor_organization__sensitive",
-    "donor_organization__iati_org_id",
-    "donor_organization__publish_open_data",
-    "donor_organization__status",
-)
-
-
 def donors_by_pledge(pledge_ids) -> dict:
     """Each pledge's donor as published, in one query (never the donor person's name)."""
     if not pledge_ids:
         return {}
     found = {}
-    for row in Pledge.objects.filter(pk__in=pledge_ids).values_list(*_DONOR_FIELDS):
-        (pk, anonymous, reference, org_id, name, pseudonym, sensitive, org_ref, opted, status) = row
-        institution = None
-        if org_id is not None:
-            institution = SimpleNamespace(
-                name=name,
-                pseudonym=pseudonym,
-                sensitive=sensitive,
-                iati_org_id=org_ref,
-                publish_open_data=opted,
-                status=status,
-            )
-        party = donor_shown(SimpleNamespace(anonymous=anonymous, donor_organization=institution))
+    for row in Pledge.objects.filter(pk__in=pledge_ids).values(
+        "pk", "external_reference", *DONOR_VALUES
+    ):
+        party = donor_shown_from_values(row)
         # provider-activity-id: only a donor that publishes (a ref), and only the donor's own
         # activity identifier (its pledge reference when it is one of its IATI identifiers).
-        reference = (reference or "").strip()
+        reference = (row["external_reference"] or "").strip()
         activity_id = reference if party.ref and reference.startswith(f"{party.ref}-") else ""
-        found[pk] = Donor(party=party, activity_id=activity_id)
+        found[row["pk"]] = Donor(party=party, activity_id=activity_id)
     return found

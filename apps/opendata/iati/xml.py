@@ -4,9 +4,16 @@ buffer to stream what ``xmlfile`` writes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from xml.sax.saxutils import escape as _escape
+
+from django.utils import timezone
+from lxml import etree
+
+from apps.opendata.iati import codes
 
 _QUOTE = {'"': "&quot;"}
 # Characters XML 1.0 does not allow (control characters but tab, newline and return).
@@ -62,3 +69,23 @@ class Buffer:
         data = b"".join(self._parts)
         self._parts.clear()
         return data
+
+
+@contextmanager
+def iati_document(buffer: Buffer, root: str) -> Iterator:
+    """An IATI document streamed into ``buffer``: the declaration, then ``root`` with the
+    standard's version and the time of writing; yields the ``xmlfile`` writer inside it."""
+    with etree.xmlfile(buffer, encoding="utf-8") as xf:
+        xf.write_declaration()
+        attrs = {
+            "version": codes.VERSION,
+            "generated-datetime": timezone.now().isoformat(timespec="seconds"),
+        }
+        with xf.element(root, attrs):
+            yield xf
+
+
+def write_chunks(chunks: Iterable[bytes], out) -> None:
+    for chunk in chunks:
+        if chunk:
+            out.write(chunk)
