@@ -11,6 +11,7 @@ from aidmatch.disclosure import Cell
 from apps.core.money import money_str
 from apps.core.tabular import CSVRenderer, HXLRenderer, cell, csv_response, tabular_format
 from apps.public.selectors import funding_summary
+from apps.reference.cache import reference_row
 from apps.reference.models import Currency, Province, Sector
 
 
@@ -66,17 +67,21 @@ TABLE = [
 ]
 
 
+def _name(model, code: str | None) -> str | None:
+    """A reference row's name (from the per-process cache); none for a pooled line."""
+    row = reference_row(model, code) if code else None
+    return row.name if row else None
+
+
 def _table(summary, units: dict[str, int], kind: str):
-    provinces = dict(Province.objects.values_list("pcode", "name"))
-    sectors = dict(Sector.objects.values_list("code", "name"))
     rows = [(c, False) for c in summary.cells]
     rows += [(c, True) for _, c in sorted(summary.suppressed.items())]
 
     def lines():
         for one, pooled in rows:
             shown = _cell(one, units)
-            shown["province_name"] = provinces.get(one.province)
-            shown["sector_name"] = sectors.get(one.sector)
+            shown["province_name"] = _name(Province, one.province)
+            shown["sector_name"] = _name(Sector, one.sector)
             shown["pooled"] = pooled
             yield [cell(shown[name]) for name, _ in TABLE]
 
