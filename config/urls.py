@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("apps.screening.api.urls")),
     path("", include("apps.webhooks.api.urls")),
     path("", include("apps.events.api.urls")),
+    path("", include("apps.statements.api.urls")),
 ]
 
 urlpatterns = [

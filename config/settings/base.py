@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.notices",  # emails driven by the outbox (proposals to commit, tranches sent)
     "apps.webhooks",  # signed webhook deliveries from the outbox
     "apps.opendata",  # IATI, HXL, flows: what may be published, and the exports
+    "apps.statements",  # donors' giving statements (JSON, CSV, PDF)
     "apps.demo",
 ]
 
