@@ -30,7 +30,10 @@ class OrganizationOutsiderSerializer(serializers.ModelSerializer):
 
     name = serializers.CharField(source="public_name", read_only=True)
     aliases = serializers.ListField(
-        source="public_aliases", child=serializers.CharField(), read_only=True
+        source="public_aliases",
+        child=serializers.CharField(max_length=MAX_ALIAS_LENGTH),
+        max_length=MAX_ALIASES,
+        read_only=True,
     )
     province = serializers.SlugRelatedField(slug_field="pcode", read_only=True, allow_null=True)
 
