@@ -5,9 +5,8 @@ INDIVIDUAL`` (FIRST_NAME … FOURTH_NAME, UN_LIST_TYPE, REFERENCE_NUMBER such as
 NAME_ORIGINAL_SCRIPT, INDIVIDUAL_ALIAS with QUALITY and ALIAS_NAME, INDIVIDUAL_DATE_OF_BIRTH,
 NATIONALITY/VALUE) and ``ENTITIES > ENTITY`` (FIRST_NAME, ENTITY_ALIAS).
 
-The file is read as a stream (lxml ``iterparse``; each entry is freed once read), with entity
-resolution, DTD loading and network access off; a file that declares a DOCTYPE (the carrier of
-"billion laughs" and external-entity attacks; the real list has none) is refused.
+The file is read as a stream, each entry freed once read, with a DOCTYPE refused
+(aidmatch/screening/xmlstream.py).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from aidmatch.screening.types import ListedName, ListEntry, ListFormatError, ParsedList
+from aidmatch.screening.xmlstream import free, open_list
 
 ROOT = "CONSOLIDATED_LIST"
 _SPACE = re.compile(r"\s+")
@@ -104,31 +104,7 @@ def parse_un(source: str | BinaryIO) -> ParsedList:
 
     Raises ListFormatError for a file that is not the Consolidated List, is malformed, or
     declares a DOCTYPE."""
-    events = etree.iterparse(
-        source,
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    try:
-        _, root = next(events)
-    except etree.XMLSyntaxError as exc:
-        raise ListFormatError(f"Not well-formed XML: {exc}") from exc
-    except StopIteration as exc:
-        raise ListFormatError("The file is empty.") from exc
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.system_url:
-        raise ListFormatError(
-            "Refused: the XML declares a DOCTYPE (entities or external references). "
-            "The UN Consolidated List has none."
-        )
-    if etree.QName(root).localname != ROOT:
-        raise ListFormatError(f"Expected a <{ROOT}> document, found <{root.tag}>.")
+    events, root = open_list(source, root_name=ROOT, list_name="UN Consolidated List")
     version = (root.get("dateGenerated") or "").strip()
     if not version:
         raise ListFormatError(f"<{ROOT}> has no dateGenerated attribute (the list's version).")
@@ -144,10 +120,7 @@ def _entries(events, root) -> Iterator[ListEntry]:
             if element.getparent() is None or element.getparent().getparent() is not root:
                 continue  # only INDIVIDUALS/INDIVIDUAL and ENTITIES/ENTITY
             entry = _entry(element, kinds[element.tag])
-            element.clear()
-            parent = element.getparent()
-            while element.getprevious() is not None:
-                del parent[0]
+            free(element)
             if entry is not None:
                 yield entry
     except etree.XMLSyntaxError as exc:

@@ -50,6 +50,12 @@ class Organization(models.Model):
     sensitive = models.BooleanField(
         default=False, help_text="Hide the name behind a pseudonym outside the organization."
     )
+    aliases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Other names the organization goes by (a list of strings), each screened "
+        "against the sanctions lists. Shown only to those who see its real name.",
+    )
     registration_number = models.CharField(max_length=100, blank=True)
     registry = models.CharField(max_length=200, blank=True, help_text="e.g. Ministry of Economy")
     iati_org_id = models.CharField(max_length=100, blank=True)
@@ -102,6 +108,11 @@ class Organization(models.Model):
 
     def public_name(self) -> str:
         return self.pseudonym if self.sensitive else self.name
+
+    def public_aliases(self) -> list[str]:
+        """The declared aliases for those outside: none for a sensitive organization (they
+        would reveal the name its pseudonym hides)."""
+        return [] if self.sensitive else list(self.aliases or [])
 
 
 class VettingDecision(models.Model):

@@ -18,6 +18,7 @@ from apps.organizations.models import ApiKey, Membership, Organization
 EDITABLE_FIELDS = frozenset(
     {
         "name",
+        "aliases",
         "kind",
         "afghan_led",
         "sensitive",

@@ -1,5 +1,6 @@
 import django_filters
 
+from apps.core.filters import BooleanFilter
 from apps.screening.models import SanctionsList, ScreeningHit
 
 RESOLUTIONS = [("open", "open"), ("false_positive", "false positive"), ("confirmed", "confirmed")]
@@ -16,3 +17,12 @@ class ScreeningHitFilterSet(django_filters.FilterSet):
 
     def filter_resolution(self, queryset, name, value):
         return queryset.filter(resolution="" if value == "open" else value)
+
+
+class SanctionsListFilterSet(django_filters.FilterSet):
+    source = django_filters.ChoiceFilter(choices=SanctionsList.Source.choices)
+    active = BooleanFilter()
+
+    class Meta:
+        model = SanctionsList
+        fields = ["source", "active"]

@@ -6,12 +6,15 @@ from apps.core.fields import EncryptedTextField
 
 
 class SanctionsList(models.Model):
-    """One loaded version of a published list (UN Consolidated List, OFAC SDN). Loading a new
-    version replaces the previous one of the same source in one transaction."""
+    """One loaded version of a published list (UN Consolidated List, OFAC SDN, EU financial
+    sanctions, UK Sanctions List). Loading a new version replaces the previous one of the same
+    source in one transaction."""
 
     class Source(models.TextChoices):
         UN = "un", "UN Security Council Consolidated List"
         OFAC = "ofac", "US OFAC SDN list"
+        EU = "eu", "EU Consolidated Financial Sanctions List"
+        UK = "uk", "UK Sanctions List (FCDO)"
 
     source = models.CharField(max_length=10, choices=Source.choices)
     version = models.CharField(max_length=100, help_text="The list's own date or version")

@@ -20,16 +20,26 @@ class PrincipalSerializer(StrictSerializer):
     nationality = serializers.CharField(max_length=60, required=False, allow_blank=True)
 
 
+MAX_ALIASES = 20
+MAX_ALIAS_LENGTH = 200
+
+
 class OrganizationOutsiderSerializer(serializers.ModelSerializer):
     """What signed-in callers outside an organization see: no contacts, no principals, and
-    for a sensitive organization its pseudonym instead of its name."""
+    for a sensitive organization its pseudonym instead of its name (and no aliases)."""
 
     name = serializers.CharField(source="public_name", read_only=True)
+    aliases = serializers.ListField(
+        source="public_aliases",
+        child=serializers.CharField(max_length=MAX_ALIAS_LENGTH),
+        max_length=MAX_ALIASES,
+        read_only=True,
+    )
     province = serializers.SlugRelatedField(slug_field="pcode", read_only=True, allow_null=True)
 
     class Meta:
         model = Organization
-        fields = ["id", "name", "kind", "afghan_led", "status", "province", "created_at"]
+        fields = ["id", "name", "aliases", "kind", "afghan_led", "status", "province", "created_at"]
         read_only_fields = fields
 
 
@@ -49,6 +59,13 @@ class OrganizationSerializer(ConfidentialReadMixin, StrictModelSerializer):
         slug_field="pcode", queryset=Province.objects.all(), required=False, allow_null=True
     )
     principals = PrincipalSerializer(many=True, required=False)
+    aliases = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_ALIAS_LENGTH),
+        max_length=MAX_ALIASES,
+        required=False,
+        help_text="Other names the organization goes by (former names, acronyms, names in Dari "
+        f"or Pashto): at most {MAX_ALIASES}, each screened against the sanctions lists.",
+    )
     contact_email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     your_role = serializers.SerializerMethodField()
 
@@ -57,6 +74,7 @@ class OrganizationSerializer(ConfidentialReadMixin, StrictModelSerializer):
         fields = [
             "id",
             "name",
+            "aliases",
             "pseudonym",
             "kind",
             "afghan_led",
@@ -86,6 +104,15 @@ class OrganizationSerializer(ConfidentialReadMixin, StrictModelSerializer):
     def get_your_role(self, obj) -> str | None:
         roles = self.context.get("roles", {})
         return roles.get(obj.pk)
+
+    def validate_aliases(self, value):
+        """Trimmed, blank ones dropped, each once (case-insensitive)."""
+        out: list[str] = []
+        for alias in value:
+            alias = " ".join(alias.split())
+            if alias and alias.casefold() not in {a.casefold() for a in out}:
+                out.append(alias)
+        return out
 
     def validate_principals(self, value):
         if len(value) > 50:

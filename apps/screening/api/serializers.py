@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from apps.audit.reads import ConfidentialReadMixin
 from apps.core.schema import documented_json
-from apps.screening.models import ScreeningHit
+from apps.screening.models import SanctionsList, ScreeningHit
 
 
 class ListedEntrySerializer(serializers.Serializer):
@@ -70,3 +70,29 @@ class ScreeningHitSerializer(ConfidentialReadMixin, serializers.ModelSerializer)
 
     def get_resolution(self, obj) -> str:
         return obj.resolution or "open"
+
+
+class SanctionsListSerializer(serializers.ModelSerializer):
+    """A loaded version of a list: which file (its own date or version and SHA-256), when it
+    was loaded and by whom (none when loaded with manage.py), how many entries, and whether it
+    is the one screening uses now."""
+
+    source_name = serializers.CharField(source="get_source_display", read_only=True)
+    loaded_by = serializers.EmailField(
+        source="loaded_by.email", default=None, read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = SanctionsList
+        fields = [
+            "id",
+            "source",
+            "source_name",
+            "version",
+            "file_sha256",
+            "entry_count",
+            "active",
+            "loaded_at",
+            "loaded_by",
+        ]
+        read_only_fields = fields

@@ -1,5 +1,5 @@
-"""Screening hits, for verifiers: list, read, clear (a false positive) or confirm (reject).
-Anyone else gets 404, as for anything they may not see."""
+"""Screening, for verifiers: hits (list, read, clear as a false positive or confirm, which
+rejects) and the loaded list versions. Anyone else gets 404, as for anything they may not see."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -13,9 +13,9 @@ from apps.core.tabular import TabularListMixin
 from apps.organizations.access import is_verifier
 from apps.organizations.api.vetting import ReasonSerializer
 from apps.screening import selectors, services
-from apps.screening.api.serializers import ScreeningHitSerializer
-from apps.screening.filters import ScreeningHitFilterSet
-from apps.screening.models import ScreeningHit
+from apps.screening.api.serializers import SanctionsListSerializer, ScreeningHitSerializer
+from apps.screening.filters import SanctionsListFilterSet, ScreeningHitFilterSet
+from apps.screening.models import SanctionsList, ScreeningHit
 
 
 @extend_schema(tags=["screening"])
@@ -55,3 +55,24 @@ class ScreeningHitViewSet(
     def confirm(self, request, pk=None):
         """A true match: the organization is rejected."""
         return self._decide(request, pk, services.screening_hit_confirm)
+
+
+@extend_schema(tags=["screening"])
+class SanctionsListViewSet(
+    TabularListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The versions of the sanctions lists loaded (UN, OFAC, EU, UK): the active one of each
+    source is what screening uses now; older ones are the versions they replaced."""
+
+    permission_classes = [UsersOnly]
+    serializer_class = SanctionsListSerializer
+    filterset_class = SanctionsListFilterSet
+    ordering_fields = ["loaded_at", "source"]
+    ordering = ["-loaded_at", "-pk"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SanctionsList.objects.none()
+        if not is_verifier(self.request):
+            raise NotFound()
+        return selectors.sanctions_lists()

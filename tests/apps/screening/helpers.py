@@ -9,6 +9,8 @@ DATA = Path(__file__).resolve().parent / "data"
 UN = DATA / "un_sample.xml"
 SDN = DATA / "sdn.csv"
 ALT = DATA / "alt.csv"
+EU = DATA / "eu_sample.xml"
+UK = DATA / "uk_sample.csv"
 
 
 def load(source="un", path=UN, *extra) -> str:

@@ -1,31 +1,51 @@
-"""manage.py load_sanctions --source un|ofac FILE [--alt ALT.csv] [--list-version V]
+"""manage.py load_sanctions --source un|ofac|eu|uk FILE [--alt ALT.csv] [--list-version V]
 
-Loads a published list file (the UN Consolidated List XML, or OFAC's sdn.csv with alt.csv) as
-the active version of its source, replacing the previous one atomically; the same file again
-changes nothing. Every organization is rescreened afterwards (a Celery task).
+Loads a published list file as the active version of its source, replacing the previous one
+atomically; the same file again changes nothing; a malformed file changes nothing. Every
+organization is rescreened afterwards (a Celery task). The files:
+
+- un: the UN Security Council Consolidated List XML (consolidated.xml);
+- ofac: OFAC's sdn.csv, with alt.csv (aliases) as --alt;
+- eu: the EU Financial Sanctions File XML (xmlFullSanctionsList_1_1);
+- uk: the FCDO UK Sanctions List CSV (UK-Sanctions-List.csv).
 """
 
 import datetime as dt
 import os
+from contextlib import ExitStack
 
 from django.core.management.base import BaseCommand, CommandError
 
+from aidmatch.screening.eu import parse_eu
 from aidmatch.screening.ofac import parse_ofac
 from aidmatch.screening.types import ListFormatError
+from aidmatch.screening.uk import parse_uk
 from aidmatch.screening.un import parse_un
 from apps.screening.services import sanctions_list_load, sha256_of
 
+FILES = {
+    "un": "consolidated.xml",
+    "ofac": "sdn.csv",
+    "eu": "xmlFullSanctionsList_1_1 (XML)",
+    "uk": "UK-Sanctions-List.csv",
+}
+
 
 class Command(BaseCommand):
-    help = "Load a UN Consolidated List XML or an OFAC SDN CSV (with alt.csv) as the active list."
+    help = (
+        "Load a published sanctions list as the active one of its source: the UN Consolidated "
+        "List XML, OFAC's SDN CSV (with alt.csv), the EU financial sanctions XML or the UK "
+        "Sanctions List CSV."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--source", choices=["un", "ofac"], required=True)
-        parser.add_argument("file", help="consolidated.xml (un) or sdn.csv (ofac)")
+        parser.add_argument("--source", choices=sorted(FILES), required=True)
+        parser.add_argument("file", help="; ".join(f"{s}: {f}" for s, f in FILES.items()))
         parser.add_argument("--alt", help="OFAC alt.csv (aliases)")
         parser.add_argument(
             "--list-version",
-            help="OFAC only (its CSV carries no date): defaults to the file's modification date",
+            help="OFAC (its CSV carries no date: defaults to the file's modification date), or "
+            "UK (overrides the file's Report Date)",
         )
 
     def handle(self, *args, source, file, alt=None, list_version=None, **options):
@@ -35,6 +55,8 @@ class Command(BaseCommand):
                 raise CommandError(f"No such file: {path}")
         if alt and source != "ofac":
             raise CommandError("--alt goes with --source ofac.")
+        if list_version and source not in ("ofac", "uk"):
+            raise CommandError("--list-version goes with --source ofac or uk.")
         digest = sha256_of(paths)
         self.stdout.write(f"Reading {source} list from {file} (sha256 {digest[:16]}…)")
 
@@ -42,20 +64,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {count} entries stored…")
 
         try:
-            if source == "un":
-                result = sanctions_list_load(
-                    parsed=parse_un(file), file_sha256=digest, progress=progress
-                )
-            else:
-                version = list_version or dt.datetime.fromtimestamp(
-                    os.path.getmtime(file), tz=dt.UTC
-                ).strftime("%Y-%m-%d")
-                with open(file, "rb") as sdn, open(alt, "rb") if alt else _nothing() as alts:
-                    result = sanctions_list_load(
-                        parsed=parse_ofac(sdn, alts, version=version),
-                        file_sha256=digest,
-                        progress=progress,
-                    )
+            with ExitStack() as files:
+                parsed = _parse(source, file, alt, list_version, files)
+                result = sanctions_list_load(parsed=parsed, file_sha256=digest, progress=progress)
         except ListFormatError as exc:
             raise CommandError(f"Nothing loaded: {exc}") from exc
         loaded = result.sanctions_list
@@ -74,9 +85,20 @@ class Command(BaseCommand):
         )
 
 
-class _nothing:
-    def __enter__(self):
-        return None
+def _parse(source: str, file: str, alt: str | None, list_version: str | None, files: ExitStack):
+    """The parsed list (entries still streaming from files kept open by ``files``)."""
+    if source == "un":
+        return parse_un(file)
+    if source == "eu":
+        return parse_eu(file)
+    if source == "uk":
+        return parse_uk(_open(files, file), version=list_version)
+    version = list_version or dt.datetime.fromtimestamp(os.path.getmtime(file), tz=dt.UTC).strftime(
+        "%Y-%m-%d"
+    )
+    alts = _open(files, alt) if alt else None
+    return parse_ofac(_open(files, file), alts, version=version)
 
-    def __exit__(self, *exc):
-        return False
+
+def _open(files: ExitStack, path: str):
+    return files.enter_context(open(path, "rb"))  # closed by the ExitStack
