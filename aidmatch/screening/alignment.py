@@ -32,13 +32,17 @@ MATCH_MIN = 0.8  # two parts pair up at this likeness or more
 INITIAL = 0.85
 SHORT_FORM = 0.92
 JOINED_MIN = 0.88
+ONE_WORD_MIN = 0.9
 EXTRA_PART = 40.0
 MISSING_GIVEN = 30.0
 MISSING_PART = 6.0
 GIVEN_CONFLICT = 20.0
+ENTITY_INITIAL = 0.5
 COMMON_ONLY = 60.0
+COMBINED = 0.6  # three common parts together weigh at least this to count as evidence
 CROSS_SCRIPT_PENALTY = 3.0
 TAILS = ("uldin", "ulrahman", "ulhak", "ula")
+DIGRAPHS = frozenset({"kh", "sh", "gh", "ch", "zh"})  # initials written with two letters: Kh.
 SKELETON_TAILS = ("ldn", "lrhmn", "lhk")
 
 
@@ -68,7 +72,11 @@ def _split_tail(token: str, tails) -> tuple[str, str]:
 def _likeness(a: str, b: str, sa: str, sb: str, cross: bool) -> tuple[float, str]:
     """Two full parts: (likeness 0-1, kind). ``cross``: compared by consonants only (a name
     in Arabic script on either side)."""
-    if a == b or (cross and sa == sb and len(sa) > 1):
+    if a == b:
+        return 1.0, "same"
+    if _nisba(a, b) or (cross and (_nisba_across(a, b) or _nisba_across(b, a))):
+        return 0.0, ""
+    if cross and sa == sb and len(sa) > 1:
         return 1.0, "same"
     if cross:
         (stem_a, tail_a), (stem_b, tail_b) = (
@@ -77,27 +85,52 @@ def _likeness(a: str, b: str, sa: str, sb: str, cross: bool) -> tuple[float, str
         )
         if tail_a and tail_a == tail_b:
             return fuzz.ratio(stem_a, stem_b) / 100, "spelling"
-        if (tail_a and not tail_b and stem_a == sb) or (tail_b and not tail_a and stem_b == sa):
+        if _short_form(stem_a, tail_a, sb, tail_b, 2) or _short_form(stem_b, tail_b, sa, tail_a, 2):
             return SHORT_FORM, "short form"
         return fuzz.ratio(sa, sb) / 100, "spelling"
     (stem_a, tail_a), (stem_b, tail_b) = _split_tail(a, TAILS), _split_tail(b, TAILS)
     if tail_a and tail_a == tail_b:
         a, b, sa, sb = stem_a, stem_b, _consonants(stem_a), _consonants(stem_b)
-    elif (tail_a and not tail_b and stem_a == b) or (tail_b and not tail_a and stem_b == a):
+    elif _short_form(stem_a, tail_a, b, tail_b, 3) or _short_form(stem_b, tail_b, a, tail_a, 3):
         return SHORT_FORM, "short form"
     letters = fuzz.ratio(a, b) / 100
     skeleton = fuzz.ratio(sa, sb) / 100 if sa and sb else 0.0
     return max(letters, (letters + skeleton) / 2), "spelling"
 
 
+def _short_form(stem: str, tail: str, other: str, other_tail: str, least: int) -> bool:
+    """Siraj for Sirajuddin: the other part is the stem of this compound."""
+    return bool(tail) and not other_tail and len(stem) >= least and stem == other
+
+
+def _nisba(a: str, b: str) -> bool:
+    """A family name formed from a given name (Mohammadi, Karimi) is not that given name."""
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return len(short) >= 4 and long[-1] in "iy" and long[:-1] == short
+
+
+def _nisba_across(latin: str, arabic: str) -> bool:
+    """The same across scripts: a final -i is always written ی (y) in Arabic script. (A final
+    ی read as a, Yahya, Musa, is not a nisba.)"""
+    if any(c in "aeiou" for c in latin[:-1]) is False or any(c in "aeiou" for c in arabic):
+        return False  # ``latin`` must be the Latin part, ``arabic`` the transliterated one
+    if latin.endswith("i") and len(latin) >= 4:
+        return not arabic.endswith("y")
+    return arabic.endswith("y") and latin[-1] not in "aeiouy"
+
+
 def _consonants(token: str) -> str:
     return "".join(c for c in token if c not in "aeiuwy")
 
 
+def _is_initial(token: str) -> bool:
+    return len(token) == 1 or token in DIGRAPHS
+
+
 def _part_pair(a: str, b: str, sa: str, sb: str, cross: bool) -> tuple[float, str]:
-    if len(a) == 1 or len(b) == 1:
-        short, long = (a, b) if len(a) == 1 else (b, a)
-        if len(long) > 1 and long[0] == short and not cross:
+    if _is_initial(a) or _is_initial(b):
+        short, long = (a, b) if len(a) <= len(b) else (b, a)
+        if len(long) > len(short) and long.startswith(short) and not cross:
             return INITIAL, "initial"
         return 0.0, ""
     return _likeness(a, b, sa, sb, cross)
@@ -109,9 +142,11 @@ def align(
     weights: PartWeights = TABLE_ONLY,
     *,
     aliases: frozenset[str] = frozenset(),
+    people: bool = True,
 ) -> Alignment:
     """Align a screened name with a listed one and score it (see the module's docstring).
-    ``aliases`` are the listed entry's one-word aliases."""
+    ``aliases`` are the listed entry's one-word aliases; ``people``: a listed person (an
+    entity's name has no initials: a left-over one counts in full)."""
     s_tok, l_tok = subject.tokens, listed.tokens
     if not s_tok or not l_tok or len(subject.skeleton) != len(s_tok):
         return Alignment(0.0)
@@ -124,7 +159,7 @@ def align(
     w_s = [weights.weight(t, k, arabic=s_ar) for t, k in zip(s_tok, s_sk, strict=True)]
     w_l = [weights.weight(t, k, arabic=l_ar) for t, k in zip(l_tok, l_sk, strict=True)]
     if len(s_tok) == 1 or len(l_tok) == 1:
-        return _one_word(subject, listed, w_l, cross)
+        return _one_word(subject, listed, w_l, consonants, cross)
 
     found = []
     for i, a in enumerate(s_tok):
@@ -140,28 +175,35 @@ def align(
             free_s.discard(i)
             free_l.discard(j)
             pairs.append(Pair((i,), (j,), likeness, kind, weight))
-    pairs += _joined(subject, listed, free_s, free_l, w_l, cross)
+    pairs += _joined(subject, listed, free_s, free_l, w_s, w_l, consonants)
     for i in sorted(free_s):
         if s_tok[i] in aliases or s_sk[i] in aliases:
             free_s.discard(i)
             pairs.append(Pair((i,), (), 1.0, "alias", w_s[i]))
+    initial = INITIAL_WEIGHT if people else ENTITY_INITIAL
+    w_s = [initial if _is_initial(t) else w for t, w in zip(s_tok, w_s, strict=True)]
     return _scored(subject, listed, pairs, free_s, free_l, w_s, w_l, cross)
 
 
-def _one_word(subject: NameForm, listed: NameForm, w_l, cross: bool) -> Alignment:
-    """One-word names match only the same word, and only a distinctive one."""
-    same = subject.skeleton == listed.skeleton if cross else subject.tokens == listed.tokens
-    if not same:
+def _one_word(subject: NameForm, listed: NameForm, w_l, consonants: bool, cross: bool):
+    """A one-word name matches only another one-word name spelled alike, and a distinctive one."""
+    if subject.size != listed.size:
         return Alignment(0.0)
-    pairs = [Pair((0,), (0,), 1.0, "same", w_l[0])]
+    likeness, kind = _likeness(
+        subject.tokens[0], listed.tokens[0], subject.skeleton[0], listed.skeleton[0], consonants
+    )
+    if likeness < ONE_WORD_MIN:
+        return Alignment(0.0)
+    pairs = [Pair((0,), (0,), likeness, kind, w_l[0])]
     if w_l[0] < DISTINCTIVE:
-        return Alignment(COMMON_ONLY, pairs, ["the same single name, a common one"])
-    value = 100.0 - (CROSS_SCRIPT_PENALTY if cross else 0.0)
-    return Alignment(value, pairs, ["the same single name"])
+        return Alignment(COMMON_ONLY, pairs, ["a single name, a common one"])
+    value = 100.0 * likeness - (CROSS_SCRIPT_PENALTY if cross else 0.0)
+    return Alignment(value, pairs, [_described(subject, listed, pairs)])
 
 
-def _joined(subject, listed, free_s, free_l, w_l, cross) -> list[Pair]:
-    """A part of one name that is two parts of the other, joined (in either order)."""
+def _joined(subject, listed, free_s, free_l, w_s, w_l, cross) -> list[Pair]:
+    """A part of one name that is two parts of the other, joined (in either order). The pair
+    weighs what the lighter side does: Abdul + Haq joined is no rarer than Abdul Haq."""
     pairs: list[Pair] = []
     for one, two, swap in ((subject, listed, False), (listed, subject, True)):
         free_one, free_two = (free_l, free_s) if swap else (free_s, free_l)
@@ -185,9 +227,11 @@ def _joined(subject, listed, free_s, free_l, w_l, cross) -> list[Pair]:
             free_two.discard(j)
             free_two.discard(k)
             if swap:
-                pairs.append(Pair((j, k), (i,), likeness, "joined", w_l[i]))
+                weight = min(w_l[i], max(w_s[j], w_s[k]))
+                pairs.append(Pair((j, k), (i,), likeness, "joined", weight))
             else:
-                pairs.append(Pair((i,), (j, k), likeness, "joined", max(w_l[j], w_l[k])))
+                weight = min(w_s[i], max(w_l[j], w_l[k]))
+                pairs.append(Pair((i,), (j, k), likeness, "joined", weight))
     return pairs
 
 
@@ -199,12 +243,10 @@ def _scored(subject, listed, pairs, free_s, free_l, w_s, w_l, cross) -> Alignmen
     reasons = [_described(subject, listed, pairs)]
     extra = [i for i in sorted(free_s)]
     if extra:
-        value -= EXTRA_PART * sum(
-            INITIAL_WEIGHT if len(subject.tokens[i]) == 1 else w_s[i] for i in extra
-        )
+        value -= EXTRA_PART * sum(w_s[i] for i in extra)
         reasons.append(f"{len(extra)} part(s) of the screened name not in the listed name")
     missing = [listed.tokens[j] for j in sorted(free_l)]
-    own_given = any(len(subject.tokens[i]) > 1 for i in extra)
+    own_given = any(not _is_initial(subject.tokens[i]) for i in extra)
     for j in sorted(free_l):
         if listed.tokens[j] == listed.personal:
             # Not given at all; or another given name in its place (a relative, a namesake).
@@ -220,11 +262,8 @@ def _scored(subject, listed, pairs, free_s, free_l, w_s, w_l, cross) -> Alignmen
         reasons.append(f"listed parts not given: {', '.join(others)}")
     full = [p for p in pairs if p.kind not in ("initial", "alias")]
     evidence = any(p.weight >= DISTINCTIVE for p in full) or (
-        # the whole of a listed name of three or more parts, each common on its own
-        not extra
-        and not missing
-        and len(full) == len(pairs) >= 3
-        and sum(p.weight for p in pairs) >= DISTINCTIVE
+        # three or more parts, each common on its own, all found in the listed name
+        not extra and len(full) == len(pairs) >= 3 and sum(p.weight for p in pairs) >= COMBINED
     )
     if not evidence and value > COMMON_ONLY:
         value = COMMON_ONLY

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from rapidfuzz import fuzz, process
 
@@ -87,8 +88,13 @@ def evidence(subject: Subject, entry: ListEntry) -> tuple[float, list[str]]:
     return delta, reasons
 
 
-def _whole(form: NameForm) -> tuple[str, ...]:
-    return tuple(sorted(form.skeleton))
+def _wholes(form: NameForm) -> list[tuple[str, ...]]:
+    """Keys for names of common parts only: the whole name (up to three parts), or any three
+    of its parts (by consonants, in any order)."""
+    parts = sorted(form.skeleton)
+    if len(parts) <= 3:
+        return [tuple(parts)]
+    return list(dict.fromkeys(combinations(parts, 3)))
 
 
 class NameIndex:
@@ -128,7 +134,8 @@ class NameIndex:
         self._by_whole: dict[tuple[str, ...], list[int]] = defaultdict(list)
         for k, form in enumerate(self.forms):
             arabic = form.original_script == "arabic"
-            self._by_whole[_whole(form)].append(k)  # a name of common parts only, in full
+            for key in _wholes(form):  # names of common parts only: by three parts at once
+                self._by_whole[key].append(k)
             for token, skeleton in zip(form.tokens, form.skeleton, strict=False):
                 if self.weights.weight(token, skeleton, arabic=arabic) < DISTINCTIVE:
                     continue
@@ -149,7 +156,7 @@ class NameIndex:
 
     def _candidates(self, form: NameForm) -> set[int]:
         """Names sharing a distinctive part with this one, spelled alike."""
-        found: set[int] = set(self._by_whole.get(_whole(form), ()))
+        found = {k for key in _wholes(form) for k in self._by_whole.get(key, ())}
         passes = [(form.skeleton, self._skeletons, self._by_skeleton)]
         if form.original_script == "latin":
             passes.append((form.tokens, self._tokens, self._by_token))
@@ -176,13 +183,16 @@ class NameIndex:
         """The entries this subject matches at ``threshold`` or above, best name per entry,
         best entry first. Every subject is compared with listed people (as a person's name)
         and with listed entities (its generic words dropped)."""
-        person = normalize(subject.name)
         entity = normalize(subject.name, organization=True)
+        # An organization's name without its generic words ("Jalaluddin Haqqani Foundation")
+        # is compared with listed people too; a principal's name as a person's.
+        person = normalize(subject.name) if subject.is_person else entity
         best: dict[int, Match] = {}
         for form, individuals in ((person, True), (entity, False)):
             if not form.tokens:
                 continue
-            for k in self._candidates(form):
+            candidates = self._candidates(form)
+            for k in candidates:
                 if self._individual[k] != individuals:
                     continue
                 match = self._match(subject, form, k, threshold)
@@ -197,7 +207,13 @@ class NameIndex:
     def _match(self, subject: Subject, form: NameForm, k: int, threshold: float) -> Match | None:
         entry_index, listed_name, name_kind, quality = self.names[k]
         entry = self.entries[entry_index]
-        result = align(form, self.forms[k], self.weights, aliases=self._aliases[entry_index])
+        result = align(
+            form,
+            self.forms[k],
+            self.weights,
+            aliases=self._aliases[entry_index],
+            people=self._individual[k],
+        )
         value = result.score
         if value < threshold - MAX_RAISE:
             return None

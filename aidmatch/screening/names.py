@@ -132,7 +132,7 @@ ORG_STOPWORDS = _words(
 ARABIC_ORG_WORDS = _words(
     """
     شبکه شبکهی شبکات گروه گروپ گروهی بنیاد موسسه موسسات مسسه سازمان انجمن اتحادیه شرکت
-    جمعیت تنظیم ډله ډلی ټولنه بنسټ جماعه جماعت منظمه مجموعه هییه هیئه
+    جمعیت تنظیم ډله ډلی ټولنه بنسټ جماعه جماعت منظمه مجموعه هییه هیئه د
     """
 )
 # Given-name elements that come before the personal name (Mohammad Hassan, Abdul Ghani).
@@ -169,7 +169,7 @@ def _given_spellings() -> frozenset[str]:
         if line.startswith("["):
             section = line.strip("[]")
         elif line and section != "title":
-            out.update(w for w in line.split() if len(w) > 3)
+            out.update(w for w in line.split() if len(w) >= 3)
     return frozenset(out)
 
 
@@ -180,7 +180,7 @@ def _split_joined(token: str) -> list[str]:
     given = _given_spellings()
     if token in given:
         return [token]
-    for i in range(4, len(token) - 3):
+    for i in range(3, len(token) - 2):
         if token[:i] in given and token[i:] in given:
             return [token[:i], token[i:]]
     return [token]
@@ -266,8 +266,6 @@ def _skeleton(token: str) -> str:
     s = re.sub(r"[aeiuwy]", "", token)
     s = re.sub(r"(.)\1+", r"\1", s)
     return s[:-1] if len(s) > 2 and s.endswith("h") else s
-
-
 
 
 def _ascii_tokens(text: str) -> list[str]:

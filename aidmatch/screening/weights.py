@@ -25,7 +25,7 @@ DECAY = 0.15
 FLOOR = 0.3
 # A part weighing this much or more is distinctive: a hit needs one such part matched in full.
 DISTINCTIVE = 0.5
-INITIAL_WEIGHT = 0.3  # an initial of the screened name that found no partner
+INITIAL_WEIGHT = 0.15  # an initial of the screened name that found no partner
 
 
 @lru_cache(maxsize=1)
