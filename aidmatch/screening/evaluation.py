@@ -135,22 +135,30 @@ def evaluate_cases(index: NameIndex, cases: list[Case], threshold: float) -> lis
     return list(results.values())
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # Afghan given names (men and women; common and less common, some compounds) and family or
 # tribal names, to build unlisted names: every combination whose family name is on no list.
-GIVEN = """
+GIVEN = _words(
+    """
 Mohammad Ahmad Abdul Gul Ali Hassan Hussain Karim Rahim Aziz Habib Hamid Wali Nabi Omar Yusuf
 Qasim Ghani Jalal Bashir Nasir Sharif Latif Hakim Salam Wahid Majid Rashid Mahmud Khalil Ibrahim
 Ismail Daud Jamil Sadiq Farid Jawad Shafiq Tariq Omid Mustafa Idris Ajmal Sohail Fawad Mirwais
 Yama Najib Sami Rafi Ezat Zabihullah Samiullah Najibullah Habibullah Rahmatullah Hekmatullah
 Sirajuddin Jalaluddin Nooruddin Khairullah Baqi Basir Kabir Qadir Yahya Abbas Akhtar Hidayat
 Fatima Maryam Zahra Shukria Nilofar Farzana Habiba Malalai Roya Sima Latifa Nargis Parwin Wahida
-""".split()
-FAMILY = """
+"""
+)
+FAMILY = _words(
+    """
 Ahmadzai Wardak Popalzai Karimi Rahimi Sultani Sadat Mangal Kakar Safi Zazai Stanikzai Barakzai
 Achakzai Alokozai Shinwari Hashimi Haidari Hakimi Azizi Habibi Nazari Amiri Mohammadi Niazi
 Jalali Sherzad Paiwand Rasuli Ghafoori Nawabi Samadi Yousufzai Mohmand Durrani Tarakai Hotak
 Baheer Taniwal Arsala Ludin Sahak Andar Tokhi Kharoti Jaji Zadran Mangal Hamidi Qaderi Faizi
-""".split()
+"""
+)
 
 
 def unlisted_names(index: NameIndex, count: int = 1200, seed: int = 15) -> list[str]:
