@@ -123,9 +123,56 @@ def synthetic_entries(count: int, seed: int = 7) -> list[ListEntry]:
         "Lim",
         "Han",
     ]
+    syllables = [
+        "ka",
+        "ro",
+        "mi",
+        "sha",
+        "ten",
+        "vol",
+        "dro",
+        "zhi",
+        "lan",
+        "per",
+        "gu",
+        "bek",
+        "tor",
+        "na",
+        "sel",
+        "ri",
+        "vo",
+        "ham",
+        "chen",
+        "lo",
+    ]
+    syllables += [
+        "dar",
+        "kin",
+        "mas",
+        "ul",
+        "te",
+        "bro",
+        "zen",
+        "fa",
+        "quo",
+        "yan",
+        "dis",
+        "hel",
+        "mor",
+        "sun",
+        "pa",
+        "nik",
+        "ost",
+        "lev",
+        "ira",
+    ]
     out = []
     for i in range(count):
-        name = f"{rng.choice(last)} {rng.choice(first)} {rng.choice(first)}ovich{i % 97}"
+        # every other entry with a made-up surname: a real list's vocabulary is large
+        surname = rng.choice(last)
+        if i % 2:
+            surname = "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))).title()
+        name = f"{surname} {rng.choice(first)} {rng.choice(first)}ovich{i % 97}"
         out.append(ListEntry(f"SYN{i}", "individual", name, [ListedName(name)]))
     return out
 

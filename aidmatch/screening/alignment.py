@@ -22,6 +22,7 @@ A name whose only full pairs are common parts (weight under ``DISTINCTIVE``) sco
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -127,6 +128,7 @@ def _is_initial(token: str) -> bool:
     return len(token) == 1 or token in DIGRAPHS
 
 
+@lru_cache(maxsize=1 << 18)
 def _part_pair(a: str, b: str, sa: str, sb: str, cross: bool) -> tuple[float, str]:
     if _is_initial(a) or _is_initial(b):
         short, long = (a, b) if len(a) <= len(b) else (b, a)

@@ -15,7 +15,7 @@ from itertools import combinations
 
 from rapidfuzz import fuzz, process
 
-from aidmatch.screening.alignment import SKELETON_TAILS, TAILS, _split_tail, align
+from aidmatch.screening.alignment import MATCH_MIN, SKELETON_TAILS, TAILS, _split_tail, align
 from aidmatch.screening.names import NameForm, normalize
 from aidmatch.screening.types import ListEntry
 from aidmatch.screening.weights import DISTINCTIVE, PartWeights
@@ -29,7 +29,7 @@ WEAK_ALIAS_PENALTY = 8.0  # the list's own low-quality aliases ("Khalifa")
 # A name scoring at least this is never taken below the threshold by declared details.
 NEAR_EXACT_NAME = 97.0
 MAX_RAISE = BIRTH_YEAR_MATCH + NATIONALITY_MATCH
-PREFILTER_LIKENESS = 75.0  # a distinctive listed part this alike to a screened part: aligned
+PREFILTER = MATCH_MIN * 100  # a distinctive listed part this alike to a screened part: aligned
 
 _NATIONALITY_WORDS = {"afghan": "afghanistan", "pakistani": "pakistan", "iranian": "iran"}
 
@@ -86,6 +86,14 @@ def evidence(subject: Subject, entry: ListEntry) -> tuple[float, list[str]]:
                 f"{', '.join(entry.nationalities)}"
             )
     return delta, reasons
+
+
+_SAME_FIRST = str.maketrans({"z": "d", "a": "", "e": "", "i": "", "u": "", "w": "", "y": ""})
+
+
+def _bucket(part: str) -> str:
+    """The first consonant (ض is d in transliteration, ظ/ذ z in Latin spellings: one bucket)."""
+    return part.translate(_SAME_FIRST)[:1]
 
 
 def _wholes(form: NameForm) -> list[tuple[str, ...]]:
@@ -148,19 +156,24 @@ class NameIndex:
                 stem, tail = _split_tail(skeleton, SKELETON_TAILS)
                 if tail:
                     self._by_skeleton[stem].append(k)
-        self._tokens = list(self._by_token)
-        self._skeletons = list(self._by_skeleton)
+        # the vocabulary to look parts up in, by first consonant (spelling variants share it)
+        self._vocabulary: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for token in self._by_token:
+            self._vocabulary[("letters", _bucket(token))].append(token)
+        for skeleton in self._by_skeleton:
+            self._vocabulary[("consonants", _bucket(skeleton))].append(skeleton)
 
     def __len__(self) -> int:
         return len(self.forms)
 
     def _candidates(self, form: NameForm) -> set[int]:
-        """Names sharing a distinctive part with this one, spelled alike."""
+        """Names sharing a distinctive part with this one, spelled alike (``PREFILTER``: two
+        parts pair up only when their letters or their consonants are that alike)."""
         found = {k for key in _wholes(form) for k in self._by_whole.get(key, ())}
-        passes = [(form.skeleton, self._skeletons, self._by_skeleton)]
+        passes = [("consonants", form.skeleton, self._by_skeleton)]
         if form.original_script == "latin":
-            passes.append((form.tokens, self._tokens, self._by_token))
-        for parts, vocabulary, postings in passes:
+            passes.append(("letters", form.tokens, self._by_token))
+        for kind, parts, postings in passes:
             for part in parts:
                 if len(part) < 2:
                     continue
@@ -169,12 +182,10 @@ class NameIndex:
                 if tail:
                     queries.add(stem)
                 for query in queries:
+                    found.update(postings.get(query, ()))
+                    vocabulary = self._vocabulary.get((kind, _bucket(query)), [])
                     for _, _, v in process.extract(
-                        query,
-                        vocabulary,
-                        scorer=fuzz.ratio,
-                        score_cutoff=PREFILTER_LIKENESS,
-                        limit=None,
+                        query, vocabulary, scorer=fuzz.ratio, score_cutoff=PREFILTER, limit=None
                     ):
                         found.update(postings[vocabulary[v]])
         return found
