@@ -269,7 +269,7 @@ def main() -> int:
     )
     print(
         f"one organization (a name, 4 principals) against {len(entries)} entries:"
-        f" {each * 1000:.1f} ms ({len(hits)} hits)"
+        f" {each * 1000:.1f} ms ({len(hits)} hits; load average {os.getloadavg()[0]:.1f})"
     )
     return 0
 

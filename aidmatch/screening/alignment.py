@@ -36,7 +36,7 @@ JOINED_MIN = 0.88
 ONE_WORD_MIN = 0.9
 EXTRA_PART = 40.0
 MISSING_GIVEN = 30.0
-MISSING_PART = 6.0
+MISSING_PART = 3.0
 GIVEN_CONFLICT = 20.0
 ENTITY_INITIAL = 0.5
 COMMON_ONLY = 60.0
@@ -273,7 +273,7 @@ def _scored(subject, listed, pairs, free_s, free_l, w_s, w_l, cross) -> Alignmen
     if cross:
         value -= CROSS_SCRIPT_PENALTY
         reasons.append("compared across scripts by consonants")
-    return Alignment(max(0.0, value), pairs, reasons)
+    return Alignment(round(max(0.0, value), 2), pairs, reasons)
 
 
 def _described(subject: NameForm, listed: NameForm, pairs: list[Pair]) -> str:
