@@ -63,7 +63,7 @@ class Alignment:
     reasons: list[str] = field(default_factory=list)
 
 
-def _split_tail(token: str, tails) -> tuple[str, str]:
+def split_tail(token: str, tails) -> tuple[str, str]:
     for tail in tails:
         if token.endswith(tail) and len(token) > len(tail):
             return token[: -len(tail)], tail
@@ -81,15 +81,15 @@ def _likeness(a: str, b: str, sa: str, sb: str, cross: bool) -> tuple[float, str
         return 1.0, "same"
     if cross:
         (stem_a, tail_a), (stem_b, tail_b) = (
-            _split_tail(sa, SKELETON_TAILS),
-            _split_tail(sb, SKELETON_TAILS),
+            split_tail(sa, SKELETON_TAILS),
+            split_tail(sb, SKELETON_TAILS),
         )
         if tail_a and tail_a == tail_b:
             return fuzz.ratio(stem_a, stem_b) / 100, "spelling"
         if _short_form(stem_a, tail_a, sb, tail_b, 2) or _short_form(stem_b, tail_b, sa, tail_a, 2):
             return SHORT_FORM, "short form"
         return fuzz.ratio(sa, sb) / 100, "spelling"
-    (stem_a, tail_a), (stem_b, tail_b) = _split_tail(a, TAILS), _split_tail(b, TAILS)
+    (stem_a, tail_a), (stem_b, tail_b) = split_tail(a, TAILS), split_tail(b, TAILS)
     if tail_a and tail_a == tail_b:
         a, b, sa, sb = stem_a, stem_b, _consonants(stem_a), _consonants(stem_b)
     elif _short_form(stem_a, tail_a, b, tail_b, 3) or _short_form(stem_b, tail_b, a, tail_a, 3):

@@ -15,7 +15,7 @@ from itertools import combinations
 
 from rapidfuzz import fuzz, process
 
-from aidmatch.screening.alignment import MATCH_MIN, SKELETON_TAILS, TAILS, _split_tail, align
+from aidmatch.screening.alignment import MATCH_MIN, SKELETON_TAILS, TAILS, align, split_tail
 from aidmatch.screening.names import NameForm, normalize
 from aidmatch.screening.types import ListEntry
 from aidmatch.screening.weights import DISTINCTIVE, PartWeights
@@ -149,11 +149,11 @@ class NameIndex:
                     continue
                 if not arabic:
                     self._by_token[token].append(k)
-                    stem, tail = _split_tail(token, TAILS)
+                    stem, tail = split_tail(token, TAILS)
                     if tail:
                         self._by_token[stem].append(k)
                 self._by_skeleton[skeleton].append(k)
-                stem, tail = _split_tail(skeleton, SKELETON_TAILS)
+                stem, tail = split_tail(skeleton, SKELETON_TAILS)
                 if tail:
                     self._by_skeleton[stem].append(k)
         # the vocabulary to look parts up in, by first consonant (spelling variants share it)
@@ -178,7 +178,7 @@ class NameIndex:
                 if len(part) < 2:
                     continue
                 queries = {part}
-                stem, tail = _split_tail(part, TAILS + SKELETON_TAILS)
+                stem, tail = split_tail(part, TAILS + SKELETON_TAILS)
                 if tail:
                     queries.add(stem)
                 for query in queries:

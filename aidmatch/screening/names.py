@@ -1,4 +1,4 @@
-"""Name normalization and fuzzy scoring that survive transliteration.
+"""Name normalization that survives transliteration (scoring: aidmatch/screening/alignment.py).
 
 A name becomes a ``NameForm``: folded Latin tokens (for names written in Latin letters) and a
 consonant skeleton (to compare a name written in Arabic script with one written in Latin).
