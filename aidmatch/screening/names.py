@@ -1,4 +1,4 @@
-"""Name normalization and fuzzy scoring that survive transliteration.
+"""Name normalization that survives transliteration (scoring: aidmatch/screening/alignment.py).
 
 A name becomes a ``NameForm``: folded Latin tokens (for names written in Latin letters) and a
 consonant skeleton (to compare a name written in Arabic script with one written in Latin).
@@ -12,13 +12,10 @@ vowel+h loses its h); compounds made one token with one spelling of their partic
 ``hikmatula``; Abdul Ghani, Abd al-Ghani, Abdulghani → ``abdul ghani``); the commonest given
 names folded to one spelling (Mohammed/Muhammad, Ahmed/Ahmad, …).
 
-Scoring (rapidfuzz, 0-100), so that the order of name parts does not matter:
-- same script: ``token_sort_ratio``; when one name has fewer parts and all of its parts occur in
-  the other (``token_set_ratio``), that score less ``SUBSET_PENALTY`` per missing part, and only
-  when a shared part is distinctive (not one of the commonest given names: "Abdul Ghani" alone
-  is not a match for "Abdul Ghani Baradar", "Siraj Haqqani" is one for "Siraj … Haqqani");
-- across scripts: the better of ``ratio`` over the joined skeletons and ``token_sort_ratio``
-  over the skeleton tokens, less ``CROSS_SCRIPT_PENALTY``.
+Joined given names are split where both halves are common given names of the shipped table
+(Mohammadhassan → Mohammad Hassan; Abdulbasir → Abdul Basir). An organization's name loses its
+generic words (network, group, foundation, شبکه, گروه, بنیاد, موسسه, ډله, شبكة, جماعة, …) in
+English, Dari, Pashto and Arabic. Scoring is aidmatch/screening/alignment.py.
 """
 
 from __future__ import annotations
@@ -27,16 +24,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from anyascii import anyascii
-from rapidfuzz import fuzz
-
-# A part of the longer name that the shorter one lacks costs this much (a common given name less).
-SUBSET_PENALTY = 6.0
-COMMON_MISSING_PENALTY = 2.0
-# Each part of the shorter name must score at least this against its partner.
-ALIGN_MIN = 80.0
-CROSS_SCRIPT_PENALTY = 3.0
 
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 _ARABIC_DIACRITICS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
@@ -128,22 +118,71 @@ CANONICAL = {
     }.items()
     for variant in variants.split()
 }
-# Given-name parts so common among Afghans that sharing only them says nothing.
-COMMON_TOKENS = _folded(
-    """
-    muhammad ahmad abdul gul khan jan ali hasan husain nur sayed ghulam mir shah agha zia fazal
-    karim rahim rahman aziz habib hamid wali amin nabi omar usman yusuf qasim qadir ghani haq
-    jalal bashir nazir nasir sharif latif hakim salam wahid majid rashid mahmud khalil ibrahim
-    ismail ishaq yaqub musa isa daud sulaiman hafiz kabir jamil jamal samad sadiq sabir faiz
-    baz dost din ullah
-    """
-)
+# Generic words of organizations' names, in Latin letters (English and transliterated).
 ORG_STOPWORDS = _words(
     """
     the of for and in ngo organization organisation org association society foundation
-    institute co company ltd llc inc
+    institute institution co company ltd llc inc network group groups
+    shabaka shabakah shabakat jamaat jamaah jamaa muassasa muassasah moassesa bonyad bunyad
+    tanzim gorooh goroh guruh dala
     """
 )
+# The same in Arabic script (Dari, Pashto, Arabic), folded as names are (ة→ه, ك→ک, ي→ی, ؤ→و).
+ARABIC_ORG_WORDS = _words(
+    """
+    شبکه شبکهی شبکات گروه گروپ گروهی بنیاد موسسه موسسات مسسه سازمان انجمن اتحادیه شرکت
+    جمعیت تنظیم ډله ډلی ټولنه بنسټ جماعه جماعت منظمه مجموعه هییه هیئه د
+    """
+)
+# Given-name elements that come before the personal name (Mohammad Hassan, Abdul Ghani).
+NAME_PREFIXES = frozenset({"abdul", "muhamad", "ghulam", "sayed", "mir"})
+COMMON_NAMES_FILE = Path(__file__).with_name("common_names.txt")
+NAME_CLASSES = {"very": 0.1, "common": 0.3, "title": 0.1}
+
+
+@lru_cache(maxsize=1)
+def common_parts() -> dict[str, float]:
+    """The shipped table of common given names and titles (common_names.txt): folded part ->
+    weight (0.1 for the commonest, 0.3 for common given names)."""
+    out: dict[str, float] = {}
+    weight = 1.0
+    for line in COMMON_NAMES_FILE.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            weight = NAME_CLASSES[line.strip("[]")]
+        elif line:
+            for word in line.split():
+                for part in _split_abd(_fold(word)):
+                    part = _canonical(part)
+                    out[part] = min(weight, out.get(part, 1.0))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _given_spellings() -> frozenset[str]:
+    """The table's given names as written (several spellings each), to split joined ones."""
+    out: set[str] = set()
+    section = ""
+    for line in COMMON_NAMES_FILE.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif line and section != "title":
+            out.update(w for w in line.split() if len(w) >= 3)
+    return frozenset(out)
+
+
+def _split_joined(token: str) -> list[str]:
+    """A joined pair of given names (mohammadhassan) as two parts; any other token as is."""
+    if len(token) < 8:
+        return [token]
+    given = _given_spellings()
+    if token in given:
+        return [token]
+    for i in range(3, len(token) - 2):
+        if token[:i] in given and token[i:] in given:
+            return [token[:i], token[i:]]
+    return [token]
 
 
 def has_arabic_script(text: str) -> bool:
@@ -215,6 +254,7 @@ class NameForm:
     skeleton: tuple[str, ...]
     skeleton_text: str
     skeleton_joined: str
+    personal: str = ""  # the personal given name (a listed name's relatives differ in it)
 
     @property
     def size(self) -> int:
@@ -225,9 +265,6 @@ def _skeleton(token: str) -> str:
     s = re.sub(r"[aeiuwy]", "", token)
     s = re.sub(r"(.)\1+", r"\1", s)
     return s[:-1] if len(s) > 2 and s.endswith("h") else s
-
-
-COMMON_SKELETONS = frozenset(_skeleton(t) for t in COMMON_TOKENS)
 
 
 def _ascii_tokens(text: str) -> list[str]:
@@ -251,10 +288,13 @@ def normalize(name: str, *, organization: bool = False) -> NameForm:
         text = _ARABIC_DIACRITICS.sub("", text.translate(_ARABIC_FOLD))
         text = _ARABIC_ABD.sub("عبد", _ARABIC_TAILS.sub(r"\1", text))
         words = _drop(re.split(r"[\s\u060c.,;:()\-]+", text.strip()), ARABIC_HONORIFICS)
+        if organization:
+            words = [w for w in words if w.removeprefix("ال") not in ARABIC_ORG_WORDS] or words
         text = " ".join(words)
     raw = _ascii_tokens(text)
     if organization:
         raw = _drop(raw, ORG_STOPWORDS)
+    raw = [part for t in raw for part in _split_joined(t)]
     folded = [_fold(t) for t in raw]
     # "al hajj" is an honorific in two words: drop the article with it.
     folded = [t for t in folded if t]
@@ -264,7 +304,7 @@ def normalize(name: str, *, organization: bool = False) -> NameForm:
         tokens.extend(_split_abd(t))
     tokens = [_canonical(t) for t in _compounds(tokens)]
     tokens = [t for t in tokens if t]
-    skeleton = tuple(s for s in (_skeleton(t) for t in tokens) if s)
+    skeleton = tuple(_skeleton(t) or t for t in tokens)
     return NameForm(
         original_script=script,
         tokens=tuple(tokens),
@@ -272,7 +312,22 @@ def normalize(name: str, *, organization: bool = False) -> NameForm:
         skeleton=skeleton,
         skeleton_text=" ".join(skeleton),
         skeleton_joined="".join(skeleton),
+        personal=_personal(name, tokens, organization),
     )
+
+
+def _personal(name: str, tokens: list[str], organization: bool) -> str:
+    """The personal given name: the first given-name part after the common prefixes (Mohammad
+    Hassan → hassan); in "SURNAME, Given" the first part after the comma."""
+    if organization or len(tokens) < 2:
+        return ""
+    given = tokens
+    if "," in name:
+        given = list(normalize(name.split(",", 1)[1]).tokens) or tokens
+    for t in given:
+        if t not in NAME_PREFIXES and len(t) > 1:
+            return t
+    return ""
 
 
 def _drop_honorifics(tokens: list[str]) -> list[str]:
@@ -288,88 +343,10 @@ def _drop_honorifics(tokens: list[str]) -> list[str]:
     return out or tokens
 
 
-def _is_common(token: str) -> bool:
-    """One of the commonest given names, in Latin letters or as a consonant skeleton (a name
-    transliterated from Arabic script has no vowels to compare)."""
-    return token in COMMON_TOKENS or _skeleton(token) in COMMON_SKELETONS or len(token) <= 2
-
-
-def distinctive(tokens) -> bool:
-    return any(not _is_common(t) for t in tokens)
-
-
-def _token_score(a: str, b: str, sa: str, sb: str, *, cross: bool) -> float:
-    """Two name parts: spelling (letters), or half spelling and half consonants."""
-    skeleton = fuzz.ratio(sa, sb) if sa and sb else 0.0
-    if cross:
-        return skeleton
-    letters = fuzz.ratio(a, b)
-    return max(letters, (letters + skeleton) / 2)
-
-
-def _aligned(a: NameForm, b: NameForm, *, cross: bool) -> tuple[float, str]:
-    """Every part of the shorter name found in the longer one (each part's best partner),
-    less a penalty for each part of the longer name left over."""
-    short, long = (a, b) if a.size <= b.size else (b, a)
-    if short.size < 2 or short.size == long.size or len(short.skeleton) != short.size:
-        return 0.0, ""
-    if len(long.skeleton) != long.size:
-        return 0.0, ""
-    unused = list(range(long.size))
-    total = weight = 0.0
-    shared: list[str] = []  # the shorter name's parts that found a partner
-    for i in sorted(range(short.size), key=lambda k: -len(short.tokens[k])):
-        best, best_j = 0.0, -1
-        for j in unused:
-            s = _token_score(
-                short.tokens[i], long.tokens[j], short.skeleton[i], long.skeleton[j], cross=cross
-            )
-            if s > best:
-                best, best_j = s, j
-        if best < ALIGN_MIN:
-            return 0.0, ""
-        unused.remove(best_j)
-        shared.append(short.tokens[i])
-        total += best * len(short.tokens[i])
-        weight += len(short.tokens[i])
-    if not distinctive(shared):
-        return 0.0, ""
-    penalty = sum(
-        COMMON_MISSING_PENALTY if _is_common(long.tokens[j]) else SUBSET_PENALTY for j in unused
-    )
-    return total / weight - penalty, f"{short.size} of {long.size} name parts"
-
-
-def same_script_score(a: NameForm, b: NameForm) -> tuple[float, str]:
-    """(score, how) for two names in the same script, parts in any order."""
-    if not a.tokens or not b.tokens:
-        return 0.0, ""
-    letters = fuzz.token_sort_ratio(a.text, b.text)
-    skeleton = fuzz.token_sort_ratio(a.skeleton_text, b.skeleton_text)
-    best, how = max(letters, (letters + skeleton) / 2), "name parts in any order"
-    aligned, aligned_how = _aligned(a, b, cross=False)
-    if aligned > best:
-        best, how = aligned, aligned_how
-    return float(best), how
-
-
-def cross_script_score(a: NameForm, b: NameForm) -> tuple[float, str]:
-    """(score, how) for a name in Arabic script against one in Latin letters."""
-    if not a.skeleton or not b.skeleton:
-        return 0.0, ""
-    best = max(
-        fuzz.ratio(a.skeleton_joined, b.skeleton_joined),
-        fuzz.token_sort_ratio(a.skeleton_text, b.skeleton_text),
-    )
-    how = "consonants across scripts"
-    aligned, aligned_how = _aligned(a, b, cross=True)
-    if aligned > best:
-        best, how = aligned, f"consonants across scripts, {aligned_how}"
-    return float(best) - CROSS_SCRIPT_PENALTY, how
-
-
 def score(a: NameForm, b: NameForm) -> tuple[float, str]:
-    """How alike two normalized names are (0-100), and why."""
-    if a.original_script == b.original_script:
-        return same_script_score(a, b)
-    return cross_script_score(a, b)
+    """How alike two normalized names are (0-100), and why, with the shipped table's weights
+    only (the matcher uses the loaded lists' frequencies too)."""
+    from aidmatch.screening.alignment import align
+
+    result = align(a, b)
+    return result.score, "; ".join(result.reasons)

@@ -130,3 +130,58 @@ def test_a_suspended_organization_stays_suspended_with_an_open_hit(lists):
 
     org.refresh_from_db()
     assert org.status == "suspended" and len(result.opened) == 1 and not result.frozen
+
+
+# --- Issue 15: initials, entities in any field, common names, relatives --------------------------
+
+
+def _refs(org) -> set[str]:
+    return set(ScreeningHit.objects.filter(organization=org).values_list("entry_ref", flat=True))
+
+
+def test_a_principal_named_by_initial_and_surname_is_held_with_the_reason(lists):
+    org = register(principals=[{"name": "S. Haqqani", "role": "director"}])
+
+    org.refresh_from_db()
+    assert org.status == "screening"
+    assert _refs(org) == {"TAi.144", "9001"}  # Sirajuddin only: not his father or brothers
+    hit = ScreeningHit.objects.get(organization=org, entry_ref="TAi.144")
+    assert any("initial" in reason for reason in hit.reasons)
+
+
+def test_a_listed_network_entered_as_a_principal_reaches_the_entity(lists):
+    org = register(principals=[{"name": "Haqqani Network", "role": "board"}])
+
+    org.refresh_from_db()
+    assert org.status == "screening" and _refs(org) == {"TAe.012", "9006"}
+    assert {h.subject_kind for h in ScreeningHit.objects.filter(organization=org)} == {"principal"}
+
+
+def test_an_organization_named_in_dari_after_a_listed_network_is_held(lists):
+    org = register(name="شبکه حقانی")
+
+    org.refresh_from_db()
+    assert org.status == "screening" and _refs(org) == {"TAe.012", "9006"}
+
+
+def test_common_given_names_alone_leave_an_organization_pending(lists):
+    org = register(
+        principals=[
+            {"name": "Abdul Basir", "role": "director"},
+            {"name": "Mohammad Hassan", "role": "chair"},
+            {"name": "Abdul Basir Karimi", "role": "treasurer"},
+        ]
+    )
+
+    org.refresh_from_db()
+    assert org.status == "pending" and not ScreeningHit.objects.filter(organization=org).exists()
+
+
+def test_a_principal_in_arabic_script_hits_the_listed_man_and_not_his_relatives(lists):
+    org = register(principals=[{"name": "محمد حسن آخوند", "role": "director"}])
+    other = register(
+        name="Khost Wheat Growers", principals=[{"name": "سراج الدین حقانی", "role": "director"}]
+    )
+
+    assert _refs(org) == {"TAi.002"}  # not Mohammad Abbas Akhund
+    assert _refs(other) == {"TAi.144", "9001"}  # not Jalaluddin, Nasiruddin or Badruddin
