@@ -99,7 +99,12 @@ def pledge_create(
     anonymous: bool = False,
     metadata: dict | None = None,
     external_reference: str | None = None,
+    schedule=None,
+    schedule_period=None,
 ) -> Pledge:
+    """A new pledge; ``schedule`` and ``schedule_period`` for a recurring pledge's occurrence
+    (``apps.pledges.schedules``), made through here so it is checked, posted, announced and
+    matched exactly like any other pledge."""
     if donor is None and donor_organization is None:
         raise RuleViolation("A pledge needs a donor.")
     if expires_at is not None and expires_at <= timezone.now():
@@ -139,6 +144,8 @@ def pledge_create(
             anonymous=anonymous,
             metadata=metadata or {},
             external_reference=external_reference,
+            schedule=schedule,
+            schedule_period=schedule_period,
         )
         earmarks = _set_earmarks(pledge, earmark_sectors, earmark_provinces)
         _known_earmarks(
