@@ -120,18 +120,22 @@ def pledge_event(event_type: EventType, pledge):
 # Recurring pledges ---------------------------------------------------------------------------
 
 
-def pledge_schedule_event(event_type: EventType, schedule):
-    """A recurring pledge's change, for its donor and verifiers (as the API shows it)."""
+def pledge_schedule_routing(schedule) -> dict:
+    """``record_event``'s arguments for a recurring pledge: its donor and verifiers see it as
+    the API shows it."""
     from apps.pledges.api.schedule_serializers import PledgeScheduleSerializer
 
     data = PledgeScheduleSerializer(schedule, context=OUTBOX).data
-    return new_event(
-        event_type,
-        resource_id=schedule.pk,
-        payloads={DONOR: data, VERIFIER: data},
-        donor_id=schedule.donor_id,
-        donor_organization_id=schedule.donor_organization_id,
-    )
+    return {
+        "resource_id": schedule.pk,
+        "payloads": {DONOR: data, VERIFIER: data},
+        "donor_id": schedule.donor_id,
+        "donor_organization_id": schedule.donor_organization_id,
+    }
+
+
+def pledge_schedule_event(event_type: EventType, schedule):
+    return new_event(event_type, **pledge_schedule_routing(schedule))
 
 
 # Allocations -------------------------------------------------------------------------------

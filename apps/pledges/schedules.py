@@ -38,10 +38,18 @@ from aidmatch.schedules import (
 )
 from apps.audit.services import audit_record, audit_snapshot
 from apps.events import payloads as events
+from apps.events.services import record_event
 from apps.organizations.models import Organization
 from apps.organizations.vetting import FROZEN
 from apps.pledges.models import PledgeSchedule
-from apps.pledges.services import _check_earmarks, _require_donor, pledge_create
+from apps.pledges.services import (
+    _check_earmarks,
+    _known_earmarks,
+    _require_donor,
+    _set_earmarks,
+    pledge_create,
+)
+from apps.reference.models import Province, Sector
 
 logger = logging.getLogger(__name__)
 S = ScheduleStatus
@@ -196,9 +204,17 @@ def schedule_create(
     schedule.next_due_at = now if found.make else found.next_due
     with transaction.atomic():
         schedule.save(force_insert=True)
-        schedule.earmark_sectors.set(list(earmark_sectors))
-        schedule.earmark_provinces.set(list(earmark_provinces))
-        _event(EventType.PLEDGE_SCHEDULE_CREATED, schedule)
+        earmarks = _set_earmarks(schedule, earmark_sectors, earmark_provinces)
+        _known_earmarks(
+            schedule,
+            [s if hasattr(s, "pk") else Sector(code=s) for s in earmark_sectors],
+            [p if hasattr(p, "pk") else Province(pcode=p) for p in earmark_provinces],
+        )
+        record_event(
+            EventType.PLEDGE_SCHEDULE_CREATED,
+            **events.pledge_schedule_routing(schedule),
+            with_statements=earmarks,
+        )
         audit_record(
             action="pledge_schedule.create",
             obj=schedule,

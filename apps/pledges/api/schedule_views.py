@@ -66,7 +66,8 @@ class PledgeScheduleViewSet(
         )
 
     def _respond(self, schedule, status_code=status.HTTP_200_OK):
-        prefetch_related_objects([schedule], "earmark_sectors", "earmark_provinces")
+        if "earmark_sectors" not in getattr(schedule, "_prefetched_objects_cache", {}):
+            prefetch_related_objects([schedule], "earmark_sectors", "earmark_provinces")
         serializer = PledgeScheduleSerializer(schedule, context={"request": self.request})
         return Response(serializer.data, status=status_code)
 
