@@ -98,6 +98,7 @@ def build_world() -> DemoWorld:
             defaults={"role": role},
         )
     _needs(world)
+    _monthly_gift(world)
     # Sample 2026 rates (UN operational, Da Afghanistan Bank): EUR pledges meet AFN needs. Rates
     # older than FX_MAX_RATE_AGE_DAYS are not used, so their newest values are recorded again,
     # dated today, from the source "demo".
@@ -172,6 +173,30 @@ NEEDS = {
         ],
     ),
 }
+
+
+def _monthly_gift(world: DemoWorld) -> None:
+    """A recurring pledge: the diaspora fund gives the food program 200 USD every month, from
+    today (Kabul); the beat makes each month's pledge (README, "Giving every month")."""
+    from aidmatch.schedules import DEFAULT_TIME_ZONE, zone
+    from apps.pledges.models import PledgeSchedule
+    from apps.pledges.schedules import schedule_create
+    from apps.reference.models import Currency
+
+    donor = world.users["donor2"]
+    if PledgeSchedule.objects.filter(donor=donor).exists():
+        return
+    today = timezone.now().astimezone(zone(DEFAULT_TIME_ZONE)).date()
+    schedule_create(
+        donor=donor,
+        amount=Decimal("200.00"),
+        currency=Currency.objects.get(code="USD"),
+        interval="monthly",
+        day_of_month=min(today.day, 28),
+        start_date=today,
+        earmark_organization=world.organizations["food"],
+        public_message="Every month, for the families' food baskets.",
+    )
 
 
 def _needs(world: DemoWorld) -> None:

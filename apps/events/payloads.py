@@ -5,6 +5,7 @@ API are the payloads' too. Nothing here decides what an audience sees: the seria
 Who receives what (``Audience``):
 - a need: its organization and verifiers (the full view);
 - a pledge: its donor and verifiers;
+- a recurring pledge (``pledge_schedule.*``): its donor and verifiers;
 - an allocation: the pledge's donor (the donor's view: itself by name), the need's
   organization and verifiers (the others' view: an anonymous pledge stays anonymous), each
   with the organization's public name (its pseudonym when sensitive);
@@ -114,6 +115,27 @@ def pledge_routing(pledge) -> dict:
 
 def pledge_event(event_type: EventType, pledge):
     return new_event(event_type, **pledge_routing(pledge))
+
+
+# Recurring pledges ---------------------------------------------------------------------------
+
+
+def pledge_schedule_routing(schedule) -> dict:
+    """``record_event``'s arguments for a recurring pledge: its donor and verifiers see it as
+    the API shows it."""
+    from apps.pledges.api.schedule_serializers import PledgeScheduleSerializer
+
+    data = PledgeScheduleSerializer(schedule, context=OUTBOX).data
+    return {
+        "resource_id": schedule.pk,
+        "payloads": {DONOR: data, VERIFIER: data},
+        "donor_id": schedule.donor_id,
+        "donor_organization_id": schedule.donor_organization_id,
+    }
+
+
+def pledge_schedule_event(event_type: EventType, schedule):
+    return new_event(event_type, **pledge_schedule_routing(schedule))
 
 
 # Allocations -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.db import models
 class NoticeKind(models.TextChoices):
     PROPOSAL_AWAITS_COMMITMENT = "proposal_awaits_commitment"  # to the donor, per allocation
     TRANCHE_SENT = "tranche_sent"  # to the receiving organization, per tranche
+    SCHEDULE_STOPPED = "schedule_stopped"  # to the donor, per recurring pledge (it stops once)
 
 
 class Notice(models.Model):

@@ -7,6 +7,9 @@
   longer awaiting commitment when the event is relayed, are not told.
 - ``disbursement.sent``: the receiving organization's admins and staff are told, once per
   tranche.
+- ``pledge_schedule.stopped``: the donor (the user, even when its account was deactivated, or
+  its institution's admins) is told that its recurring pledge stopped by itself, and why, once
+  per schedule.
 
 Runs inside the relay's transaction (``apps.events.signals``): a ``Notice`` row per object is
 inserted there, and only the rows this relay inserted lead to a message, so a second relay or a
@@ -42,11 +45,14 @@ def notify_for_events(events: Sequence) -> int:
     """Claim and queue the emails that ``events`` call for; the number of objects told about."""
     proposed = _first_event_per_object(events, EventType.ALLOCATION_PROPOSED)
     sent = _first_event_per_object(events, EventType.DISBURSEMENT_SENT)
+    stopped = _first_event_per_object(events, EventType.PLEDGE_SCHEDULE_STOPPED)
     messages = []
     if proposed:
         messages += _proposal_messages(proposed)
     if sent:
         messages += _tranche_messages(sent)
+    if stopped:
+        messages += _schedule_stopped_messages(stopped)
     if messages:
         transaction.on_commit(lambda: send_quietly(messages))
     return len(messages)
@@ -194,6 +200,45 @@ def _tranche_messages(events_by_tranche: dict[str, object]) -> list[EmailMessage
                     + ".\nWhen the money arrives, confirm receipt with the amount you received "
                     f"(POST /api/v1/disbursements/{tranche.pk}/confirm-receipt); if it does not "
                     "arrive, tell the donor or a verifier."
+                ),
+                to=recipients,
+            )
+        )
+    return messages
+
+
+def _schedule_stopped_messages(events_by_schedule: dict[str, object]) -> list[EmailMessage]:
+    from apps.pledges.models import PledgeSchedule
+
+    schedules = {
+        str(s.pk): s
+        for s in PledgeSchedule.objects.filter(
+            pk__in=list(events_by_schedule), status="stopped"
+        ).select_related("currency", "donor")
+    }
+    claimed = claim(
+        NoticeKind.SCHEDULE_STOPPED,
+        {oid: e for oid, e in events_by_schedule.items() if oid in schedules},
+    )
+    messages = []
+    for schedule_id in sorted(claimed):
+        schedule = schedules[schedule_id]
+        if schedule.donor_id is not None:
+            recipients = [schedule.donor.email]  # told even when its account was deactivated
+        else:
+            recipients = member_emails(schedule.donor_organization_id, [MemberRole.ADMIN])
+        if not recipients:
+            continue
+        messages.append(
+            EmailMessage(
+                subject="AidMatch: your recurring pledge stopped",
+                body=(
+                    f"Your recurring pledge {schedule.pk} "
+                    f"({format_money(schedule.amount, schedule.currency)} {schedule.interval}) "
+                    f"stopped by itself: {schedule.stop_reason}.\nNo further pledges will be "
+                    "made from it; the pledges it already made are unchanged (see GET "
+                    f"/api/v1/pledges/?schedule={schedule.pk}). To give again, create a new "
+                    "recurring pledge (POST /api/v1/pledge-schedules/)."
                 ),
                 to=recipients,
             )

@@ -53,7 +53,13 @@ def organization_transition(
 ) -> Organization:
     """Move an organization to ``target`` and record the decision; entering a frozen status
     (suspended, rejected, or screening after a sanctions hit) releases its uncommitted
-    proposals. Shared by vetting and sanctions screening. Call inside a transaction."""
+    proposals, and stops its recurring pledges if it gives as a donor institution (first:
+    the schedules' locks come before the organization's, as when an occurrence is made).
+    Shared by vetting and sanctions screening. Call inside a transaction."""
+    if target in FROZEN:
+        from apps.pledges.schedules import schedules_stop_for_donor_organization
+
+        schedules_stop_for_donor_organization(organization_id=organization_id, reason=target)
     need_ids = list(
         Need.objects.filter(organization_id=organization_id, status__in=NEED_FUNDABLE).values_list(
             "pk", flat=True

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from aidmatch.lifecycle import PledgeStatus
+from aidmatch.schedules import DEFAULT_TIME_ZONE, MAX_OCCURRENCES, Interval, ScheduleStatus
 from apps.core.money import amount_field, cached_total_field
 from apps.core.partner import ExternalReferenceModelField, MetadataModelField
 
@@ -75,11 +76,31 @@ class Pledge(models.Model):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     metadata = MetadataModelField()
     external_reference = ExternalReferenceModelField()
+    schedule = models.ForeignKey(
+        "pledges.PledgeSchedule",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pledges",
+        help_text="The recurring pledge that made this one, if any.",
+    )
+    schedule_period = models.DateField(
+        null=True, blank=True, help_text="The first day of the schedule's period it was made for."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
+            # One pledge per schedule and period, whatever delivers the task how often.
+            models.UniqueConstraint(
+                fields=["schedule", "schedule_period"], name="pledge_once_per_schedule_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(schedule__isnull=True, schedule_period__isnull=True)
+                | Q(schedule__isnull=False, schedule_period__isnull=False),
+                name="pledge_schedule_with_period",
+            ),
             # A donor's own ids: unique per donor user, and per donor institution.
             models.UniqueConstraint(
                 fields=["donor", "external_reference"], name="pledge_reference_per_donor"
@@ -130,3 +151,138 @@ class Pledge(models.Model):
     @property
     def allocated_amount(self):
         return self.proposed_amount + self.committed_amount
+
+
+class PledgeSchedule(models.Model):
+    """A recurring pledge: ``amount`` every month or quarter, with a pledge's earmarks. Its
+    rules (dates, periods, catch-up) are ``aidmatch.schedules``; each occurrence is a pledge
+    (``Pledge.schedule``), made once per period by a periodic task."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    donor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pledge_schedules",
+    )
+    donor_organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pledge_schedules_made",
+    )
+    created_by_key = models.ForeignKey(
+        "organizations.ApiKey", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    amount = amount_field(help_text="Each occurrence's amount, from amount_from on.")
+    amount_from = models.DateField(
+        null=True, blank=True, help_text="The first occurrence given the current amount."
+    )
+    earlier_amount = amount_field(
+        null=True, blank=True, help_text="The amount of occurrences dated before amount_from."
+    )
+    currency = models.ForeignKey("reference.Currency", on_delete=models.PROTECT, related_name="+")
+    earmark_sectors = models.ManyToManyField("reference.Sector", blank=True, related_name="+")
+    earmark_provinces = models.ManyToManyField("reference.Province", blank=True, related_name="+")
+    earmark_organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="earmarked_schedules",
+    )
+    earmark_need = models.ForeignKey(
+        "needs.Need",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="earmarked_schedules",
+    )
+    interval = models.CharField(max_length=10, choices=[(i.value, i.value) for i in Interval])
+    day_of_month = models.PositiveSmallIntegerField()
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    occurrences_limit = models.PositiveSmallIntegerField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, default=DEFAULT_TIME_ZONE)
+    commit_window = models.DurationField(default=DEFAULT_COMMIT_WINDOW)
+    auto_commit = models.BooleanField(default=False)
+    public_message = models.CharField(max_length=500, blank=True)
+    anonymous = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=20,
+        choices=[(s.value, s.value) for s in ScheduleStatus],
+        default=ScheduleStatus.ACTIVE,
+    )
+    stop_reason = models.CharField(max_length=300, blank=True)
+    pauses = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="[[paused at, resumed at or null], ...] (ISO instants): periods due then are "
+        "skipped.",
+    )
+    next_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its next occurrence falls due (the task's index)."
+    )
+    occurrences_made = models.PositiveIntegerField(default=0)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="schedule_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(earlier_amount__isnull=True) | Q(earlier_amount__gt=0),
+                name="schedule_earlier_amount_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in ScheduleStatus]),
+                name="schedule_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(interval__in=[i.value for i in Interval]),
+                name="schedule_interval_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(day_of_month__gte=1, day_of_month__lte=31),
+                name="schedule_day_of_month_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(occurrences_limit__isnull=True),
+                name="schedule_end_or_limit",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="schedule_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(occurrences_limit__isnull=True)
+                | Q(occurrences_limit__gte=1, occurrences_limit__lte=MAX_OCCURRENCES),
+                name="schedule_limit_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(donor__isnull=False) | Q(donor_organization__isnull=False),
+                name="schedule_has_a_donor",
+            ),
+            models.CheckConstraint(
+                condition=Q(commit_window__gte=timedelta(hours=1)),
+                name="schedule_commit_window_min",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["stopped", "cancelled"]) | Q(stop_reason=""),
+                name="schedule_reason_when_ended",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_due_at"],
+                condition=Q(status="active"),
+                name="schedule_due",
+            ),
+            models.Index(fields=["donor", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency_id} {self.interval} ({self.status})"

@@ -40,35 +40,38 @@ def _check_earmarks(*, organization: Organization | None, need) -> None:
         raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
 
 
-def _set_earmarks(pledge: Pledge, sectors, provinces) -> list[tuple[str, list]]:
-    """A new pledge's earmarks. On PostgreSQL, the statements are returned, to be sent with
-    the pledge's event in one round trip whatever their number (``record_event``'s
-    ``with_statements``; the foreign keys check the codes)."""
+def _set_earmarks(owner, sectors, provinces) -> list[tuple[str, list]]:
+    """A new pledge's (or recurring pledge's) earmarks. On PostgreSQL, the statements are
+    returned, to be sent with its event in one round trip whatever their number
+    (``record_event``'s ``with_statements``; the foreign keys check the codes)."""
     sectors = list(dict.fromkeys(getattr(s, "pk", s) for s in sectors))
     provinces = list(dict.fromkeys(getattr(p, "pk", p) for p in provinces))
     if connection.vendor != "postgresql":
-        pledge.earmark_sectors.set(sectors)
-        pledge.earmark_provinces.set(provinces)
+        owner.earmark_sectors.set(sectors)
+        owner.earmark_provinces.set(provinces)
         return []
     statements = []
-    for codes, through, column in (
-        (sectors, Pledge.earmark_sectors.through, "sector_id"),
-        (provinces, Pledge.earmark_provinces.through, "province_id"),
+    for codes, name, column in (
+        (sectors, "earmark_sectors", "sector_id"),
+        (provinces, "earmark_provinces", "province_id"),
     ):
         if codes:
+            field = type(owner)._meta.get_field(name)
             statements.append(
                 (
-                    f"INSERT INTO {through._meta.db_table} (pledge_id, {column}) "
+                    f"INSERT INTO {field.remote_field.through._meta.db_table} "
+                    f"({field.m2m_column_name()}, {column}) "
                     "SELECT %s, unnest(%s::varchar[])",
-                    [pledge.pk, codes],
+                    [owner.pk, codes],
                 )
             )
     return statements
 
 
-def _known_earmarks(pledge: Pledge, sectors, provinces) -> None:
+def _known_earmarks(pledge, sectors, provinces) -> None:
     """Let the response show the earmarks just written without reading them back (as a
-    prefetch would have left them: in the reference tables' order, by code)."""
+    prefetch would have left them: in the reference tables' order, by code). For a pledge or
+    a recurring pledge."""
     pledge._prefetched_objects_cache = {}
     for name, rows in (("earmark_sectors", sectors), ("earmark_provinces", provinces)):
         queryset = getattr(pledge, name).all()
@@ -99,7 +102,12 @@ def pledge_create(
     anonymous: bool = False,
     metadata: dict | None = None,
     external_reference: str | None = None,
+    schedule=None,
+    schedule_period=None,
 ) -> Pledge:
+    """A new pledge; ``schedule`` and ``schedule_period`` for a recurring pledge's occurrence
+    (``apps.pledges.schedules``), made through here so it is checked, posted, announced and
+    matched exactly like any other pledge."""
     if donor is None and donor_organization is None:
         raise RuleViolation("A pledge needs a donor.")
     if expires_at is not None and expires_at <= timezone.now():
@@ -139,6 +147,8 @@ def pledge_create(
             anonymous=anonymous,
             metadata=metadata or {},
             external_reference=external_reference,
+            schedule=schedule,
+            schedule_period=schedule_period,
         )
         earmarks = _set_earmarks(pledge, earmark_sectors, earmark_provinces)
         _known_earmarks(

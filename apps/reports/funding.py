@@ -1,7 +1,11 @@
 """An organization's money, for its members and verifiers: expected (committed), received (net
 of refunds), refunded and spent, by donor ("anonymous donor" when asked) and by need, each in
 the need's currency. Spent never exceeds received: a report that would is refused, and so is a
-refund that would make it so."""
+refund that would make it so.
+
+``recurring``: what the organization's active recurring pledges are expected to bring in each
+month for the next 12 months (``apps.pledges.funding``), and what the pledges they made have
+brought in so far (committed, received, refunded), in the need's currency."""
 
 from collections import defaultdict
 from decimal import Decimal
@@ -10,6 +14,7 @@ from aidmatch.lifecycle import ALLOCATION_COMMITTED
 from apps.core.money import money_str
 from apps.disbursements.selectors import received_lines
 from apps.matching.models import Allocation
+from apps.pledges.funding import expected_recurring
 from apps.reports.services import spent_by_need
 
 
@@ -31,6 +36,7 @@ def organization_funding(organization) -> dict:
     for line in received_lines(allocation__need__organization=organization):
         received[line.allocation_id] += line.net
         refunded[line.allocation_id] += line.refunded
+    recurring: dict = defaultdict(lambda: {"expected": zero, "received": zero, "refunded": zero})
     by_need: dict = defaultdict(lambda: {"expected": zero, "received": zero, "refunded": zero})
     by_donor: dict = defaultdict(lambda: {"expected": zero, "received": zero, "refunded": zero})
     needs, currencies = {}, {}
@@ -39,6 +45,11 @@ def organization_funding(organization) -> dict:
         needs[need.pk] = need
         currencies[need.currency_id] = need.currency
         for bucket in (by_need[need.pk], by_donor[(_donor_label(a.pledge), need.currency_id)]):
+            bucket["expected"] += a.need_amount
+            bucket["received"] += received[a.pk]
+            bucket["refunded"] += refunded[a.pk]
+        if a.pledge.schedule_id is not None:
+            bucket = recurring[need.currency_id]
             bucket["expected"] += a.need_amount
             bucket["received"] += received[a.pk]
             bucket["refunded"] += refunded[a.pk]
@@ -68,4 +79,16 @@ def organization_funding(organization) -> dict:
             }
             for (donor, currency), v in sorted(by_donor.items())
         ],
+        "recurring": {
+            **expected_recurring(organization, label=_donor_label),
+            "brought_in": [
+                {
+                    "currency": currency,
+                    "expected": money_str(v["expected"], currencies[currency]),
+                    "received": money_str(v["received"], currencies[currency]),
+                    "refunded": money_str(v["refunded"], currencies[currency]),
+                }
+                for currency, v in sorted(recurring.items())
+            ],
+        },
     }

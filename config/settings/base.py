@@ -298,6 +298,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.pledges.tasks.expire_due_pledges",
         "schedule": timedelta(minutes=15),
     },
+    "make-due-scheduled-pledges": {  # recurring pledges: each period's pledge, once
+        "task": "apps.pledges.tasks.make_due_scheduled_pledges",
+        "schedule": timedelta(minutes=10),
+    },
     "sweep-matching": {
         "task": "apps.matching.tasks.sweep_matching",
         "schedule": timedelta(seconds=MATCHING_SWEEP_SECONDS),

@@ -38,6 +38,9 @@ class PledgeSerializer(serializers.ModelSerializer):
     earmark_organization = serializers.UUIDField(source="earmark_organization_id", allow_null=True)
     earmark_need = serializers.UUIDField(source="earmark_need_id", allow_null=True)
     commit_window = serializers.SerializerMethodField()
+    schedule = serializers.UUIDField(
+        source="schedule_id", allow_null=True, help_text="The recurring pledge that made it."
+    )
     # the donor's side only (absent for verifiers)
     metadata = CreatorMetadataField()
     external_reference = CreatorReferenceField()
@@ -65,6 +68,8 @@ class PledgeSerializer(serializers.ModelSerializer):
             "auto_commit",
             "public_message",
             "anonymous",
+            "schedule",
+            "schedule_period",
             "created_at",
             "updated_at",
             "metadata",

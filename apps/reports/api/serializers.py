@@ -120,6 +120,33 @@ class FundingByDonorSerializer(serializers.Serializer):
     refunded = MoneyField()
 
 
+class RecurringMonthSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM (Asia/Kabul).")
+    currency = serializers.CharField()
+    amount = MoneyField(help_text="Expected from active recurring pledges earmarked to you.")
+
+
+class RecurringScheduleSerializer(serializers.Serializer):
+    donor = serializers.CharField(help_text='Its name, or "anonymous donor".')
+    currency = serializers.CharField()
+    amount = MoneyField(help_text="Each occurrence's amount.")
+    interval = serializers.CharField()
+    next_due_at = serializers.DateTimeField(allow_null=True)
+
+
+class RecurringBroughtInSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    expected = MoneyField(help_text="Committed from pledges that recurring pledges made.")
+    received = MoneyField(help_text="Received, net of refunds.")
+    refunded = MoneyField()
+
+
+class RecurringFundingSerializer(serializers.Serializer):
+    expected_by_month = RecurringMonthSerializer(many=True)
+    schedules = RecurringScheduleSerializer(many=True)
+    brought_in = RecurringBroughtInSerializer(many=True)
+
+
 class OrganizationFundingSerializer(serializers.Serializer):
     """Money expected (committed), received (net of refunds), refunded and spent, by need and by
     donor, each in the need's currency."""
@@ -127,3 +154,7 @@ class OrganizationFundingSerializer(serializers.Serializer):
     organization = serializers.UUIDField()
     by_need = FundingByNeedSerializer(many=True)
     by_donor = FundingByDonorSerializer(many=True)
+    recurring = RecurringFundingSerializer(
+        help_text="Active recurring pledges earmarked to the organization or one of its needs: "
+        "expected income per month (next 12 months) and what they brought in so far."
+    )

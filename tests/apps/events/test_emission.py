@@ -103,6 +103,68 @@ def pledge_expired(w):
     return pledge.pk
 
 
+def _schedule(w, **kwargs):
+    from apps.pledges.schedules import schedule_create
+
+    return schedule_create(
+        donor=w["donor"],
+        amount=Decimal("20.00"),
+        currency=usd(),
+        interval="monthly",
+        day_of_month=28,
+        start_date=today() + timedelta(days=2),
+        **kwargs,
+    )
+
+
+def pledge_schedule_created(w):
+    return _schedule(w).pk
+
+
+def pledge_schedule_updated(w):
+    from apps.pledges.schedules import schedule_update
+
+    schedule = _schedule(w)
+    return schedule_update(schedule_id=schedule.pk, actor=w["donor"], amount=Decimal("30")).pk
+
+
+def pledge_schedule_paused(w):
+    from apps.pledges.schedules import schedule_pause
+
+    return schedule_pause(schedule_id=_schedule(w).pk, actor=w["donor"]).pk
+
+
+def pledge_schedule_resumed(w):
+    from apps.pledges.schedules import schedule_pause, schedule_resume
+
+    schedule = schedule_pause(schedule_id=_schedule(w).pk, actor=w["donor"])
+    return schedule_resume(schedule_id=schedule.pk, actor=w["donor"]).pk
+
+
+def pledge_schedule_cancelled(w):
+    from apps.pledges.schedules import schedule_cancel
+
+    return schedule_cancel(schedule_id=_schedule(w).pk, actor=w["donor"]).pk
+
+
+def pledge_schedule_stopped(w):
+    from apps.pledges.schedules import schedule_make_due
+
+    schedule = _schedule(w)
+    w["donor"].is_active = False
+    w["donor"].save(update_fields=["is_active"])
+    schedule_make_due(schedule_id=schedule.pk, now=timezone.now() + timedelta(days=40))
+    return schedule.pk
+
+
+def pledge_schedule_completed(w):
+    from apps.pledges.schedules import schedule_make_due
+
+    schedule = _schedule(w, occurrences_limit=1)
+    assert schedule_make_due(schedule_id=schedule.pk, now=timezone.now() + timedelta(days=40))
+    return schedule.pk
+
+
 def allocation_proposed(w):
     return propose(w["pledge"], w["need"], Decimal("300.00")).pk
 
@@ -203,6 +265,13 @@ CASES = {
     T.PLEDGE_REDUCED: (pledge_reduced, {D, V}),
     T.PLEDGE_WITHDRAWN: (pledge_withdrawn, {D, V}),
     T.PLEDGE_EXPIRED: (pledge_expired, {D, V}),
+    T.PLEDGE_SCHEDULE_CREATED: (pledge_schedule_created, {D, V}),
+    T.PLEDGE_SCHEDULE_UPDATED: (pledge_schedule_updated, {D, V}),
+    T.PLEDGE_SCHEDULE_PAUSED: (pledge_schedule_paused, {D, V}),
+    T.PLEDGE_SCHEDULE_RESUMED: (pledge_schedule_resumed, {D, V}),
+    T.PLEDGE_SCHEDULE_CANCELLED: (pledge_schedule_cancelled, {D, V}),
+    T.PLEDGE_SCHEDULE_STOPPED: (pledge_schedule_stopped, {D, V}),
+    T.PLEDGE_SCHEDULE_COMPLETED: (pledge_schedule_completed, {D, V}),
     T.ALLOCATION_PROPOSED: (allocation_proposed, {D, ORG, V}),
     T.ALLOCATION_COMMITTED: (allocation_committed, {D, ORG, V}),
     T.ALLOCATION_DECLINED: (allocation_declined, {D, ORG, V}),
