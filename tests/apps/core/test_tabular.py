@@ -20,7 +20,7 @@ from apps.events.relay import relay_pending
 from apps.events.services import record_event
 from apps.matching.models import MatchRun
 from apps.organizations.invitations import invitation_create
-from apps.screening.models import ScreeningHit
+from apps.screening.models import SanctionsList, ScreeningHit
 from apps.webhooks import services as webhooks
 from apps.webhooks.models import DeliveryAttempt, OwnerKind
 from tests.apps.reports.test_story import receive
@@ -141,6 +141,8 @@ def world():
         delivery=delivery, endpoint=endpoint, number=1, status_code=500, error="-1 refused"
     )
     MatchRun.objects.create(trigger=MatchRun.Trigger.MANUAL, reason="+ a test")
+    for source, version in (("un", "2026-01"), ("eu", "=2026-11-28")):  # a formula-like cell
+        SanctionsList.objects.create(source=source, version=version, file_sha256="a" * 64)
     ScreeningHit.objects.create(
         organization=food,
         subject_kind="name",
@@ -176,6 +178,7 @@ def endpoints(w) -> dict[str, tuple[str, str | None]]:
         "api-keys": ("/api/v1/api-keys/", "food_admin"),
         "pledges": ("/api/v1/pledges/", "donor"),
         "pledge-schedules": ("/api/v1/pledge-schedules/", "donor2"),
+        "screening-lists": ("/api/v1/screening-lists/", "verifier"),
         "allocations": ("/api/v1/allocations/", "donor"),
         "match-runs": ("/api/v1/match-runs/", "verifier"),
         "disbursements": ("/api/v1/disbursements/", "donor"),
@@ -204,6 +207,7 @@ NAMES = [
     "api-keys",
     "pledges",
     "pledge-schedules",
+    "screening-lists",
     "allocations",
     "match-runs",
     "disbursements",
@@ -263,7 +267,7 @@ def test_every_list_endpoint_is_covered(world):
     tabular_views = {v.__name__ for v in views if issubclass(v, TabularListMixin)}
     assert lists - tabular_views == set()
     assert {"DocumentListView", "VettingHistoryView"} <= tabular_views  # lists as APIViews
-    assert len(tabular_views) == 22
+    assert len(tabular_views) == 23
 
 
 def test_a_header_even_without_rows(world):
