@@ -16,7 +16,6 @@ figures and the load average; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import date
@@ -27,24 +26,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.exports import say, setup  # noqa: E402  (the same environment as the exports bench)
 from bench.matching_e2e import load, recreate_database  # noqa: E402
-
-
-def say(message: str) -> None:
-    print(f"... {message}", file=sys.stderr, flush=True)
-
-
-def setup(args) -> None:
-    os.environ["DATABASE_URL"] = args.database
-    os.environ["REDIS_URL"] = args.redis
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    os.environ["DJANGO_DEBUG"] = "false"
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost"
-    os.environ["MATCHING_TRIGGER_ON_CHANGE"] = "false"
-    os.environ["THROTTLE_RATE_ANON"] = os.environ["THROTTLE_RATE_CALLER"] = "100000000/min"
-    import django
-
-    django.setup()
 
 
 def populate(n_pledges: int, n_committed: int, n_tranches: int):
