@@ -44,12 +44,10 @@ from apps.organizations.vetting import FROZEN
 from apps.pledges.models import PledgeSchedule
 from apps.pledges.services import (
     _check_earmarks,
-    _known_earmarks,
     _require_donor,
-    _set_earmarks,
     pledge_create,
+    write_earmarks,
 )
-from apps.reference.models import Province, Sector
 
 logger = logging.getLogger(__name__)
 S = ScheduleStatus
@@ -204,12 +202,7 @@ def schedule_create(
     schedule.next_due_at = now if found.make else found.next_due
     with transaction.atomic():
         schedule.save(force_insert=True)
-        earmarks = _set_earmarks(schedule, earmark_sectors, earmark_provinces)
-        _known_earmarks(
-            schedule,
-            [s if hasattr(s, "pk") else Sector(code=s) for s in earmark_sectors],
-            [p if hasattr(p, "pk") else Province(pcode=p) for p in earmark_provinces],
-        )
+        earmarks, earmark_detail = write_earmarks(schedule, earmark_sectors, earmark_provinces)
         record_event(
             EventType.PLEDGE_SCHEDULE_CREATED,
             **events.pledge_schedule_routing(schedule),
@@ -219,10 +212,7 @@ def schedule_create(
             action="pledge_schedule.create",
             obj=schedule,
             after=audit_snapshot(schedule),
-            detail={
-                "earmark_sectors": sorted(str(getattr(s, "pk", s)) for s in earmark_sectors),
-                "earmark_provinces": sorted(str(getattr(p, "pk", p)) for p in earmark_provinces),
-            },
+            detail=earmark_detail,
         )
     return schedule
 

@@ -84,6 +84,23 @@ def _pk(row):
     return row.pk
 
 
+def write_earmarks(owner, sectors, provinces) -> tuple[list[tuple[str, list]], dict]:
+    """A new pledge's (or recurring pledge's) earmarks: the statements to send with its event
+    (``_set_earmarks``), known to the response without reading them back, and their audit
+    detail."""
+    statements = _set_earmarks(owner, sectors, provinces)
+    _known_earmarks(
+        owner,
+        [s if hasattr(s, "pk") else Sector(code=s) for s in sectors],
+        [p if hasattr(p, "pk") else Province(pcode=p) for p in provinces],
+    )
+    detail = {
+        "earmark_sectors": sorted(str(getattr(s, "pk", s)) for s in sectors),
+        "earmark_provinces": sorted(str(getattr(p, "pk", p)) for p in provinces),
+    }
+    return statements, detail
+
+
 def pledge_create(
     *,
     donor=None,
@@ -150,12 +167,7 @@ def pledge_create(
             schedule=schedule,
             schedule_period=schedule_period,
         )
-        earmarks = _set_earmarks(pledge, earmark_sectors, earmark_provinces)
-        _known_earmarks(
-            pledge,
-            [s if hasattr(s, "pk") else Sector(code=s) for s in earmark_sectors],
-            [p if hasattr(p, "pk") else Province(pcode=p) for p in earmark_provinces],
-        )
+        earmarks, earmark_detail = write_earmarks(pledge, earmark_sectors, earmark_provinces)
         record_event(
             EventType.PLEDGE_CREATED,
             **events.pledge_routing(pledge),
@@ -167,8 +179,7 @@ def pledge_create(
             obj=pledge,
             after=audit_snapshot(pledge),
             detail={
-                "earmark_sectors": sorted(str(getattr(s, "pk", s)) for s in earmark_sectors),
-                "earmark_provinces": sorted(str(getattr(p, "pk", p)) for p in earmark_provinces),
+                **earmark_detail,
                 **partner.named({"metadata": metadata, "external_reference": external_reference}),
             },
         )

@@ -1,20 +1,12 @@
 """Recurring pledges over the API: as the donor (and verifiers) see one, and what a donor sends."""
 
-from datetime import timedelta
-
 from rest_framework import serializers
 
 from aidmatch.schedules import DEFAULT_TIME_ZONE, MAX_OCCURRENCES, Interval, Spec, time_zones
-from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
-from apps.core.serializers import StrictBooleanField, StrictSerializer
-from apps.needs.models import Need
-from apps.needs.selectors import needs_visible_to
-from apps.organizations.models import Organization
-from apps.organizations.selectors import organizations_visible_to
-from apps.pledges.api.serializers import VisibleRelatedField
+from apps.core.money import AmountField, MoneyField
+from apps.core.serializers import StrictSerializer
+from apps.pledges.api.serializers import PledgeTermsSerializer
 from apps.pledges.models import PledgeSchedule
-from apps.reference.api.fields import ReferenceCodeField
-from apps.reference.models import Currency, Province, Sector
 
 
 class PledgeScheduleSerializer(serializers.ModelSerializer):
@@ -68,22 +60,7 @@ class PledgeScheduleSerializer(serializers.ModelSerializer):
         return int(obj.commit_window.total_seconds() // 3600)
 
 
-class PledgeScheduleCreateSerializer(StrictSerializer):
-    amount = AmountField()
-    currency = ReferenceCodeField(queryset=Currency.objects.all())
-    earmark_sectors = ReferenceCodeField(queryset=Sector.objects.all(), many=True, required=False)
-    earmark_provinces = ReferenceCodeField(
-        queryset=Province.objects.all(), many=True, required=False
-    )
-    earmark_organization = VisibleRelatedField(
-        visible_to=organizations_visible_to,
-        queryset=Organization.objects.all(),
-        required=False,
-        allow_null=True,
-    )
-    earmark_need = VisibleRelatedField(
-        visible_to=needs_visible_to, queryset=Need.objects.all(), required=False, allow_null=True
-    )
+class PledgeScheduleCreateSerializer(PledgeTermsSerializer):
     interval = serializers.ChoiceField(choices=[i.value for i in Interval])
     day_of_month = serializers.IntegerField(
         min_value=1, max_value=31, help_text="1-31; past a month's last day, its last day."
@@ -96,17 +73,6 @@ class PledgeScheduleCreateSerializer(StrictSerializer):
     time_zone = serializers.CharField(
         max_length=64, required=False, default=DEFAULT_TIME_ZONE, help_text="An IANA zone."
     )
-    commit_window = serializers.IntegerField(
-        min_value=1, max_value=24 * 90, required=False, help_text="Hours (default 168: 7 days)."
-    )
-    auto_commit = StrictBooleanField(required=False, default=False)
-    public_message = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    anonymous = StrictBooleanField(required=False, default=False)
-
-    def validate_earmark_sectors(self, value):
-        if len(value) > 50:
-            raise serializers.ValidationError("At most 50 sectors.")
-        return value
 
     def validate_time_zone(self, value):
         if value not in time_zones():
@@ -114,17 +80,13 @@ class PledgeScheduleCreateSerializer(StrictSerializer):
         return value
 
     def validate(self, attrs):
-        attrs["amount"] = validate_amount_for_currency(
-            attrs["amount"], attrs["currency"].minor_unit
-        )
+        attrs = super().validate(attrs)
         if attrs.get("end_date") is not None and attrs.get("occurrences_limit") is not None:
             raise serializers.ValidationError(
                 {"end_date": ["Give an end date or a number of occurrences, not both."]}
             )
         if attrs.get("end_date") is not None and attrs["end_date"] < attrs["start_date"]:
             raise serializers.ValidationError({"end_date": ["Must not be before start_date."]})
-        if "commit_window" in attrs:
-            attrs["commit_window"] = timedelta(hours=attrs["commit_window"])
         try:
             Spec(
                 interval=attrs["interval"],

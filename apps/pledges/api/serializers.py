@@ -97,7 +97,10 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         return self.visible_to(request).prefetch_related(None)
 
 
-class PledgeCreateSerializer(StrictSerializer):
+class PledgeTermsSerializer(StrictSerializer):
+    """What a pledge offers, and a recurring pledge each period: amount, currency, earmarks
+    and how its proposals are committed."""
+
     amount = AmountField()
     currency = ReferenceCodeField(queryset=Currency.objects.all())
     earmark_sectors = ReferenceCodeField(queryset=Sector.objects.all(), many=True, required=False)
@@ -113,15 +116,12 @@ class PledgeCreateSerializer(StrictSerializer):
     earmark_need = VisibleRelatedField(
         visible_to=needs_visible_to, queryset=Need.objects.all(), required=False, allow_null=True
     )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
     commit_window = serializers.IntegerField(
         min_value=1, max_value=24 * 90, required=False, help_text="Hours (default 168: 7 days)."
     )
     auto_commit = StrictBooleanField(required=False, default=False)
     public_message = serializers.CharField(max_length=500, required=False, allow_blank=True)
     anonymous = StrictBooleanField(required=False, default=False)
-    metadata = MetadataField()
-    external_reference = ExternalReferenceField()
 
     def validate_earmark_sectors(self, value):
         if len(value) > 50:
@@ -135,6 +135,12 @@ class PledgeCreateSerializer(StrictSerializer):
         if "commit_window" in attrs:
             attrs["commit_window"] = timedelta(hours=attrs["commit_window"])
         return attrs
+
+
+class PledgeCreateSerializer(PledgeTermsSerializer):
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    metadata = MetadataField()
+    external_reference = ExternalReferenceField()
 
 
 class PledgeUpdateSerializer(StrictSerializer):
