@@ -337,6 +337,8 @@ def _pledges(donor: Donor, ids: set) -> list[dict]:
             "withdrawn_at",
             "earmark_organization_id",
             "earmark_need_id",
+            "schedule_id",
+            "schedule_period",
         )
         .order_by("created_at", "pk")
         if row["id"] in ids
@@ -370,6 +372,8 @@ def _pledges(donor: Donor, ids: set) -> list[dict]:
                 "status": p["status"],
                 "anonymous": p["anonymous"],
                 "withdrawn_at": p["withdrawn_at"],
+                "schedule": p["schedule_id"],
+                "schedule_period": p["schedule_period"],
                 "earmarks": {
                     "sectors": sorted(sectors[p["id"]]),
                     "provinces": sorted(provinces[p["id"]]),

@@ -71,6 +71,12 @@ class StatementPledgeSerializer(serializers.Serializer):
         read_only=True, help_text="Hidden from others; always on your own statement."
     )
     withdrawn_at = serializers.DateTimeField(allow_null=True)
+    schedule = serializers.UUIDField(
+        allow_null=True, help_text="The recurring pledge that made it (see pledge-schedules/)."
+    )
+    schedule_period = serializers.DateField(
+        allow_null=True, help_text="The first day of the period it was made for."
+    )
     earmarks = EarmarksSerializer()
 
 
