@@ -1,9 +1,16 @@
 """Throttling: one budget per user and per API key (in Redis), answered with 429 and
 Retry-After once spent."""
 
-import pytest
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
-from apps.core.throttling import CallerRateThrottle
+import pytest
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+from apps.core.throttling import CallerRateThrottle, rate_limit_cache
 from tests.conftest import client_for
 from tests.factories import ApiKeyFactory, UserFactory
 
@@ -53,3 +60,49 @@ def test_each_api_key_has_its_own_budget(org_x):
     assert _spend(partner) == [200] * BUDGET + [429]
     _assert_throttled(partner.get("/api/v1/needs/"))
     assert other.get("/api/v1/needs/").status_code == 200
+
+
+def _burst(key: str, budget: int, callers: int) -> list[bool]:
+    """``callers`` threads count a request under ``key`` at the same instant."""
+    start = threading.Barrier(callers)
+
+    def one(_):
+        start.wait()
+        return rate_limit_cache.hit(key, budget, 60)[0]
+
+    with ThreadPoolExecutor(callers) as pool:
+        return list(pool.map(one, range(callers)))
+
+
+def test_a_concurrent_burst_gets_exactly_the_budget_in_redis():
+    assert isinstance(caches["default"], RedisCache)  # the suite's shared cache is Redis
+    key = f"test-burst:{uuid.uuid4().hex}"
+
+    admitted = _burst(key, budget=6, callers=32)
+
+    assert admitted.count(True) == 6
+    allowed, wait = rate_limit_cache.hit(key, 6, 60)
+    assert not allowed and 59 < wait <= 60
+
+
+def test_a_concurrent_burst_gets_exactly_the_budget_in_process_memory():
+    key = f"test-burst:{uuid.uuid4().hex}"
+    memory = rate_limit_cache.local
+    start = threading.Barrier(16)
+
+    def one(_):
+        start.wait()
+        return rate_limit_cache._memory_hit(memory, key, 5, 60)[0]
+
+    with ThreadPoolExecutor(16) as pool:
+        admitted = list(pool.map(one, range(16)))
+
+    assert admitted.count(True) == 5
+
+
+def test_the_window_slides_a_request_is_admitted_again_once_the_oldest_leaves_it():
+    key = f"test-window:{uuid.uuid4().hex}"
+
+    assert [rate_limit_cache.hit(key, 2, 0.3)[0] for _ in range(3)] == [True, True, False]
+    time.sleep(0.35)
+    assert rate_limit_cache.hit(key, 2, 0.3)[0] is True
