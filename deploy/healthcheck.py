@@ -41,8 +41,9 @@ def api_answers() -> bool:
 def worker_answers(argv: list[str]) -> bool:
     node = argv[argv.index("-n") + 1] if "-n" in argv else "celery@%h"
     node = node.replace("%h", socket.gethostname())
-    done = subprocess.run(
-        ["celery", "-A", "config.celery_app", "inspect", "ping", "-d", node, "--timeout", "5"],
+    command = [sys.executable, "-m", "celery", "-A", "config.celery_app", "inspect", "ping"]
+    done = subprocess.run(  # noqa: S603 (a fixed command; the node name is the worker's)
+        [*command, "-d", node, "--timeout", "5"],
         capture_output=True,
         timeout=9,
         check=False,

@@ -15,7 +15,8 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 # The queues of the shared decision (settings.CELERY_QUEUE_NAMES once it names them).
-QUEUES = set(getattr(settings, "CELERY_QUEUE_NAMES", ("default", "matching", "notify", "screening")))
+SHARED_DECISION = ("default", "matching", "notify", "screening")
+QUEUES = set(getattr(settings, "CELERY_QUEUE_NAMES", SHARED_DECISION))
 # What config/settings/production.py refuses to start without.
 REQUIRED_IN_PRODUCTION = {
     "DJANGO_SECRET_KEY",

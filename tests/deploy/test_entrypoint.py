@@ -16,7 +16,7 @@ def production_env(**overrides: str) -> dict[str, str]:
     """A complete production environment (a throwaway secret and key), as deploy/.env gives."""
     env = {
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "HOME": os.environ.get("HOME", "/tmp"),
+        "HOME": os.environ.get("HOME", str(ROOT)),
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "s" * 20 + "-a-throwaway-secret-for-this-test-only-" + "k" * 20,
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
@@ -65,8 +65,7 @@ def test_a_secret_key_too_short_is_refused_by_the_settings_it_loads():
     assert done.returncode == 78 and "started" not in done.stdout
     assert "DJANGO_SECRET_KEY must be set (at least 50 characters)." in done.stderr
     assert done.stderr.rstrip().endswith(
-        "entrypoint: manage.py check --deploy failed (above): fix the configuration before "
-        "starting"
+        "entrypoint: manage.py check --deploy failed (above): fix the configuration before starting"
     )
 
 
