@@ -1,0 +1,224 @@
+"""Many processes, one database, one broker: two API servers (gunicorn, 2 workers each) and three
+Celery workers (every queue), spoken to over real HTTP. What one process guarantees holds across
+them all: matching runs one at a time, an Idempotency-Key makes one pledge, a rate limit is one
+budget."""
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+
+from aidmatch.access import PlatformRole
+from apps.accounts.services import token_create
+from apps.matching.models import Allocation, MatchRun
+from apps.matching.services.runs import match_run_execute
+from apps.pledges.models import Pledge
+from config.celery_app import app as celery_app
+from tests.factories import NeedFactory, PledgeFactory, UserFactory
+from tests.integration.conftest import ROOT, _test_database_url, process_env, wait_for
+from tests.integration.test_matching_worker import assert_money_holds
+
+pytestmark = [pytest.mark.worker, pytest.mark.server]
+
+SERVERS, SERVER_WORKERS, CELERY_WORKERS = 2, 2, 3
+ANON_RATE = 6  # anonymous requests per hour per address, across every server
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """The processes of one deployment, started together, stopped together."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: list[subprocess.Popen] = []
+        self.urls: list[str] = []
+        self.queues = getattr(settings, "CELERY_QUEUE_NAMES", (settings.CELERY_TASK_DEFAULT_QUEUE,))
+        self.env = process_env(
+            DATABASE_URL=_test_database_url(),
+            DJANGO_SETTINGS_MODULE="config.settings.test",
+            CELERY_TASK_ALWAYS_EAGER="false",
+            DATABASE_CONN_MAX_AGE="0",
+            # Rate-limit counters of this run only (Redis outlives test databases).
+            CACHE_KEY_PREFIX=f"many-{uuid.uuid4().hex[:8]}",
+        )
+
+    def _spawn(self, name: str, argv: list[str], **env: str) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.procs.append(
+            subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env={**self.env, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    def start(self) -> "Cluster":
+        for i in range(CELERY_WORKERS):
+            self._spawn(
+                f"worker-{i}",
+                [
+                    sys.executable,
+                    *("-m", "celery", "-A", "config.celery_app", "worker", "--pool=solo"),
+                    *("--without-mingle", "--without-gossip", "--loglevel=INFO"),
+                    *("-Q", ",".join(self.queues), "-n", f"many-{os.getpid()}-{i}@%h"),
+                ],
+            )
+        for i in range(SERVERS):
+            port = _free_port()
+            self._spawn(
+                f"api-{i}",
+                [
+                    str(BIN / "gunicorn"),
+                    *("--workers", str(SERVER_WORKERS), "--bind", f"127.0.0.1:{port}"),
+                    *("--log-level", "warning", "config.wsgi"),
+                ],
+                DJANGO_SETTINGS_MODULE="tests.integration.throttled_settings",
+                THROTTLE_RATE_ANON=f"{ANON_RATE}/hour",
+            )
+            self.urls.append(f"http://127.0.0.1:{port}")
+        try:
+            wait_for(self._ready, timeout=60, step=0.5)
+        except AssertionError:
+            self.stop()
+            logs = {p.name: p.read_text()[-1500:] for p in self.log_dir.glob("*.log")}
+            raise RuntimeError(f"the processes did not come up: {logs}") from None
+        return self
+
+    def _ready(self) -> bool:
+        if any(p.poll() is not None for p in self.procs):
+            raise AssertionError("a process exited")
+        for url in self.urls:
+            try:
+                if httpx.get(f"{url}/livez", timeout=2).status_code != 200:
+                    return False
+            except httpx.TransportError:
+                return False
+        return len(celery_app.control.ping(timeout=0.5)) >= CELERY_WORKERS
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def cluster(django_db_setup, tmp_path_factory):
+    running = Cluster(tmp_path_factory.mktemp("many-processes")).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def db_shared(django_db_serialized_rollback, transactional_db):
+    """The test's rows are committed, so that every process sees them."""
+
+
+def bearer(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_create(user=user)[1]}"}
+
+
+def at_once(calls):
+    """Run the calls in threads, all started together; their results in order."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def test_matching_runs_one_at_a_time_across_servers_and_workers(cluster, db_shared):
+    for i in range(12):
+        PledgeFactory(amount=Decimal(300 + 25 * i))
+    for i in range(8):
+        NeedFactory(amount=Decimal(700 + 50 * i), urgency=1 + i % 5)
+    verifier = bearer(UserFactory(platform_role=PlatformRole.VERIFIER))
+
+    # Ten manual runs, five through each server, all at once; three workers take them.
+    answers = at_once(
+        [
+            lambda url=cluster.urls[i % SERVERS]: httpx.post(
+                f"{url}/api/v1/match-runs/",
+                json={"mode": "full", "reason": "many processes"},
+                headers=verifier,
+                timeout=30,
+            )
+            for i in range(10)
+        ]
+    )
+    assert [a.status_code for a in answers] == [202] * 10
+    asked = {a.json()["id"] for a in answers}
+    wait_for(
+        lambda: MatchRun.objects.filter(pk__in=asked, status="succeeded").count() == len(asked),
+        timeout=45,
+    )
+    wait_for(lambda: not MatchRun.objects.filter(status__in=["queued", "running"]).exists())
+
+    # Never two at once: the runs that took the lock, by start, each began after the last ended.
+    runs = list(
+        MatchRun.objects.filter(mode="full", started_at__isnull=False).order_by("started_at")
+    )
+    assert len(runs) >= len(asked)
+    for before, after in itertools.pairwise(runs):
+        assert after.started_at >= before.finished_at, (before.pk, after.pk)
+    # The result is one run's: the first wrote every proposal; every later run changed nothing.
+    changed = [r for r in runs if (r.created, r.resized, r.released) != (0, 0, 0)]
+    assert changed == runs[:1] and runs[0].created > 0
+    assert Allocation.objects.filter(status="proposed").count() == runs[0].created
+    again = match_run_execute(trigger="manual")
+    assert (again.created, again.resized, again.released) == (0, 0, 0)
+    assert_money_holds()
+
+
+def test_one_idempotency_key_sent_to_both_servers_at_once_makes_one_pledge(cluster, db_shared):
+    donor = UserFactory()
+    headers = {**bearer(donor), "Idempotency-Key": str(uuid.uuid4())}
+    body = {"amount": "750.00", "currency": "USD", "earmark_sectors": ["education"]}
+
+    answers = at_once(
+        [
+            lambda url=url: httpx.post(
+                f"{url}/api/v1/pledges/", json=body, headers=headers, timeout=30
+            )
+            for url in cluster.urls
+        ]
+    )
+
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].json() == answers[1].json()
+    assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
+    assert list(Pledge.objects.filter(donor=donor).values_list("pk", flat=True)) == [
+        uuid.UUID(answers[0].json()["id"])
+    ]
+
+
+def test_a_rate_limit_is_one_budget_across_servers(cluster, db_shared):
+    def anonymous_list(url: str) -> int:
+        return httpx.get(f"{url}/api/v1/needs/", timeout=30).status_code
+
+    # One address, alternating between the servers: the budget is spent wherever it is spent.
+    statuses = [anonymous_list(cluster.urls[i % SERVERS]) for i in range(ANON_RATE)]
+    assert statuses == [200] * ANON_RATE
+    after = [anonymous_list(url) for url in cluster.urls]
+    assert after == [429, 429]
