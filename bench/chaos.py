@@ -741,7 +741,7 @@ def manage(env: dict, *command: str) -> tuple[int, str]:
     out = subprocess.run(
         [PY, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True
     )
-    return out.returncode, (out.stdout + out.stderr).strip()
+    return out.returncode, (out.stdout.strip() or out.stderr.strip() or "(no output)")
 
 
 def drain(db_url: str, endpoint: str, first_event: int, receiver: Receiver, timeout: float):
