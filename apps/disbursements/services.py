@@ -288,7 +288,10 @@ def _locked_tranche(disbursement_id):
     )
     pledges, needs, allocations = _lock_for(allocation_ids)
     disbursement = (
-        Disbursement.objects.select_for_update()
+        # Only the tranche's row: a plain FOR UPDATE would lock its currency and organization
+        # too, and every insert naming that currency waits on it at commit (its deferred
+        # foreign-key check), while holding the audit chain's lock: a deadlock (bench/chaos.py).
+        Disbursement.objects.select_for_update(of=("self",))
         .select_related("currency", "organization")
         .get(pk=disbursement_id)
     )
