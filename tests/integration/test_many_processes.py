@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.server]
 
 SERVERS, SERVER_WORKERS, CELERY_WORKERS = 2, 2, 3
 ANON_RATE = 6  # anonymous requests per hour per address, across every server
+CALLER_RATE = 12  # a signed-in caller's requests per hour, across every server (> 10 runs below)
 BIN = Path(sys.executable).parent
 
 
@@ -93,6 +94,7 @@ class Cluster:
                 ],
                 DJANGO_SETTINGS_MODULE="tests.integration.throttled_settings",
                 THROTTLE_RATE_ANON=f"{ANON_RATE}/hour",
+                THROTTLE_RATE_CALLER=f"{CALLER_RATE}/hour",
             )
             self.urls.append(f"http://127.0.0.1:{port}")
         try:
@@ -222,3 +224,16 @@ def test_a_rate_limit_is_one_budget_across_servers(cluster, db_shared):
     assert statuses == [200] * ANON_RATE
     after = [anonymous_list(url) for url in cluster.urls]
     assert after == [429, 429]
+
+
+def test_a_burst_at_once_across_servers_gets_exactly_the_budget(cluster, db_shared):
+    headers = bearer(UserFactory())
+
+    def needs(url: str) -> int:
+        return httpx.get(f"{url}/api/v1/needs/", headers=headers, timeout=30).status_code
+
+    # Twenty-four requests of one caller at the same moment, half to each server: the check and
+    # the count are one step in Redis, so no two requests both take the last place.
+    statuses = at_once([lambda url=cluster.urls[i % SERVERS]: needs(url) for i in range(24)])
+
+    assert sorted(statuses) == [200] * CALLER_RATE + [429] * (24 - CALLER_RATE)
