@@ -92,3 +92,9 @@ ensure_redis() {
     _wait_for Redis redis-cli -h 127.0.0.1 -p 6379 ping
   fi
 }
+
+# PgBouncer's program (scripts/test-pgbouncer starts a pgbouncer of its own on a free port; the
+# Debian service is left alone).
+ensure_pgbouncer() {
+  command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || _apt_install pgbouncer
+}

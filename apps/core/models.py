@@ -44,3 +44,19 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} {self.last_seen:%Y-%m-%dT%H:%M:%S}"
+
+
+class Lease(models.Model):
+    """A named lock held by one holder until ``expires_at`` (apps/core/leases.py): a row, so it
+    survives no session and needs none. Behind a transaction-pooling PgBouncer a session-level
+    advisory lock would stay on whichever server connection took it; a lease is taken and given
+    back with single statements, kept by a heartbeat, and taken over once it has expired (its
+    holder died)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    holder = models.CharField(max_length=200)
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires_at:%Y-%m-%dT%H:%M:%S}"

@@ -123,6 +123,11 @@ if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction pooling mode: true, since a server-side cursor (what
+    # QuerySet.iterator() uses, WITH HOLD outside a transaction) lives in one server session.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 else:
     VAR_DIR.mkdir(exist_ok=True)
     DATABASES = {
@@ -223,9 +228,18 @@ MATCHING_MIN_UNITS = env.int("MATCHING_MIN_UNITS", default=100)
 MATCHING_INCREMENTAL_RETRY_SECONDS = env.float("MATCHING_INCREMENTAL_RETRY_SECONDS", default=10.0)
 # Enqueue matching after pledge, need and allocation changes (the periodic sweep runs anyway).
 MATCHING_TRIGGER_ON_CHANGE = env.bool("MATCHING_TRIGGER_ON_CHANGE", default=True)
-# A running run's worker renews its lease every third of this; a run whose lease ran out (its
-# worker died) is retried, at most MATCHING_RUN_MAX_ATTEMPTS deliveries in all.
+# One full run at a time holds the "matching" lease (a row, apps/core/leases.py), and each run
+# has its own lease on its MatchRun row; both last this long and the running worker renews them
+# every MATCHING_LEASE_HEARTBEAT_SECONDS (a third of it). A run whose lease ran out (its worker
+# died) is retried, at most MATCHING_RUN_MAX_ATTEMPTS deliveries in all, and the next run takes
+# the matching lease over.
 MATCHING_RUN_LEASE_SECONDS = env.int("MATCHING_RUN_LEASE_SECONDS", default=60)
+MATCHING_LEASE_HEARTBEAT_SECONDS = env.float(
+    "MATCHING_LEASE_HEARTBEAT_SECONDS", default=MATCHING_RUN_LEASE_SECONDS / 3
+)
+# A run that waits for the matching lease (in-process runs; a worker's delivery defers instead)
+# gives up with MatchingBusy after this long: a run ends within the task time limit.
+MATCHING_LOCK_WAIT_SECONDS = env.float("MATCHING_LOCK_WAIT_SECONDS", default=CELERY_TASK_TIME_LIMIT)
 MATCHING_RUN_MAX_ATTEMPTS = env.int("MATCHING_RUN_MAX_ATTEMPTS", default=3)
 # How often beat's sweep (and every worker) looks for runs whose worker died or whose message was
 # lost: a dead run is retried within lease + this (90 s by default).

@@ -3,14 +3,14 @@ full run holds the matching lock."""
 
 from decimal import Decimal
 
-import psycopg2
 import pytest
 
+from apps.core.leases import lease_acquire, lease_release
 from apps.matching.models import Allocation, MatchRun
-from apps.matching.services.runs import LOCK_KEY
+from apps.matching.services.runs import LEASE_NAME
 from tests.conftest import client_for
 from tests.factories import NeedFactory, UserFactory
-from tests.integration.conftest import _test_database_url, wait_for
+from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -22,10 +22,9 @@ def matching_on(settings):
 
 def test_the_worker_proposes_a_new_pledge_while_a_full_run_holds_the_lock(worker, matching_on):
     need = NeedFactory(amount=Decimal("800.00"), urgency=5)
-    holder = psycopg2.connect(_test_database_url())
+    # a full run in progress elsewhere holds the matching lease
+    assert lease_acquire(name=LEASE_NAME, holder="a full run elsewhere", seconds=600)
     try:
-        with holder.cursor() as cursor:  # a full run in progress
-            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
         response = client_for(UserFactory()).post(
             "/api/v1/pledges/", {"amount": "500.00", "currency": "USD"}, format="json"
         )
@@ -39,5 +38,5 @@ def test_the_worker_proposes_a_new_pledge_while_a_full_run_holds_the_lock(worker
         # the full run it scheduled waits for the lock
         assert MatchRun.objects.filter(mode="full", status="queued").exists()
     finally:
-        holder.close()
+        lease_release(name=LEASE_NAME, holder="a full run elsewhere")
     wait_for(lambda: MatchRun.objects.filter(mode="full", status="succeeded").exists())

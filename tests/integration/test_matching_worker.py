@@ -18,9 +18,10 @@ from django.db.models import Count, Q, Sum
 
 from aidmatch.access import MemberRole
 from aidmatch.lifecycle import ALLOCATION_LIVE, AllocationStatus
+from apps.core.models import Lease
 from apps.ledger.reconcile import reconcile
 from apps.matching.models import Allocation, MatchRun
-from apps.matching.services.runs import match_run_execute
+from apps.matching.services.runs import LEASE_NAME, match_run_execute
 from apps.matching.tasks import run_matching, schedule_full_run
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
@@ -104,6 +105,8 @@ def test_a_worker_killed_in_the_middle_of_a_run_loses_nothing_and_applies_nothin
         "CELERY_VISIBILITY_TIMEOUT": "3",
         "CELERY_UNACKED_RESTORE_INTERVAL": "1",
         "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+        "MATCHING_RUN_LEASE_SECONDS": "3",
+        "MATCHING_SWEEP_SECONDS": "1",
     }
     first = WorkerProcess(_test_database_url(), tmp_path / "first.log", **env).start()
     # Hold the write, so the run stops inside its write transaction.
@@ -122,15 +125,23 @@ def test_a_worker_killed_in_the_middle_of_a_run_loses_nothing_and_applies_nothin
     assert not Allocation.objects.exists()  # nothing of the killed run was written
     run.refresh_from_db()
     assert run.status == "running" and run.attempts == 1
+    # the dead worker gave nothing back: its matching lease stays until it expires
+    dead_lease = Lease.objects.get(name=LEASE_NAME)
+    assert dead_lease.holder.split(":")[1] == str(first.proc.pid)
 
     second = WorkerProcess(_test_database_url(), tmp_path / "second.log", **env).start()
     try:
         wait_for(lambda: MatchRun.objects.filter(pk=run.pk, status="succeeded").exists())
+        wait_for(lambda: not MatchRun.objects.filter(status__in=["queued", "running"]).exists())
     finally:
         second.stop()
 
     run.refresh_from_db()
     assert run.attempts == 2 and run.created > 0  # the same run, redelivered and finished
+    # taken over after it expired, by the second worker, which gave it back when done
+    assert run.started_at > dead_lease.expires_at
+    assert not Lease.objects.filter(name=LEASE_NAME).exists()
+    assert second.proc.pid != first.proc.pid
     assert Allocation.objects.filter(match_run=run).count() == run.created
     assert_money_holds()
     again = match_run_execute(trigger="manual")
@@ -305,6 +316,8 @@ def test_a_whole_worker_killed_mid_run_is_found_by_its_lease_and_its_runs_retrie
     celery_app.control.purge()  # the manual run's message is lost with the worker
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("running", 1)
+    dead_lease = Lease.objects.get(name=LEASE_NAME)  # left held by the dead worker
+    assert dead_lease.holder.split(":")[1] == str(first.proc.pid)
     assert MatchRun.objects.get(pk=manual.json()["id"]).status == "queued"
 
     second = WorkerProcess(_test_database_url(), tmp_path / "second.log", **env).start()
@@ -325,6 +338,9 @@ def test_a_whole_worker_killed_mid_run_is_found_by_its_lease_and_its_runs_retrie
     assert run.created + manual_run.created > 0
     assert Allocation.objects.filter(status=AllocationStatus.PROPOSED).exists()
     assert MatchRun.objects.count() == 2
+    # the retried run took the matching lease over once it had expired, and gave it back
+    assert run.started_at > dead_lease.expires_at
+    assert not Lease.objects.filter(name=LEASE_NAME).exists()
     assert_money_holds()
 
 

@@ -1,14 +1,15 @@
-"""A matching run: one at a time (a PostgreSQL advisory lock), recorded as a MatchRun.
+"""A matching run: one at a time (the "matching" lease, apps/core/leases.py), recorded as a
+MatchRun.
 
 Read the world, solve (exactly, or the greedy insert for a new pledge or need), write the
 difference under row locks, then let auto-commit pledges commit what they were given.
 
 Full runs coalesce: every trigger lands on the one queued automatic full run (a partial unique
 index holds "at most one"), so a trigger during a run queues exactly one follow-up. A delivery
-that finds the lock held defers its queued run (``enqueued_at`` emptied) instead of retrying;
-the run holding the lock sends the deferred runs when it finishes. The executing worker renews
-the run's lease; the sweep retries runs whose lease ran out and queued runs whose message was
-lost (``match_runs_recover``).
+that finds the lease held defers its queued run (``enqueued_at`` emptied) instead of retrying;
+the run holding the lease sends the deferred runs when it finishes. The executing worker renews
+the matching lease and the run's lease together; the sweep retries runs whose lease ran out and
+queued runs whose message was lost (``match_runs_recover``).
 """
 
 from __future__ import annotations
@@ -16,20 +17,20 @@ from __future__ import annotations
 import gc
 import logging
 import resource
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from aidmatch import matching
 from aidmatch.errors import DomainError
 from apps.audit.services import audit_record
+from apps.core.leases import lease_acquire, lease_holder, lease_release, lease_renewer
 from apps.core.workers import Housekeeper
 from apps.matching.models import MatchRun
 from apps.matching.services.allocations import allocation_commit
@@ -39,9 +40,8 @@ from apps.matching.services.snapshot import load_world
 
 log = logging.getLogger(__name__)
 
-# One key for the whole pool: "matching" as a signed 64-bit integer.
-LOCK_KEY = int.from_bytes(b"aidmatch", "big") & 0x7FFF_FFFF_FFFF_FFFF
-_local_lock = threading.Lock()  # SQLite (the embedded default) has no advisory locks
+# The lease that lets one full (or need-driven) run at a time write (apps.core.leases).
+LEASE_NAME = "matching"
 
 
 AUDITED_RUN_FIELDS = (
@@ -59,36 +59,30 @@ AUDITED_RUN_FIELDS = (
 
 
 class MatchingBusy(Exception):
-    """Another run holds the matching lock."""
+    """Another run holds the matching lease."""
 
 
 @contextmanager
-def single_flight(*, wait: bool) -> Iterator[None]:
-    """Hold the matching lock for the block; MatchingBusy when ``wait`` is False and it is held.
+def single_flight(*, wait: bool) -> Iterator[str]:
+    """Hold the matching lease for the block; yields its holder's name. MatchingBusy when
+    another run holds it and ``wait`` is False, or still holds it after
+    MATCHING_LOCK_WAIT_SECONDS.
 
-    A session-level advisory lock: it outlives the run's transactions and is released by
-    PostgreSQL when the connection closes, so a worker killed mid-run never leaves it held.
+    A row, not a session-level advisory lock: a pooler in transaction mode (PgBouncer) hands
+    every transaction whichever server connection is free, so a session lock would stay with a
+    connection the run no longer has. The lease lasts MATCHING_RUN_LEASE_SECONDS and is
+    renewed with the run's own lease (``_leased``); a worker killed mid-run gives nothing back,
+    and the next run takes the lease over once it has expired.
     """
-    if connection.vendor != "postgresql":
-        if not _local_lock.acquire(blocking=wait):
-            raise MatchingBusy
-        try:
-            yield
-        finally:
-            _local_lock.release()
-        return
-    with connection.cursor() as cursor:
-        if wait:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
-        else:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
-            if not cursor.fetchone()[0]:
-                raise MatchingBusy
+    holder = lease_holder()
+    seconds = settings.MATCHING_RUN_LEASE_SECONDS
+    waiting = settings.MATCHING_LOCK_WAIT_SECONDS if wait else 0.0
+    if not lease_acquire(name=LEASE_NAME, holder=holder, seconds=seconds, wait=waiting):
+        raise MatchingBusy
     try:
-        yield
+        yield holder
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+        lease_release(name=LEASE_NAME, holder=holder)
 
 
 def match_run_request(*, trigger: str, mode: str = MatchRun.Mode.FULL, reason: str = "", by=None):
@@ -131,7 +125,7 @@ def full_run_request(
 def _claim(*, run_id, task_id, trigger, mode, reason) -> MatchRun | None:
     """The run of this delivery: the queued one, or the one an earlier delivery started before
     its worker died, or a new one; None when the run is already over (a repeated message).
-    Called under the matching lock, so a 'running' run found here has no live worker."""
+    Called under the matching lease, so a 'running' run found here has no live worker."""
     with transaction.atomic():
         if run_id is not None:
             run = MatchRun.objects.select_for_update().get(pk=run_id)
@@ -174,21 +168,25 @@ def _claim(*, run_id, task_id, trigger, mode, reason) -> MatchRun | None:
 
 
 @contextmanager
-def _leased(run: MatchRun | None) -> Iterator[MatchRun | None]:
-    """Renew the run's lease from a thread while the block runs (its own connection), so the
-    sweep can tell a run whose worker died from a long one."""
-    if run is None or connection.vendor != "postgresql":
+def _leased(run: MatchRun | None, holder: str) -> Iterator[MatchRun | None]:
+    """Renew the matching lease and the run's lease from a thread while the block runs (its own
+    connection), every MATCHING_LEASE_HEARTBEAT_SECONDS: so that no other run takes the lease
+    over, and the sweep can tell a run whose worker died from a long one."""
+    if run is None:
         yield run
         return
     seconds = settings.MATCHING_RUN_LEASE_SECONDS
     attempt = run.attempts
+    renew_lease = lease_renewer(name=LEASE_NAME, holder=holder, seconds=seconds)
 
     def renew() -> None:
+        renew_lease()
         MatchRun.objects.filter(pk=run.pk, status=MatchRun.Status.RUNNING, attempts=attempt).update(
             lease_expires_at=timezone.now() + timedelta(seconds=seconds)
         )
 
-    keeper = Housekeeper([(f"lease of matching run {run.pk}", seconds / 3, renew)])
+    every = settings.MATCHING_LEASE_HEARTBEAT_SECONDS
+    keeper = Housekeeper([(f"leases of matching run {run.pk}", every, renew)])
     keeper.start()
     try:
         yield run
@@ -225,7 +223,7 @@ def match_run_execute(
     need_ids=(),
     wait: bool = True,
 ) -> MatchRun | None:
-    """Run matching now. Raises MatchingBusy when another run holds the lock and not ``wait``;
+    """Run matching now. Raises MatchingBusy when another run holds the lease and not ``wait``;
     None when the run asked for is already over. An incremental run for new pledges takes no
     lock and never waits (``match_incremental_execute``)."""
     if mode == MatchRun.Mode.INCREMENTAL and pledge_ids and not need_ids and run_id is None:
@@ -233,9 +231,10 @@ def match_run_execute(
             trigger=trigger, reason=reason, task_id=task_id, pledge_ids=pledge_ids
         )
     with (
-        single_flight(wait=wait),
+        single_flight(wait=wait) as holder,
         _leased(
-            _claim(run_id=run_id, task_id=task_id, trigger=trigger, mode=mode, reason=reason)
+            _claim(run_id=run_id, task_id=task_id, trigger=trigger, mode=mode, reason=reason),
+            holder,
         ) as run,
         _gc_paused(),
     ):

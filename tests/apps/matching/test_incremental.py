@@ -14,9 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from aidmatch.lifecycle import ALLOCATION_LIVE, AllocationStatus
+from apps.core.leases import lease_acquire, lease_release
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.incremental import PAGE_FIRST
-from apps.matching.services.runs import LOCK_KEY, match_run_execute
+from apps.matching.services.runs import LEASE_NAME, match_run_execute
 from apps.matching.tasks import run_matching
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
@@ -53,16 +54,14 @@ def other_connection():
 def test_a_new_pledge_is_proposed_while_a_full_run_holds_the_matching_lock():
     need = NeedFactory(urgency=5, amount=Decimal("800.00"))
     pledge = PledgeFactory(amount=Decimal("500.00"))
-    holder = other_connection()
+    # a full run in progress elsewhere holds the matching lease
+    assert lease_acquire(name=LEASE_NAME, holder="a full run elsewhere", seconds=600)
     try:
-        with holder.cursor() as cursor:  # a full run in progress, in another session
-            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
-
         run_id = run_matching.delay(
             trigger="event", mode="incremental", pledge_ids=[str(pledge.pk)]
         ).get()
     finally:
-        holder.close()
+        lease_release(name=LEASE_NAME, holder="a full run elsewhere")
 
     allocation = Allocation.objects.get(pledge=pledge, status=P)
     assert (allocation.need_id, allocation.amount) == (need.pk, Decimal("500.00"))
