@@ -29,7 +29,11 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
-            record.request_id = request_id_var.get()
+            # django.request logs a 4xx/5xx after the middleware has returned: its record
+            # carries the request itself.
+            record.request_id = request_id_var.get() or getattr(
+                getattr(record, "request", None), "request_id", ""
+            )
         task = task_var.get()
         if task is not None and not getattr(record, "task_id", None):
             record.task_name, record.task_id = task
@@ -102,11 +106,11 @@ def caller_ids(request) -> dict:
     auth = getattr(request, "auth", None)
     if getattr(auth, "is_api_key", False):
         ids["api_key"] = auth.prefix
-        ids["organization_id"] = auth.organization_id
+        ids["organization_id"] = str(auth.organization_id)
         return ids
     user = getattr(request, "user", None)
     if user is not None and getattr(user, "is_authenticated", False):
-        ids["user_id"] = user.pk
+        ids["user_id"] = str(user.pk)
     return ids
 
 

@@ -113,9 +113,7 @@ def test_outbox_lag_is_the_age_and_count_of_committed_events_not_yet_relayed(ano
             resource_id=f"r{n}",
             payloads={Audience.DONOR: {"id": f"r{n}"}},
         )
-    Event.objects.filter(resource_id="r0").update(
-        occurred_at=timezone.now() - timedelta(minutes=5)
-    )
+    Event.objects.filter(resource_id="r0").update(occurred_at=timezone.now() - timedelta(minutes=5))
 
     waiting = scrape(anon)
     relay_pending()
@@ -164,9 +162,9 @@ def test_the_last_ledger_reconcile_is_reported(anon, token, donor):
     assert run.ok
     assert value(samples, "aidmatch_ledger_reconcile_ok") == 1
     assert value(samples, "aidmatch_ledger_reconcile_differences") == 0
-    assert value(
-        samples, "aidmatch_ledger_reconcile_last_timestamp_seconds"
-    ) == pytest.approx(run.finished_at.timestamp())
+    assert value(samples, "aidmatch_ledger_reconcile_last_timestamp_seconds") == pytest.approx(
+        run.finished_at.timestamp()
+    )
 
 
 def test_every_part_is_read_without_error_and_tasks_in_process_are_counted(anon, token):
