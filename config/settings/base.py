@@ -492,10 +492,11 @@ IATI_PUBLISHER_TYPE = env("IATI_PUBLISHER_TYPE", default="90")  # OrganisationTy
 IATI_EXPORT_CHUNK = env.int("IATI_EXPORT_CHUNK", default=500)  # needs read per batch
 
 # One line per event, all through the root handler: Django's own "django" handler (which printed
-# the reloader's line and every 4xx a second time) and runserver's separate access-line handler
-# are dropped. A 4xx or 5xx is logged once, by django.request (under any server), so runserver's
-# access line for it is left out. Every request writes one access line ("aidmatch.request",
-# apps.core.logs); every line carries the request id (and a task's name and id in a worker).
+# the reloader's line and every 4xx a second time) is dropped. Every request writes one access
+# line ("aidmatch.request", apps.core.logs: route, status, duration, caller ids), under any
+# server, so runserver's own access line (django.server) and django.request's line for a 4xx
+# are left out; a 5xx is logged by django.request too, with its traceback. Every line carries
+# the request id (and, in a worker, the task's name and id).
 # LOG_FORMAT: "json" (one JSON object a line, for a log collector; the default) or "plain"
 # (the default of config.settings.local: a developer's terminal and the embedded demo).
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
@@ -525,9 +526,9 @@ def logging_settings(log_format: str, level: str) -> dict:
         },
         "filters": {
             "context": {"()": "apps.core.logs.ContextFilter"},
-            "not_an_error_response": {
+            "server_errors_only": {
                 "()": "django.utils.log.CallbackFilter",
-                "callback": lambda r: not (r.args and getattr(r, "status_code", 0) >= 400),
+                "callback": lambda r: getattr(r, "status_code", 500) >= 500,
             },
         },
         "handlers": {
@@ -540,12 +541,13 @@ def logging_settings(log_format: str, level: str) -> dict:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django": {"handlers": [], "level": level, "propagate": True},
-            "django.server": {
+            "django.request": {
                 "handlers": [],
                 "level": level,
                 "propagate": True,
-                "filters": ["not_an_error_response"],
+                "filters": ["server_errors_only"],
             },
+            "django.server": {"handlers": [], "level": "CRITICAL", "propagate": True},
             "django.db.backends": {"level": "WARNING"},
         },
     }

@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
+from django.http import HttpResponse
 
 from aidmatch.events import Audience, EventType
 from apps.core.logs import HEADER, route_pattern
+from apps.core.middleware import RequestIdMiddleware
 from apps.events.services import record_event
 from apps.events.tasks import relay_events
 from tests.conftest import client_for
@@ -77,17 +79,33 @@ def test_an_api_key_caller_is_named_by_its_prefix_and_organization(org_x):
     assert secret not in raw and org_x.name not in raw
 
 
-def test_every_line_of_a_request_carries_its_id_and_no_request_object(donor_client):
+def test_a_4xx_is_one_line_and_its_query_string_is_never_logged(donor_client):
     with log_output() as lines:
         response = donor_client.get(f"/api/v1/pledges/{uuid.uuid4()}?email=someone%40example.org")
 
     assert response.status_code == 404
-    rid = response["X-Request-ID"]
     logged = [line for line in lines if "logger" in line]
-    assert {line["logger"] for line in logged} >= {"django.request", "aidmatch.request"}
-    assert all(line["request_id"] == rid for line in logged)
-    assert access_lines(lines)[0]["route"] == "api/v1/pledges/<pk>"
-    assert "someone" not in lines[-1]["__raw__"]  # the query string is never logged
+    assert [(line["logger"], line["status"]) for line in logged] == [("aidmatch.request", 404)]
+    assert logged[0]["request_id"] == response["X-Request-ID"]
+    assert logged[0]["route"] == "api/v1/pledges/<pk>"
+    assert "someone" not in lines[-1]["__raw__"]
+
+
+def test_every_line_written_while_a_request_runs_carries_its_id(rf):
+    def view(request):
+        logging.getLogger("apps.somewhere").warning("working on it")
+        return HttpResponse("ok")
+
+    with log_output() as lines:
+        response = RequestIdMiddleware(view)(rf.get("/anything", HTTP_X_REQUEST_ID="rid-7"))
+
+    assert response["X-Request-ID"] == "rid-7"
+    working, access = [line for line in lines if "logger" in line]
+    assert (working["message"], working["request_id"]) == ("working on it", "rid-7")
+    assert (access["logger"], access["request_id"]) == ("aidmatch.request", "rid-7")
+    with log_output() as after:
+        logging.getLogger("apps.somewhere").warning("outside")
+    assert after[0]["request_id"] == ""
 
 
 def test_an_unmatched_path_is_logged_without_its_text(anon):
