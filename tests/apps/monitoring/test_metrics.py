@@ -191,3 +191,14 @@ def test_every_part_is_read_without_error_and_tasks_in_process_are_counted(anon,
         - before
         == 1
     )
+
+
+def test_the_deploy_check_warns_while_metrics_has_no_token(settings):
+    from apps.monitoring.checks import metrics_token_set
+
+    settings.METRICS_TOKEN = ""
+    (warning,) = metrics_token_set(None)
+    settings.METRICS_TOKEN = TOKEN
+
+    assert warning.id == "monitoring.W001"
+    assert metrics_token_set(None) == []
