@@ -16,6 +16,8 @@ import re
 import time
 from contextvars import ContextVar
 
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
 HEADER = "x_request_id"  # the Celery message header
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="")
@@ -40,11 +42,32 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# PostgreSQL's DETAIL line of an error holds the row's values ("Key (email)=(…) already
+# exists", "Failing row contains (…)"): an exception's text in a log line never carries it.
+_DETAIL = re.compile(r"^(\s*)DETAIL:.*$", re.MULTILINE)
+
+
+def redact(text: str) -> str:
+    return (
+        _DETAIL.sub(r"\1DETAIL:  [values left out of the log]", text) if "DETAIL:" in text else text
+    )
+
+
+class JsonFormatter(_JsonFormatter):
+    """One JSON object a line (python-json-logger), database values left out (``redact``)."""
+
+    def process_log_record(self, log_data: dict) -> dict:
+        for key in ("message", "exc_info", "stack_info"):
+            if isinstance(log_data.get(key), str):
+                log_data[key] = redact(log_data[key])
+        return super().process_log_record(log_data)
+
+
 class PlainFormatter(logging.Formatter):
     """The developer's format: the JSON lines' fields, readable, request id when there is one."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = redact(super().format(record))
         rid = getattr(record, "request_id", "")
         return f"{text} [request_id={rid}]" if rid else text
 

@@ -515,7 +515,7 @@ def logging_settings(log_format: str, level: str) -> dict:
                 "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             },
             "json": {
-                "()": "pythonjsonlogger.json.JsonFormatter",
+                "()": "apps.core.logs.JsonFormatter",
                 "fmt": "%(levelname)s %(name)s %(message)s",
                 "rename_fields": {"levelname": "level", "name": "logger"},
                 "timestamp": "time",

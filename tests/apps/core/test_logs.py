@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 
 from aidmatch.events import Audience, EventType
@@ -17,7 +18,7 @@ from apps.core.middleware import RequestIdMiddleware
 from apps.events.services import record_event
 from apps.events.tasks import relay_events
 from tests.conftest import client_for
-from tests.factories import ApiKeyFactory, PledgeFactory
+from tests.factories import ApiKeyFactory, PledgeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +142,16 @@ def test_a_task_run_in_process_carries_the_request_id_given_in_its_headers(donor
 )
 def test_routes_are_labelled_by_their_pattern(route, label):
     assert route_pattern(route) == label
+
+
+def test_a_database_error_s_row_values_never_reach_the_log(donor):
+    with log_output() as lines:
+        try:
+            with transaction.atomic():
+                UserFactory(email=donor.email)
+        except IntegrityError:
+            logging.getLogger("apps.somewhere").exception("could not add the user")
+
+    (line,) = [line for line in lines if line.get("message") == "could not add the user"]
+    assert "IntegrityError" in line["exc_info"] and "DETAIL:  [values left out" in line["exc_info"]
+    assert donor.email not in lines[-1]["__raw__"]
