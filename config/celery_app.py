@@ -6,6 +6,10 @@ MATCHING_SWEEP_SECONDS, from its start on, retries the matching runs whose worke
 message was lost (beat's sweep does the same, so recovery needs neither beat nor a restart);
 every EVENTS_RELAY_SECONDS it relays the outbox's committed events (``apps.events.relay``), and
 every WEBHOOKS_DISPATCH_SECONDS it sends the webhook deliveries that are due (``apps.webhooks``).
+
+Workers log through Django's LOGGING (apps.core.logs: JSON lines carrying the request id of the
+request that enqueued the task, and the task's name and id), and count their tasks
+(apps.core.metrics); with WORKER_METRICS_PORT set, a worker serves those counts on that port.
 """
 
 import logging
@@ -13,11 +17,18 @@ import os
 
 from celery import Celery, signals
 
+from apps.core import logs, metrics
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("aidmatch")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Connected on import, so both the web processes (which publish) and the workers (which set up
+# logging before Django's apps are ready) have them.
+logs.connect_celery_signals()
+metrics.connect_celery_signals()
 
 _keeper = None  # this worker's housekeeping thread
 
@@ -49,6 +60,11 @@ def _start_housekeeping(sender, **kwargs) -> None:
         ]
     )
     _keeper.start()
+    if settings.WORKER_METRICS_PORT:
+        metrics.serve_worker_metrics(settings.WORKER_METRICS_PORT, settings.WORKER_METRICS_ADDRESS)
+        logging.getLogger(__name__).info(
+            "serving this worker's metrics on port %s", settings.WORKER_METRICS_PORT
+        )
 
 
 @signals.worker_shutdown.connect

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core.problems import handler404 as problem_not_found
 from apps.core.views import healthz, livez
+from apps.monitoring.views import metrics
 
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
@@ -28,6 +29,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
+    path("metrics", metrics, name="metrics"),  # Prometheus; bearer METRICS_TOKEN
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

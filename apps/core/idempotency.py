@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from aidmatch.errors import IdempotencyKeyReused
 from apps.core.actors import caller_key
+from apps.core.metrics import IDEMPOTENT_REPLAYS
 from apps.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -40,6 +41,7 @@ def _replay(record: IdempotencyRecord) -> Response:
     for name, value in record.response_headers.items():
         response[name] = value
     response["Idempotent-Replayed"] = "true"
+    IDEMPOTENT_REPLAYS.inc()
     return response
 
 

@@ -1,24 +1,36 @@
 import re
+import time
 import uuid
 from urllib.parse import quote
 
 from django.urls import Resolver404, get_script_prefix, resolve
 
+from apps.core import logs
+
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Gives every request an id (the caller's X-Request-ID when it is safe) and echoes it."""
+    """Gives every request an id (the caller's X-Request-ID when it is safe) and echoes it; the
+    id is in the logging context for the request's length (every line carries it, and so do the
+    tasks the request enqueues), and the request's access line is written as it ends
+    (apps.core.logs)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        started = time.perf_counter()
         given = request.headers.get("X-Request-ID", "")
         request.request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
-        response = self.get_response(request)
-        response["X-Request-ID"] = request.request_id
-        return response
+        token = logs.request_id_var.set(request.request_id)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request.request_id
+            logs.access_line(request, response, started)
+            return response
+        finally:
+            logs.request_id_var.reset(token)
 
 
 class CreatedLocationMiddleware:

@@ -145,6 +145,10 @@ class Delivery(models.Model):
                 condition=Q(status__in=["pending", "sending"], ordered=True),
                 name="delivery_open_per_resource",
             ),
+            # /metrics counts failed deliveries (apps.monitoring): few, so a small index.
+            models.Index(
+                fields=["created_at"], condition=Q(status="failed"), name="delivery_failed"
+            ),
         ]
 
     def __str__(self) -> str:

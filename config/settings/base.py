@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS as JSON_LOG_RESERVED_ATTRS
 
 from aidmatch.events import EventType, resource_of
 from aidmatch.lifecycle import AllocationStatus, DisbursementStatus, NeedStatus
@@ -60,10 +61,13 @@ INSTALLED_APPS = [
     "apps.opendata",  # IATI, HXL, flows: what may be published, and the exports
     "apps.statements",  # donors' giving statements (JSON, CSV, PDF)
     "apps.demo",
+    "django_prometheus",  # request counts and latencies by view (/metrics: apps.monitoring)
+    "apps.monitoring",  # /metrics: the process's counters and the domain's figures
 ]
 
 MIDDLEWARE = [
-    "corsheaders.middleware.CorsMiddleware",  # first: it answers preflights itself
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: the whole time
+    "corsheaders.middleware.CorsMiddleware",  # it answers preflights itself
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
@@ -75,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # --- CORS (django-cors-headers) ------------------------------------------------------------------
@@ -209,6 +214,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_DEFAULT_QUEUE = "aidmatch"
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TIMEZONE = "UTC"
+
+# --- Metrics (apps.monitoring, apps.core.metrics) ------------------------------------------------
+# /metrics answers only a request with "Authorization: Bearer <METRICS_TOKEN>"; unset: 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# A worker serves its own task counts and durations on this port (none: not served).
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDRESS = env("WORKER_METRICS_ADDRESS", default="")
+# Request latency buckets of django-prometheus (seconds).
+PROMETHEUS_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 # --- Exchange rates -----------------------------------------------------------------------------
 # A rate dated more than this many days before the day of a conversion is not used: converting
@@ -492,32 +506,65 @@ IATI_PUBLISHER_TYPE = env("IATI_PUBLISHER_TYPE", default="90")  # OrganisationTy
 IATI_EXPORT_CHUNK = env.int("IATI_EXPORT_CHUNK", default=500)  # needs read per batch
 
 # One line per event, all through the root handler: Django's own "django" handler (which printed
-# the reloader's line and every 4xx a second time) and runserver's separate access-line handler
-# are dropped. A 4xx or 5xx is logged once, by django.request (under any server), so runserver's
-# access line for it is left out.
+# the reloader's line and every 4xx a second time) is dropped. Every request writes one access
+# line ("aidmatch.request", apps.core.logs: route, status, duration, caller ids), under any
+# server, so runserver's own access line (django.server) and django.request's line for a 4xx
+# are left out; a 5xx is logged by django.request too, with its traceback. Every line carries
+# the request id (and, in a worker, the task's name and id).
+# LOG_FORMAT: "json" (one JSON object a line, for a log collector; the default) or "plain"
+# (the default of config.settings.local: a developer's terminal and the embedded demo).
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "filters": {
-        "not_an_error_response": {
-            "()": "django.utils.log.CallbackFilter",
-            "callback": lambda r: not (r.args and getattr(r, "status_code", 0) >= 400),
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+
+
+def logging_settings(log_format: str, level: str) -> dict:
+    if log_format not in ("json", "plain"):
+        raise ImproperlyConfigured("LOG_FORMAT must be json or plain.")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {
+                "()": "apps.core.logs.PlainFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            },
+            "json": {
+                "()": "apps.core.logs.JsonFormatter",
+                "fmt": "%(levelname)s %(name)s %(message)s",
+                "rename_fields": {"levelname": "level", "name": "logger"},
+                "timestamp": "time",
+                # Django's request object (django.request, django.server) would be written as
+                # its repr, query string included: left out (the access line says what counts).
+                "reserved_attrs": [*JSON_LOG_RESERVED_ATTRS, "request", "server_time"],
+            },
         },
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
-        "django.server": {
-            "handlers": [],
-            "level": LOG_LEVEL,
-            "propagate": True,
-            "filters": ["not_an_error_response"],
+        "filters": {
+            "context": {"()": "apps.core.logs.ContextFilter"},
+            "server_errors_only": {
+                "()": "django.utils.log.CallbackFilter",
+                "callback": lambda r: getattr(r, "status_code", 500) >= 500,
+            },
         },
-        "django.db.backends": {"level": "WARNING"},
-    },
-}
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["context"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django": {"handlers": [], "level": level, "propagate": True},
+            "django.request": {
+                "handlers": [],
+                "level": level,
+                "propagate": True,
+                "filters": ["server_errors_only"],
+            },
+            "django.server": {"handlers": [], "level": "CRITICAL", "propagate": True},
+            "django.db.backends": {"level": "WARNING"},
+        },
+    }
+
+
+LOGGING = logging_settings(LOG_FORMAT, LOG_LEVEL)

@@ -17,6 +17,9 @@ if "n9tG0h7s3KkVdJ8m3hYqk3o0w8b5kq1rYV3x8JQ0c2U=" in FIELD_ENCRYPTION_KEYS:
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+# Prometheus scrapes each web process directly (inside the deployment's network, no TLS proxy
+# in between): /metrics answers there instead of redirecting to https.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
