@@ -31,6 +31,7 @@ from aidmatch import matching
 from aidmatch.errors import DomainError
 from apps.audit.services import audit_record
 from apps.core.leases import lease_acquire, lease_holder, lease_release, lease_renewer
+from apps.core.logs import redact
 from apps.core.workers import Housekeeper
 from apps.matching.models import MatchRun
 from apps.matching.services.allocations import allocation_commit
@@ -357,7 +358,8 @@ def _auto_commit(run: MatchRun, allocation_ids) -> None:
 
 def _record_failure(run: MatchRun, exc: Exception) -> None:
     run.status = MatchRun.Status.FAILED
-    run.error = f"{type(exc).__name__}: {exc}"[:2000]
+    # Shown to verifiers: PostgreSQL's DETAIL line (the row's values) is left out.
+    run.error = redact(f"{type(exc).__name__}: {exc}")[:2000]
     run.finished_at = timezone.now()
     run.save()
     log.exception("matching run %s failed", run.pk)

@@ -389,3 +389,24 @@ def test_by_default_a_dead_worker_is_found_within_two_minutes():
     lease, sweep = base.MATCHING_RUN_LEASE_SECONDS, base.MATCHING_SWEEP_SECONDS
     assert lease + sweep <= 120
     assert base.CELERY_BEAT_SCHEDULE["sweep-matching"]["schedule"] <= timedelta(seconds=60)
+
+
+def test_a_failed_runs_error_shown_to_verifiers_leaves_out_the_rows_values():
+    from django.db import IntegrityError, transaction
+
+    from apps.matching.services.runs import _record_failure
+    from tests.factories import UserFactory
+
+    UserFactory(email="layla.ahmadi@example.org")
+    try:
+        with transaction.atomic():
+            UserFactory(email="layla.ahmadi@example.org")
+    except IntegrityError as exc:
+        raised = exc
+    run = MatchRun.objects.create(trigger="manual", mode="full")
+
+    _record_failure(run, raised)
+
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error.startswith("IntegrityError: duplicate key")
+    assert "DETAIL:" in run.error and "layla" not in run.error
