@@ -36,6 +36,13 @@ fi
 python manage.py check --deploy --fail-level WARNING ||
   fail "manage.py check --deploy failed (above): fix the configuration before starting"
 
+# Prometheus counts of several processes (gunicorn's workers, a prefork worker's children) meet
+# in PROMETHEUS_MULTIPROC_DIR: it must start empty.
+if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+  rm -rf "$PROMETHEUS_MULTIPROC_DIR"
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+fi
+
 role="${1:-api}"
 [ "$#" -gt 0 ] && shift
 case "$role" in

@@ -17,12 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # The queues of the shared decision (settings.CELERY_QUEUE_NAMES once it names them).
 SHARED_DECISION = ("default", "matching", "notify", "screening")
 QUEUES = set(getattr(settings, "CELERY_QUEUE_NAMES", SHARED_DECISION))
-# What config/settings/production.py refuses to start without.
+# What config/settings/production.py refuses to start without, and what the entrypoint's
+# check --deploy --fail-level WARNING stops on (METRICS_TOKEN: monitoring.W001).
 REQUIRED_IN_PRODUCTION = {
     "DJANGO_SECRET_KEY",
     "DATABASE_URL",
     "FIELD_ENCRYPTION_KEYS",
     "DJANGO_ALLOWED_HOSTS",
+    "METRICS_TOKEN",
 }
 
 

@@ -23,6 +23,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "REDIS_URL": os.environ["REDIS_URL"],
         "DJANGO_ALLOWED_HOSTS": "api.example.org",
+        "METRICS_TOKEN": "a-throwaway-metrics-token-for-this-test-only",
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}
@@ -89,3 +90,28 @@ def test_the_manage_role_runs_a_management_command_with_the_production_settings(
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.rstrip().endswith("False")
+
+
+def test_without_a_metrics_token_the_deploy_check_stops_the_start():
+    done = run("sh", "-c", "echo started", METRICS_TOKEN=None)
+
+    assert done.returncode == 78
+    assert "started" not in done.stdout
+    assert "monitoring.W001" in done.stderr + done.stdout
+
+
+def test_the_prometheus_directory_starts_empty(tmp_path):
+    counts = tmp_path / "prometheus"
+    counts.mkdir()
+    (counts / "counter_1234.db").write_bytes(b"stale counts of a process before the restart")
+
+    done = run(
+        "sh",
+        "-c",
+        'ls -A "$PROMETHEUS_MULTIPROC_DIR"; echo listed',
+        PROMETHEUS_MULTIPROC_DIR=str(counts),
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("listed") and "counter_1234.db" not in done.stdout
+    assert counts.is_dir() and list(counts.iterdir()) == []

@@ -197,8 +197,11 @@ def test_the_deploy_check_warns_while_metrics_has_no_token(settings):
     from apps.monitoring.checks import metrics_token_set
 
     settings.METRICS_TOKEN = ""
-    (warning,) = metrics_token_set(None)
-    settings.METRICS_TOKEN = TOKEN
+    (unset,) = metrics_token_set(None)
+    settings.METRICS_TOKEN = "change-me"
+    (placeholder,) = metrics_token_set(None)
+    settings.METRICS_TOKEN = "m" * 32
 
-    assert warning.id == "monitoring.W001"
+    assert unset.id == placeholder.id == "monitoring.W001"
+    assert "not set" in unset.msg and "shorter than 32" in placeholder.msg
     assert metrics_token_set(None) == []
