@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 import redis
+from kombu import pools
 
 from config.celery_app import app as celery_app
 
@@ -72,10 +73,10 @@ class Broker:
 
 
 def use_broker(url: str, transport_options: dict) -> None:
-    """Point this process's Celery app at another broker: the pooled connections and producers
-    of the former one are closed and dropped, and the next publish connects afresh."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    """Point this process's Celery app at another broker: kombu's pooled connections and
+    producers (shared by every app with the same broker) are closed and forgotten, and the next
+    publish connects afresh."""
+    pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
     celery_app.conf.broker_url = url
