@@ -35,11 +35,17 @@ class WorkerProcess:
     consuming every queue unless ``queues`` names some; can be killed and restarted."""
 
     def __init__(
-        self, database_url: str, log_path: Path, queues: tuple[str, ...] = (), **env: str
+        self,
+        database_url: str,
+        log_path: Path,
+        queues: tuple[str, ...] = (),
+        pool: str = "solo",
+        **env: str,
     ) -> None:
         self.database_url = database_url
         self.log_path = log_path
         self.queues = queues or tuple(django_settings.CELERY_QUEUE_NAMES)
+        self.pool = pool  # "solo", or "prefork" (one child: the production matching worker)
         self.env = env
         self.proc: subprocess.Popen | None = None
 
@@ -61,7 +67,8 @@ class WorkerProcess:
                 "-A",
                 "config.celery_app",
                 "worker",
-                "--pool=solo",
+                f"--pool={self.pool}",
+                "--concurrency=1",
                 "--loglevel=INFO",
                 "--without-mingle",
                 "--without-gossip",

@@ -233,8 +233,13 @@ def test_triggers_during_a_long_run_coalesce_into_one_follow_up_and_nothing_retr
     blocker = psycopg2.connect(_test_database_url())
     blocker.autocommit = False
     try:
+        # prefork with one child, as in production: a solo worker runs the task in its event
+        # loop, and on RabbitMQ (which pushes) the prefetch window it widened for a countdown
+        # task stays wide during the run, so the follow-up would wait in the busy worker
         workers = [
-            WorkerProcess(_test_database_url(), tmp_path / f"worker-{i}.log").start()
+            WorkerProcess(
+                _test_database_url(), tmp_path / f"worker-{i}.log", pool="prefork"
+            ).start()
             for i in range(2)
         ]
         with blocker.cursor() as cursor:
