@@ -145,18 +145,20 @@ def broker(request) -> Broker:
 @pytest.fixture
 def broker_tasks(settings, broker):
     """Send tasks through ``broker`` instead of running them in-process, for this test; the
-    workers started meanwhile consume from the same broker."""
+    workers started meanwhile consume from the same broker. On Redis, the broker this process
+    is configured with (a test may have pointed it at a Redis of its own)."""
     conf = celery_app.conf
-    previous = (conf.task_always_eager, conf.broker_url, conf.broker_transport_options)
+    previous = (conf.broker_url, conf.broker_transport_options)
+    eager = conf.task_always_eager
     settings.CELERY_TASK_ALWAYS_EAGER = False
     conf.task_always_eager = False
-    if broker.url != conf.broker_url:
+    if broker.name == "rabbitmq":
         use_broker(broker.url, {})  # the Redis-only transport options are not RabbitMQ's
     celery_app.control.purge()
     yield broker
-    conf.task_always_eager = previous[0]
-    if previous[1] != conf.broker_url:
-        use_broker(*previous[1:])
+    conf.task_always_eager = eager
+    if broker.name == "rabbitmq":
+        use_broker(*previous)
 
 
 @pytest.fixture
