@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
 BIN = Path(PY).parent
+QUEUES = "default,matching,notify,screening"  # settings.CELERY_QUEUE_NAMES: the worker takes all
 
 
 def say(message: str) -> None:
@@ -200,6 +201,8 @@ class Servers:
                 "WARNING",
                 "--without-mingle",
                 "--without-gossip",
+                "-Q",
+                QUEUES,  # every queue
                 "-n",
                 f"bench-api-{os.getpid()}@%h",
             ],

@@ -159,6 +159,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -210,6 +211,8 @@ def main() -> None:
             "--loglevel=WARNING",
             "--without-mingle",
             "--without-gossip",
+            "-Q",
+            ",".join(settings.CELERY_QUEUE_NAMES),  # every queue
             "-n",
             f"bench-latency-{os.getpid()}@%h",
         ],

@@ -140,6 +140,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.db import transaction
 
     from aidmatch.events import Audience, EventType
@@ -167,7 +168,8 @@ def main() -> None:
     log_path = Path(tempfile.gettempdir()) / f"bench-webhooks-worker-{os.getpid()}.log"
     worker = subprocess.Popen(
         [py, "-m", "celery", "-A", "config.celery_app", "worker", "--pool=solo",
-         "--loglevel=WARNING", "--without-mingle", "--without-gossip", "-Q", "aidmatch",
+         "--loglevel=WARNING", "--without-mingle", "--without-gossip",
+         "-Q", ",".join(settings.CELERY_QUEUE_NAMES),
          "-n", f"bench-webhooks-{os.getpid()}@%h"],
         cwd=ROOT, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
         start_new_session=True,

@@ -98,3 +98,15 @@ ensure_redis() {
 ensure_pgbouncer() {
   command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || _apt_install pgbouncer
 }
+
+# RabbitMQ on 127.0.0.1:5672 (guest/guest, loopback only), started if it is not running. The
+# worker tests run on it too, each test run in a virtual host of its own (tests/integration).
+ensure_rabbitmq() {
+  command -v rabbitmq-server >/dev/null || _apt_install rabbitmq-server
+  if ! (: </dev/tcp/127.0.0.1/5672) 2>/dev/null || ! rabbitmqctl -q status >/dev/null 2>&1; then
+    say "Starting RabbitMQ"
+    service rabbitmq-server start >/dev/null 2>&1 || rabbitmq-server -detached || true
+    _wait_for RabbitMQ rabbitmqctl -q status
+    _wait_for "RabbitMQ's port 5672" bash -c ': </dev/tcp/127.0.0.1/5672'
+  fi
+}

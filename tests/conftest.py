@@ -188,3 +188,14 @@ def clock(monkeypatch):
         return moment
 
     return set_to
+
+
+@pytest.fixture
+def broker():
+    """The broker of the tests that send tasks to a worker outside tests/integration: this run's
+    Redis. tests/integration overrides it to run each worker test on Redis and on RabbitMQ."""
+    from django.conf import settings
+
+    from tests.integration.brokers import Broker
+
+    return Broker("redis", settings.CELERY_BROKER_URL)

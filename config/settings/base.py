@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 from pythonjsonlogger.core import RESERVED_ATTRS as JSON_LOG_RESERVED_ATTRS
 
 from aidmatch.events import EventType, resource_of
@@ -205,13 +206,54 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 # A message taken by a worker that dies unacknowledged goes back to the queue after this long
-# (Redis): keep it above the longest task's run time.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
-    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
-    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+# (Redis): keep it above the longest task's run time. RabbitMQ puts it back as soon as the
+# worker's connection closes, and takes none of these options (README, "Brokers").
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+    }
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://"))
+    else {}
+)
+# Queues (README, "Queues and workers"): one worker command per queue, so that a long matching
+# run never holds back a webhook or a screening chunk. Every task is routed by name; a task
+# named in no route goes to `default`.
+CELERY_QUEUE_NAMES = ("default", "matching", "notify", "screening")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in CELERY_QUEUE_NAMES
+)
+CELERY_TASK_ROUTES = {
+    # matching (run by `-Q matching --concurrency 1`: runs take the matching lock one at a time)
+    "apps.matching.tasks.run_matching": {"queue": "matching"},
+    "apps.matching.tasks.sweep_matching": {"queue": "matching"},
+    "apps.matching.tasks.release_overdue_proposals": {"queue": "matching"},
+    # notify: the outbox relay and the webhook deliveries
+    "apps.events.tasks.relay_events": {"queue": "notify"},
+    "apps.webhooks.tasks.dispatch_webhooks": {"queue": "notify"},
+    "apps.webhooks.tasks.send_deliveries": {"queue": "notify"},
+    # screening
+    "apps.screening.tasks.rescreen_all_organizations": {"queue": "screening"},
+    "apps.screening.tasks.screen_organizations": {"queue": "screening"},
+    # default: housekeeping (purges, expiry sweeps, pledge schedules, the ledger's reconcile)
+    "apps.events.tasks.purge_old_events": {"queue": "default"},
+    "apps.webhooks.tasks.purge_webhook_log": {"queue": "default"},
+    "apps.core.tasks.purge_idempotency_records": {"queue": "default"},
+    "apps.accounts.tasks.purge_expired_tokens": {"queue": "default"},
+    "apps.disbursements.tasks.flag_unconfirmed_tranches": {"queue": "default"},
+    "apps.needs.tasks.expire_overdue_needs": {"queue": "default"},
+    "apps.pledges.tasks.expire_due_pledges": {"queue": "default"},
+    "apps.pledges.tasks.make_due_scheduled_pledges": {"queue": "default"},
+    "apps.ledger.tasks.reconcile_ledger": {"queue": "default"},
+    # tasks added later to these apps (names above win over these patterns)
+    "apps.matching.tasks.*": {"queue": "matching"},
+    "apps.events.tasks.*": {"queue": "notify"},
+    "apps.webhooks.tasks.*": {"queue": "notify"},
+    "apps.notices.tasks.*": {"queue": "notify"},
+    "apps.screening.tasks.*": {"queue": "screening"},
 }
-CELERY_TASK_DEFAULT_QUEUE = "aidmatch"
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TIMEZONE = "UTC"
 
@@ -477,11 +519,11 @@ FIELD_ENCRYPTION_KEYS = env.list(
 )
 # Workers write a heartbeat (WorkerHeartbeat) every HEALTH_HEARTBEAT_SECONDS; /healthz counts a
 # worker up while its heartbeat is younger than HEALTH_WORKER_STALE_SECONDS, and wants one for each
-# of HEALTH_REQUIRED_QUEUES (default: the task queue). The broker check gives up after
-# HEALTH_BROKER_TIMEOUT seconds.
+# of HEALTH_REQUIRED_QUEUES (default: every queue, so that /healthz names a queue with no worker).
+# The broker check gives up after HEALTH_BROKER_TIMEOUT seconds.
 HEALTH_HEARTBEAT_SECONDS = env.float("HEALTH_HEARTBEAT_SECONDS", default=10.0)
 HEALTH_WORKER_STALE_SECONDS = env.float("HEALTH_WORKER_STALE_SECONDS", default=30.0)
-HEALTH_REQUIRED_QUEUES = env.list("HEALTH_REQUIRED_QUEUES", default=[CELERY_TASK_DEFAULT_QUEUE])
+HEALTH_REQUIRED_QUEUES = env.list("HEALTH_REQUIRED_QUEUES", default=list(CELERY_QUEUE_NAMES))
 HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=0.5)
 # Sanctions screening: a name scoring at least this (0-100) against a list entry is a hit. At 88
 # every listed-name variant in the tests hits and 0.8% of 240 unlisted Afghan names do

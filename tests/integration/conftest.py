@@ -1,4 +1,5 @@
-"""Real processes: a Celery worker against Redis and the test PostgreSQL database."""
+"""Real processes: a Celery worker against a broker (Redis, and again RabbitMQ: the ``broker``
+fixture) and the test PostgreSQL database."""
 
 import os
 import signal
@@ -8,9 +9,17 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 
 from config.celery_app import app as celery_app
+from tests.integration.brokers import (
+    RABBITMQ_URL,
+    Broker,
+    rabbitmq_vhost_create,
+    rabbitmq_vhost_delete,
+    use_broker,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,11 +31,21 @@ def process_env(**overrides: str) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """A ``celery worker`` subprocess using the test database; can be killed and restarted."""
+    """A ``celery worker`` subprocess using the test database and this process's broker,
+    consuming every queue unless ``queues`` names some; can be killed and restarted."""
 
-    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        queues: tuple[str, ...] = (),
+        pool: str = "solo",
+        **env: str,
+    ) -> None:
         self.database_url = database_url
         self.log_path = log_path
+        self.queues = queues or tuple(django_settings.CELERY_QUEUE_NAMES)
+        self.pool = pool  # "solo", or "prefork" (one child: the production matching worker)
         self.env = env
         self.proc: subprocess.Popen | None = None
 
@@ -36,8 +55,9 @@ class WorkerProcess:
             DJANGO_SETTINGS_MODULE="config.settings.test",
             CELERY_TASK_ALWAYS_EAGER="false",
             DATABASE_CONN_MAX_AGE="0",
-            **self.env,
+            CELERY_BROKER_URL=celery_app.conf.broker_url,  # where this process sends tasks
         )
+        env.update(self.env)
         log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
         self.proc = subprocess.Popen(
             [
@@ -47,12 +67,13 @@ class WorkerProcess:
                 "-A",
                 "config.celery_app",
                 "worker",
-                "--pool=solo",
+                f"--pool={self.pool}",
+                "--concurrency=1",
                 "--loglevel=INFO",
                 "--without-mingle",
                 "--without-gossip",
                 "-Q",
-                celery_app.conf.task_default_queue,
+                ",".join(self.queues),
                 "-n",
                 f"test-{os.getpid()}-{time.monotonic_ns()}@%h",
             ],
@@ -103,15 +124,41 @@ def _test_database_url() -> str:
     return f"postgres://{user}@{host}:{port}/{s['NAME']}"
 
 
+@pytest.fixture(scope="session")
+def rabbitmq_vhost():
+    """A RabbitMQ virtual host of this test process's own, for the session."""
+    vhost = rabbitmq_vhost_create()
+    yield vhost
+    rabbitmq_vhost_delete(vhost)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request) -> Broker:
+    """Every worker test runs on both brokers (``-k rabbitmq`` selects the RabbitMQ runs).
+    Outside tests/integration, ``broker`` is this run's Redis (tests/conftest.py)."""
+    if request.param == "redis":
+        return Broker("redis", django_settings.CELERY_BROKER_URL)
+    vhost = request.getfixturevalue("rabbitmq_vhost")
+    return Broker("rabbitmq", f"{RABBITMQ_URL}/{vhost}", vhost)
+
+
 @pytest.fixture
-def broker_tasks(settings):
-    """Send tasks through Redis instead of running them in-process, for this test."""
-    previous = celery_app.conf.task_always_eager  # read (and so loaded) before the override
+def broker_tasks(settings, broker):
+    """Send tasks through ``broker`` instead of running them in-process, for this test; the
+    workers started meanwhile consume from the same broker. On Redis, the broker this process
+    is configured with (a test may have pointed it at a Redis of its own)."""
+    conf = celery_app.conf
+    previous = (conf.broker_url, conf.broker_transport_options)
+    eager = conf.task_always_eager
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    celery_app.conf.task_always_eager = False
+    conf.task_always_eager = False
+    if broker.name == "rabbitmq":
+        use_broker(broker.url, {})  # the Redis-only transport options are not RabbitMQ's
     celery_app.control.purge()
-    yield
-    celery_app.conf.task_always_eager = previous
+    yield broker
+    conf.task_always_eager = eager
+    if broker.name == "rabbitmq":
+        use_broker(*previous)
 
 
 @pytest.fixture

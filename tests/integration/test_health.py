@@ -22,16 +22,17 @@ def healthz(client):
     return response
 
 
-def test_healthy_with_a_real_worker_whose_heartbeat_names_its_queue(client, worker):
+def test_healthy_with_a_real_worker_whose_heartbeat_names_its_queues(client, worker, broker):
     beat = wait_for(lambda: WorkerHeartbeat.objects.first())
-    assert beat.queues == [celery_app.conf.task_default_queue]
+    assert sorted(beat.queues) == ["default", "matching", "notify", "screening"]
 
     response = healthz(client)
 
     assert response.status_code == 200, response.json()
     checks = response.json()["checks"]
     assert checks["database"] == {"status": "up", "vendor": "postgresql"}
-    assert checks["broker"]["status"] == "up"
+    transport = {"redis": "redis", "rabbitmq": "amqp"}[broker.name]
+    assert checks["broker"] == {"status": "up", "transport": transport}
     assert checks["workers"] == {"status": "up", "count": 1}
 
 
@@ -62,14 +63,16 @@ def test_unavailable_once_a_killed_workers_heartbeat_goes_stale(
 
     checks = response.json()["checks"]
     assert checks["workers"]["status"] == "down"
-    assert "aidmatch" in checks["workers"]["error"]
+    assert checks["workers"]["error"] == (
+        "no live worker heartbeat for queue(s) default, matching, notify, screening"
+    )
     assert checks["database"]["status"] == "up" and checks["broker"]["status"] == "up"
 
 
-def test_a_stale_heartbeat_is_down_and_a_fresh_one_is_up(client, db, broker_tasks):
+def test_a_stale_heartbeat_is_down_and_a_fresh_one_is_up(client, db, broker_tasks, settings):
     beat = WorkerHeartbeat.objects.create(
         hostname="w1@host",
-        queues=[celery_app.conf.task_default_queue],
+        queues=list(settings.CELERY_QUEUE_NAMES),
         pid=1,
         started_at=timezone.now() - timedelta(hours=1),
         last_seen=timezone.now() - timedelta(minutes=5),
@@ -86,19 +89,35 @@ def test_a_stale_heartbeat_is_down_and_a_fresh_one_is_up(client, db, broker_task
     assert fresh.json()["checks"]["workers"] == {"status": "up", "count": 1}
 
 
-def test_a_heartbeat_for_another_queue_does_not_count(client, db, broker_tasks):
+def test_each_queue_needs_a_worker_and_the_one_without_is_named(client, db, broker_tasks):
+    """One worker command per queue: /healthz is up once every queue has a live worker."""
+    for queue in ("default", "matching", "notify"):
+        WorkerHeartbeat.objects.create(
+            hostname=f"{queue}@host",
+            queues=[queue],
+            pid=1,
+            started_at=timezone.now(),
+            last_seen=timezone.now(),
+        )
+
+    missing = healthz(client)
     WorkerHeartbeat.objects.create(
-        hostname="w1@host",
+        hostname="screening@host",
         queues=["screening"],
         pid=1,
         started_at=timezone.now(),
         last_seen=timezone.now(),
     )
+    complete = healthz(client)
 
-    response = healthz(client)
-
-    assert response.status_code == 503
-    assert response.json()["checks"]["workers"]["status"] == "down"
+    assert missing.status_code == 503
+    assert missing.json()["checks"]["workers"] == {
+        "status": "down",
+        "error": "no live worker heartbeat for queue(s) screening",
+        "count": 3,
+    }
+    assert complete.status_code == 200, complete.json()
+    assert complete.json()["checks"]["workers"] == {"status": "up", "count": 4}
 
 
 def test_a_worker_of_another_deployment_on_the_same_broker_does_not_answer_for_this_one(

@@ -1,8 +1,10 @@
-"""Matching with a real Celery worker process on Redis and PostgreSQL: a pledge posted through
+"""Matching with a real Celery worker process on Redis (and again on RabbitMQ) and PostgreSQL,
+each task on its own queue: a pledge posted through
 the API is proposed within seconds; a worker killed in the middle of a run loses nothing and
 applies nothing twice, and a whole worker killed is detected by the run's lease and its runs
 retried; triggers during a long run coalesce into one follow-up; concurrent pledges, edits,
-withdrawals and runs never over-allocate."""
+withdrawals and runs never over-allocate; a matching task waits for a worker of the `matching`
+queue."""
 
 import random
 import time
@@ -11,15 +13,15 @@ from decimal import Decimal
 
 import psycopg2
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.db import connection, connections
 from django.db.models import Count, Q, Sum
 
 from aidmatch.access import MemberRole
 from aidmatch.lifecycle import ALLOCATION_LIVE, AllocationStatus
 from apps.core.models import Lease
+from apps.ledger.models import ReconcileRun
 from apps.ledger.reconcile import reconcile
+from apps.ledger.tasks import reconcile_ledger
 from apps.matching.models import Allocation, MatchRun
 from apps.matching.services.runs import LEASE_NAME, match_run_execute
 from apps.matching.tasks import run_matching, schedule_full_run
@@ -242,8 +244,13 @@ def test_triggers_during_a_long_run_coalesce_into_one_follow_up_and_nothing_retr
     blocker = psycopg2.connect(_test_database_url())
     blocker.autocommit = False
     try:
+        # prefork with one child, as in production: a solo worker runs the task in its event
+        # loop, and on RabbitMQ (which pushes) the prefetch window it widened for a countdown
+        # task stays wide during the run, so the follow-up would wait in the busy worker
         workers = [
-            WorkerProcess(_test_database_url(), tmp_path / f"worker-{i}.log").start()
+            WorkerProcess(
+                _test_database_url(), tmp_path / f"worker-{i}.log", pool="prefork"
+            ).start()
             for i in range(2)
         ]
         with blocker.cursor() as cursor:
@@ -293,8 +300,8 @@ def test_a_whole_worker_killed_mid_run_is_found_by_its_lease_and_its_runs_retrie
     transactional_db, django_db_serialized_rollback, broker_tasks, verifier_client, tmp_path
 ):
     """kill -9 of the worker's process group with the broker's visibility timeout left at its
-    default (an hour): the run it held and a queued manual run whose message was lost with it
-    are retried by the next worker, within the lease and the sweep interval."""
+    default (an hour, Redis): the run it held and a queued manual run, both messages lost with
+    it, are retried by the next worker, within the lease and the sweep interval."""
     a_small_world()
     env = {"MATCHING_RUN_LEASE_SECONDS": "3", "MATCHING_SWEEP_SECONDS": "1"}
     first = WorkerProcess(_test_database_url(), tmp_path / "first.log", **env).start()
@@ -313,7 +320,8 @@ def test_a_whole_worker_killed_mid_run_is_found_by_its_lease_and_its_runs_retrie
         first.kill_group()  # SIGKILL to the main process and its children
         blocker.rollback()
         blocker.close()
-    celery_app.control.purge()  # the manual run's message is lost with the worker
+    broker_tasks.settle()  # RabbitMQ: the run's message is back in its queue
+    celery_app.control.purge()  # the manual run's message (and the run's) is lost with the worker
     run.refresh_from_db()
     assert (run.status, run.attempts) == ("running", 1)
     dead_lease = Lease.objects.get(name=LEASE_NAME)  # left held by the dead worker
@@ -328,7 +336,7 @@ def test_a_whole_worker_killed_mid_run_is_found_by_its_lease_and_its_runs_retrie
         )
     finally:
         second.stop()
-        _forget_unacknowledged_messages()
+        broker_tasks.forget_unacknowledged()
 
     run.refresh_from_db()
     manual_run = MatchRun.objects.get(pk=manual.json()["id"])
@@ -344,8 +352,34 @@ def test_a_whole_worker_killed_mid_run_is_found_by_its_lease_and_its_runs_retrie
     assert_money_holds()
 
 
-def _forget_unacknowledged_messages() -> None:
-    """The killed worker's messages would come back in an hour (the visibility timeout) into
-    this Redis database: drop them now."""
-    client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    client.delete("unacked", "unacked_index")
+def test_each_task_goes_to_its_queue_and_waits_for_a_worker_of_that_queue(
+    transactional_db, django_db_serialized_rollback, broker_tasks, tmp_path
+):
+    """Sent with delay(), a matching run goes to `matching` and the ledger's reconcile to
+    `default`: a worker of `default` reconciles and leaves the run; a worker of `matching`
+    runs it and leaves the next reconcile."""
+    a_small_world()
+    defaults = WorkerProcess(
+        _test_database_url(), tmp_path / "default.log", queues=("default",)
+    ).start()
+    try:
+        sent = run_matching.delay(trigger="manual", mode="full")
+        reconcile_ledger.delay()
+        wait_for(lambda: ReconcileRun.objects.exists())
+    finally:
+        defaults.stop()
+    assert not MatchRun.objects.exists() and not Allocation.objects.exists()
+    assert broker_tasks.queue_length("matching") == 1
+
+    reconcile_ledger.delay()
+    matching = WorkerProcess(
+        _test_database_url(), tmp_path / "matching.log", queues=("matching",)
+    ).start()
+    try:
+        run = wait_for(lambda: MatchRun.objects.filter(task_id=sent.id, status="succeeded").first())
+    finally:
+        matching.stop()
+    assert run.created > 0 and Allocation.objects.filter(match_run=run).count() == run.created
+    assert ReconcileRun.objects.count() == 1
+    assert broker_tasks.queue_length("default") == 1
+    assert broker_tasks.queue_length("matching") == 0
