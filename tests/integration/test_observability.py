@@ -119,11 +119,16 @@ def test_metrics_reports_messages_waiting_for_a_worker(anon, token, broker_tasks
 
 
 @pytest.mark.worker
-def test_a_broker_that_is_down_does_not_fail_metrics(anon, token, broker_tasks, monkeypatch, db):
-    monkeypatch.setitem(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    monkeypatch.setitem(celery_app.conf, "broker_read_url", "redis://127.0.0.1:1/0")
-
-    samples = scrape(anon)
+def test_a_broker_that_is_down_does_not_fail_metrics(anon, token, broker_tasks, db):
+    # Set back here, not by monkeypatch: its undo could run after broker_tasks has put the
+    # run's own broker back, and would then leave this process on the test's broker.
+    conf = celery_app.conf
+    previous = (conf["broker_url"], conf["broker_read_url"])
+    conf["broker_url"] = conf["broker_read_url"] = "redis://127.0.0.1:1/0"
+    try:
+        samples = scrape(anon)
+    finally:
+        conf["broker_url"], conf["broker_read_url"] = previous
 
     assert samples[("aidmatch_celery_broker_up", ())] == 0
     assert samples[("aidmatch_scrape_errors", (("part", "queues"),))] == 0
