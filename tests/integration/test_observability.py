@@ -102,7 +102,9 @@ def test_a_task_sent_by_a_request_logs_its_request_id_in_the_worker(
 
 
 @pytest.mark.worker
-def test_metrics_reports_messages_waiting_for_a_worker(anon, token, broker_tasks, transactional_db):
+def test_metrics_reports_messages_waiting_for_a_worker(
+    anon, token, broker_tasks, django_db_serialized_rollback, transactional_db
+):
     before = scrape(anon)
     assert before[("aidmatch_celery_broker_up", ())] == 1
     assert sum(v for (n, _), v in before.items() if n == "aidmatch_celery_queue_messages") == 0
