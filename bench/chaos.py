@@ -185,6 +185,8 @@ class Receiver:
         self.ids: set[str] = set()
         self.requests = 0
         self.bad_signatures = 0
+        self.bad_reasons: list[str] = []  # why each bad signature failed (the first few)
+        self.truncated = 0  # bodies cut short: the sender died mid-request (a killed worker)
         self.slow_until = 0.0
         self.slow_seconds = (1.0, 4.5)
         self.rng = random.Random(0)
@@ -199,19 +201,33 @@ class Receiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:  # the connection closed mid-body: the sender was killed
+                    with receiver.lock:
+                        receiver.requests += 1
+                        receiver.truncated += 1
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                reason = ""
                 try:
                     Webhook(receiver.secret).verify(body, headers)
-                    ok = True
-                except (WebhookVerificationError, ValueError):
-                    ok = False
+                except (WebhookVerificationError, ValueError) as exc:
+                    reason = f"{type(exc).__name__}: {exc}"
+                ok = not reason
                 with receiver.lock:
                     receiver.requests += 1
                     if ok:
                         receiver.ids.add(headers.get("webhook-id", ""))
                     else:
                         receiver.bad_signatures += 1
+                        if len(receiver.bad_reasons) < 3:
+                            receiver.bad_reasons.append(
+                                f"{reason} (id {headers.get('webhook-id')}, "
+                                f"timestamp {headers.get('webhook-timestamp')}, "
+                                f"received {int(time.time())}, {len(body)} bytes)"
+                            )
                     slow = time.monotonic() < receiver.slow_until
                     pause = receiver.rng.uniform(*receiver.slow_seconds) if slow else 0
                 if pause:
@@ -1054,12 +1070,18 @@ def main() -> int:
                 "every committed event delivered to the webhook receiver",
                 not left and total_events > 0,
                 f"{total_events} events, {total_events - len(left)} delivered, "
-                f"{receiver.requests} requests, "
-                f"{receiver.bad_signatures} bad signatures"
+                f"{receiver.requests} requests ({receiver.truncated} cut short by a killed "
+                f"sender), {receiver.bad_signatures} bad signatures"
                 + (f"; missing e.g. {left[:3]}" if left else ""),
             )
         )
-        checks.append(("every webhook signature valid", receiver.bad_signatures == 0, ""))
+        checks.append(
+            (
+                "every webhook signature valid",
+                receiver.bad_signatures == 0,
+                "; ".join(receiver.bad_reasons),
+            )
+        )
 
         # Matching may still write its last proposals: wait for no running run (bounded)
         wait_until(
