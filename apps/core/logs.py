@@ -15,6 +15,7 @@ import logging
 import re
 import time
 from contextvars import ContextVar
+from functools import lru_cache
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
@@ -98,6 +99,7 @@ def _close_of(pattern: str, start: int) -> int:
     return len(pattern)
 
 
+@lru_cache(maxsize=1024)  # one entry per URL pattern: the set is bounded
 def route_pattern(route: str) -> str:
     """``api/v1/^pledges/(?P<pk>[0-9]{1,18})/?$`` -> ``api/v1/pledges/<pk>``: the pattern that
     matched, as a label (bounded: one per route, never an id or a query)."""
