@@ -2,9 +2,9 @@
 ``FIELD_ENCRYPTION_KEYS`` cannot open, with that key (``MultiFernet.rotate``).
 
 Walks every model's encrypted columns (``EncryptedTextField``/``EncryptedJSONField`` values and
-``FernetBlobField`` files) in primary-key order, a chunk per transaction with its rows locked
-(``FOR UPDATE``), so concurrent edits are neither lost nor overwritten. Values already under the
-newest key are left alone, so a run can be stopped and started again.
+``FernetBlobField`` files) in primary-key order, a chunk per transaction with its rows
+locked (``FOR NO KEY UPDATE``), so concurrent edits are neither lost nor overwritten. Values
+already under the newest key are left alone, so a run can be stopped and started again.
 """
 
 from collections.abc import Callable
@@ -57,7 +57,7 @@ def rotate_field_keys(
 ) -> dict[str, Tally]:
     newest = Fernet(settings.FIELD_ENCRYPTION_KEYS[0].encode())
     qn = connection.ops.quote_name
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
     tallies: dict[str, Tally] = {}
     for model, fields in encrypted_models():
         label = model._meta.label_lower

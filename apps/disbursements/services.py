@@ -212,7 +212,7 @@ def disbursement_set_partner_fields(
     """Set the donor's own ``metadata`` and/or ``external_reference`` on its tranche, in any
     state; only the donor's side (which schedules tranches) may. A reference the donor already
     used is a 409 naming that tranche."""
-    disbursement = Disbursement.objects.select_for_update().get(pk=disbursement_id)
+    disbursement = Disbursement.objects.select_for_update(no_key=True).get(pk=disbursement_id)
     donor_side = (
         disbursement.donor_id is not None and disbursement.donor_id == getattr(actor, "pk", None)
     ) or (
@@ -288,10 +288,10 @@ def _locked_tranche(disbursement_id):
     )
     pledges, needs, allocations = _lock_for(allocation_ids)
     disbursement = (
-        # Only the tranche's row: a plain FOR UPDATE would lock its currency and organization
+        # Only the tranche's row: a lock without OF would take its currency and organization
         # too, and every insert naming that currency waits on it at commit (its deferred
         # foreign-key check), while holding the audit chain's lock: a deadlock (bench/chaos.py).
-        Disbursement.objects.select_for_update(of=("self",))
+        Disbursement.objects.select_for_update(no_key=True, of=("self",))
         .select_related("currency", "organization")
         .get(pk=disbursement_id)
     )

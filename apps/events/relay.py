@@ -40,7 +40,11 @@ def relay_batch(batch: int = BATCH) -> int | None:
     relay holds the stream."""
     with transaction.atomic():
         EventStream.objects.get_or_create(pk=1)
-        stream = EventStream.objects.select_for_update(skip_locked=True).filter(pk=1).first()
+        stream = (
+            EventStream.objects.select_for_update(no_key=True, skip_locked=True)
+            .filter(pk=1)
+            .first()
+        )
         if stream is None:
             return None
         events = list(Event.objects.filter(position__isnull=True).order_by("id")[:batch])

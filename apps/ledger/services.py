@@ -198,7 +198,11 @@ def _post(key, iati_type, description, legs, posting, refs, reverses) -> LedgerT
         if reverses.iati_type != iati_type:
             raise LedgerError("A reversal has the type of the transaction it reverses.")
         # One reversal of a transaction at a time, so two cannot together undo more than it moved.
-        list(LedgerTransaction.objects.select_for_update().filter(pk=reverses.pk).values("pk"))
+        list(
+            LedgerTransaction.objects.select_for_update(no_key=True)
+            .filter(pk=reverses.pk)
+            .values("pk")
+        )
         before = Leg.objects.filter(transaction__reverses=reverses).select_related("account")
         rules.check_reversal(
             _stored_legs(reverses),

@@ -3,6 +3,13 @@
 Every write that moves money takes its locks through these helpers, so two writers never wait
 on each other in opposite orders (no deadlocks), and a check made under the locks still holds
 when the write lands.
+
+Every row lock in the service is ``FOR NO KEY UPDATE`` (``select_for_update(no_key=True)``): we
+never change a primary key, and a plain ``FOR UPDATE`` also blocks the ``FOR KEY SHARE`` that a
+foreign-key check takes. Those checks are deferred to COMMIT, after the audit chain's lock is
+held, so an insert naming a locked row (a pledge earmarking a need, a ledger leg naming a
+pledge) would wait at COMMIT for the lock's holder while that holder waited for the chain: a
+deadlock (found by bench/chaos.py; tests/apps/core/test_deadlocks.py).
 """
 
 from collections.abc import Iterable
@@ -48,7 +55,7 @@ def lock_pledges(ids: Iterable, *, earmarks: bool = False) -> dict:
         Pledge.objects.filter(pk__in=ids)
         .select_related("donor", "currency")
         .order_by("pk")
-        .select_for_update(of=("self",))
+        .select_for_update(no_key=True, of=("self",))
     )
     if not earmarks:
         return {p.pk: p for p in rows}
@@ -95,7 +102,7 @@ def lock_needs(ids: Iterable, *, line_items: bool = False) -> dict:
         .select_related("organization", "currency")
         .defer(*_ORGANIZATION_DEFERRED)
         .order_by("pk")
-        .select_for_update(of=("self",))
+        .select_for_update(no_key=True, of=("self",))
     )
     if line_items and connection.vendor == "postgresql":
         from apps.needs.selectors import _LINE_ITEMS, _line_items_column, prepare_to_show
@@ -111,7 +118,8 @@ def lock_allocations(ids: Iterable) -> dict:
     if not ids:
         return {}
     return {
-        a.pk: a for a in Allocation.objects.filter(pk__in=ids).order_by("pk").select_for_update()
+        a.pk: a
+        for a in Allocation.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True)
     }
 
 
@@ -214,10 +222,12 @@ def _skip_locked(queryset, ids, names: list[str], sql: str, of: str = "") -> lis
         return []
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            lock = f" ORDER BY 1 FOR UPDATE {f'OF {of} ' if of else ''}SKIP LOCKED"
+            lock = f" ORDER BY 1 FOR NO KEY UPDATE {f'OF {of} ' if of else ''}SKIP LOCKED"
             cursor.execute(sql + lock, [array_literal(ids, "uuid")])
             return cursor.fetchall()
-    rows = queryset.filter(pk__in=ids).order_by("pk").select_for_update(skip_locked=True)
+    rows = (
+        queryset.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True, skip_locked=True)
+    )
     return [(str(r[0]), *r[1:]) for r in rows.values_list(*names)]
 
 

@@ -72,7 +72,7 @@ def invitation_create(
     """Invite ``email`` (kept as typed) with ``role``; the token goes out by email on commit."""
     _require_admin(user=actor, organization=organization)
     # Locking the organization serializes its invitations (one pending per address).
-    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    organization = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     if organization.status != OrganizationStatus.VERIFIED:
         raise StateConflict(
             f"Only a verified organization can invite members; this one is "
@@ -87,7 +87,9 @@ def invitation_create(
             f"This organization already has {MAX_PENDING} pending invitations; revoke some or "
             "wait until they are answered."
         )
-    replaced = list(pending.filter(email__iexact=email).order_by("pk").select_for_update())
+    replaced = list(
+        pending.filter(email__iexact=email).order_by("pk").select_for_update(no_key=True)
+    )
     for old in replaced:
         old.status, old.responded_at = IS.REVOKED, now
         old.save(update_fields=["status", "responded_at"])
@@ -137,7 +139,7 @@ def _send_invitation(*, invitation: Invitation, token: str) -> None:
 
 def _lock(invitation: Invitation) -> Invitation:
     return (
-        Invitation.objects.select_for_update(of=("self",))
+        Invitation.objects.select_for_update(no_key=True, of=("self",))
         .select_related("organization")
         .get(pk=invitation.pk)
     )

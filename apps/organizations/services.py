@@ -87,7 +87,7 @@ def organization_update(*, actor: User, organization: Organization, **changes) -
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise RuleViolation(f"Unknown fields: {', '.join(sorted(unknown))}")
-    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    organization = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     before = audit_snapshot(organization)
     confidential_before = {n: getattr(organization, n) for n in _confidential(changes)}
     for name, value in changes.items():
@@ -146,7 +146,7 @@ def membership_remove(*, actor: User, membership: Membership) -> None:
 
 def _lock_memberships(organization_id) -> dict[int, Membership]:
     rows = Membership.objects.filter(organization_id=organization_id).order_by("pk")
-    return {m.pk: m for m in rows.select_for_update()}
+    return {m.pk: m for m in rows.select_for_update(no_key=True)}
 
 
 def _refuse_last_admin(memberships, leaving: Membership) -> None:
@@ -185,7 +185,7 @@ def api_key_create(
 @transaction.atomic
 def api_key_revoke(*, actor: User, api_key: ApiKey) -> ApiKey:
     _require_admin(user=actor, organization=api_key.organization)
-    api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    api_key = ApiKey.objects.select_for_update(no_key=True).get(pk=api_key.pk)
     if not api_key.revoked:
         api_key.revoked = True
         api_key.save(update_fields=["revoked"])

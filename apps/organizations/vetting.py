@@ -68,7 +68,7 @@ def organization_transition(
     needs, pledges, proposals = lock_needs_with_pledges(need_ids) if need_ids else ({}, {}, {})
     organization = (
         Organization.objects.select_related("province")
-        .select_for_update(of=("self",))
+        .select_for_update(no_key=True, of=("self",))
         .get(pk=organization_id)
     )
     before = organization.status

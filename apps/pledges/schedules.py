@@ -87,7 +87,7 @@ def occurrence_amount(schedule: PledgeSchedule, occurrence: Occurrence) -> Decim
 
 def _lock(schedule_id) -> PledgeSchedule:
     return (
-        PledgeSchedule.objects.select_for_update(of=("self",))
+        PledgeSchedule.objects.select_for_update(no_key=True, of=("self",))
         .select_related("currency", "donor", "donor_organization")
         .get(pk=schedule_id)
     )

@@ -218,7 +218,9 @@ def pledge_set_partner_fields(*, pledge_id, actor, **fields) -> Pledge:
     """Set the donor's own ``metadata`` and/or ``external_reference`` on its pledge, whatever
     the pledge's state; a reference the donor already used is a 409 naming that pledge."""
     pledge = (
-        Pledge.objects.select_for_update(of=("self",)).select_related("currency").get(pk=pledge_id)
+        Pledge.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("currency")
+        .get(pk=pledge_id)
     )
     _require_donor(pledge, actor)
     changed = partner.set_fields(

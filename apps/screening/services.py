@@ -78,7 +78,7 @@ def sanctions_list_load(
     with transaction.atomic():
         _lock_source(parsed.source)
         active = (
-            SanctionsList.objects.select_for_update()
+            SanctionsList.objects.select_for_update(no_key=True)
             .filter(source=parsed.source, active=True)
             .first()
         )
@@ -318,7 +318,7 @@ def _check_verifier(verifier, reason: str) -> None:
 
 
 def _lock_open_hit(hit_id) -> ScreeningHit:
-    hit = ScreeningHit.objects.select_for_update().get(pk=hit_id)
+    hit = ScreeningHit.objects.select_for_update(no_key=True).get(pk=hit_id)
     if hit.resolution:
         raise StateConflict(f"This hit was already resolved ({hit.resolution}).")
     return hit

@@ -1,11 +1,11 @@
 """Webhook endpoints and their deliveries: the rules (views only call these).
 
 Delivery is driven by PostgreSQL: a ``Delivery`` row per (event, endpoint) is written by the
-fan-out in the relay's transaction, and ``dispatch_due`` claims due rows (FOR UPDATE SKIP LOCKED,
-with a lease) and sends them to Celery; ``send_deliveries`` (the task) makes one attempt of each and
-schedules the next. A message lost with the broker, or a worker killed mid-attempt, leaves a row
-whose lease runs out and is claimed again, so every event is delivered at least once with the
-same ``webhook-id``; receivers deduplicate by it.
+fan-out in the relay's transaction, and ``dispatch_due`` claims due rows (FOR NO KEY UPDATE SKIP
+LOCKED, with a lease) and sends them to Celery; ``send_deliveries`` (the task) makes one attempt of
+each and schedules the next. A message lost with the broker, or a worker killed mid-attempt, leaves
+a row whose lease runs out and is claimed again, so every event is delivered at least once with
+the same ``webhook-id``; receivers deduplicate by it.
 
 Order: an endpoint gets one resource's events one at a time, in position (commit) order; the
 next is sent only once the previous one was delivered or failed for good. Other resources' events
@@ -88,7 +88,7 @@ def endpoint_update(endpoint: WebhookEndpoint, **fields) -> WebhookEndpoint:
 def endpoint_rotate_secret(endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """A new secret; the current one keeps signing for WEBHOOKS_PREVIOUS_SECRET_HOURS."""
     with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
         endpoint.previous_secret = endpoint.secret
         endpoint.previous_secret_expires_at = timezone.now() + timedelta(
             hours=settings.WEBHOOKS_PREVIOUS_SECRET_HOURS
@@ -259,7 +259,7 @@ def claim_due(limit: int | None = None) -> list[tuple[int, str]]:
             return []
         rows = list(
             _due(now)
-            .select_for_update(skip_locked=True, of=("self",))
+            .select_for_update(no_key=True, skip_locked=True, of=("self",))
             .values_list("id", flat=True)[:room]
         )
         if not rows:
@@ -414,7 +414,7 @@ def _claim_next(delivery: Delivery) -> tuple[int, str] | None:
     now = timezone.now()
     with transaction.atomic():
         row = (
-            Delivery.objects.select_for_update(of=("self",))
+            Delivery.objects.select_for_update(no_key=True, of=("self",))
             .filter(
                 endpoint_id=delivery.endpoint_id,
                 resource_key=delivery.resource_key,
@@ -504,7 +504,7 @@ def _endpoint_failed(endpoint_id, attempted_at, result, *, gave_up_on=None) -> N
     three days) with no success anywhere on the endpoint since that delivery's first one."""
     from apps.webhooks.notifications import notify_disabled
 
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint_id)
     if endpoint.failing_since is None:
         endpoint.failing_since = attempted_at
         endpoint.save(update_fields=["failing_since"])

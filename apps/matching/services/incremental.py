@@ -194,7 +194,11 @@ def _lock_pledge(pledge_id: str) -> Pledge | None:
     try:
         # A savepoint, so that a refusal leaves the transaction usable for the caller's retry.
         with transaction.atomic():
-            return Pledge.objects.select_for_update(nowait=True).filter(pk=pledge_id).first()
+            return (
+                Pledge.objects.select_for_update(no_key=True, nowait=True)
+                .filter(pk=pledge_id)
+                .first()
+            )
     except DatabaseError as exc:
         if getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE:
             raise _Busy from exc
@@ -331,7 +335,7 @@ def _lock_needs(candidates: dict) -> list[dict]:
     return list(
         Need.objects.filter(pk__in=list(candidates))
         .order_by("pk")
-        .select_for_update(skip_locked=True)
+        .select_for_update(no_key=True, skip_locked=True)
         .values("id", "status", "amount", "committed_amount", "proposed_amount", "remaining_amount")
     )
 

@@ -129,7 +129,7 @@ def _claim(*, run_id, task_id, trigger, mode, reason) -> MatchRun | None:
     Called under the matching lease, so a 'running' run found here has no live worker."""
     with transaction.atomic():
         if run_id is not None:
-            run = MatchRun.objects.select_for_update().get(pk=run_id)
+            run = MatchRun.objects.select_for_update(no_key=True).get(pk=run_id)
         elif task_id:
             # Inserted as running: a queued automatic full run may exist already, and only one
             # may be queued (match_run_one_queued_automatic_full_run).
@@ -389,7 +389,7 @@ def match_runs_take_deferred() -> list[MatchRun]:
     sent: the caller sends them. Called by a run after it released the lock."""
     with transaction.atomic():
         runs = list(
-            MatchRun.objects.select_for_update(skip_locked=True)
+            MatchRun.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(status=MatchRun.Status.QUEUED, enqueued_at__isnull=True)
             .order_by("created_at")
         )
@@ -435,7 +435,7 @@ def match_runs_recover() -> tuple[list[MatchRun], bool]:
     requeued: list[MatchRun] = []
     abandoned = False
     with transaction.atomic():
-        dead = MatchRun.objects.select_for_update(skip_locked=True).filter(
+        dead = MatchRun.objects.select_for_update(no_key=True, skip_locked=True).filter(
             Q(lease_expires_at__lt=now)
             | Q(lease_expires_at__isnull=True, started_at__lt=now - stale),
             status=MatchRun.Status.RUNNING,
@@ -450,7 +450,7 @@ def match_runs_recover() -> tuple[list[MatchRun], bool]:
         if not alive.exists():  # no run will finish and send the deferred ones
             waiting |= Q(enqueued_at__isnull=True)
         lost = list(
-            MatchRun.objects.select_for_update(skip_locked=True)
+            MatchRun.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(waiting, status=MatchRun.Status.QUEUED)
             .order_by("created_at")
         )
