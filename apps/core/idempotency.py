@@ -24,6 +24,7 @@ from aidmatch.errors import IdempotencyKeyReused
 from apps.core.actors import caller_key
 from apps.core.metrics import IDEMPOTENT_REPLAYS
 from apps.core.models import IdempotencyRecord
+from apps.core.transactions import atomic_retrying
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -114,24 +115,35 @@ def _claim_portable(*, owner, key, fingerprint, request) -> tuple[IdempotencyRec
     return record, created
 
 
+def _rolled_back_on_error(response):
+    """A 5xx answer leaves nothing behind: its transaction is rolled back."""
+    if response.status_code >= 500:
+        transaction.set_rollback(True)
+    return response
+
+
 def idempotent(handler):
     """Decorate a view method (``create`` or an ``@action``) to honour Idempotency-Key.
 
-    Two statements on top of the handler's (the claim and the stored response); a replay costs
-    the claim alone, in a transaction of its own."""
+    The whole request is one transaction, run again when PostgreSQL rolls it back to break a
+    deadlock (``apps.core.transactions``), with or without a key. Two statements on top of the
+    handler's (the claim and the stored response); a replay costs the claim alone."""
 
     @functools.wraps(handler)
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get(HEADER)
         owner = caller_key(request)
         if key is None or owner is None:
-            return handler(self, request, *args, **kwargs)
+            return atomic_retrying(
+                lambda: _rolled_back_on_error(handler(self, request, *args, **kwargs))
+            )
         if not _KEY.match(key):
             raise exceptions.ValidationError(
                 {HEADER: ["Use 1 to 255 visible ASCII characters (a UUID is a good choice)."]}
             )
         fingerprint = _fingerprint(request)
-        with transaction.atomic():
+
+        def claimed():
             record, created = _claim(owner=owner, key=key, fingerprint=fingerprint, request=request)
             if not created:
                 if record.fingerprint != fingerprint:
@@ -142,13 +154,14 @@ def idempotent(handler):
                 return _replay(record)
             response = handler(self, request, *args, **kwargs)
             if response.status_code >= 500:
-                transaction.set_rollback(True)
-                return response
+                return _rolled_back_on_error(response)
             record.response_status = response.status_code
             record.response_body = json.loads(JSONRenderer().render(response.data) or "null")
             record.response_headers = {h: response[h] for h in _REPLAYED_HEADERS if h in response}
             record.save(update_fields=["response_status", "response_body", "response_headers"])
-        return response
+            return response
+
+        return atomic_retrying(claimed)
 
     return extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])(wrapper)
 

@@ -16,6 +16,12 @@ IDEMPOTENT_REPLAYS = Counter(
     "aidmatch_idempotent_replays",
     "Requests answered by replaying the stored response of an earlier one (Idempotency-Key).",
 )
+TRANSACTION_RETRIES = Counter(
+    "aidmatch_transaction_retries",
+    "Transactions run again after PostgreSQL rolled them back to break a deadlock (40P01) or a "
+    "serialization conflict (40001), by SQLSTATE.",
+    ["code"],
+)
 TASKS = Counter(
     "aidmatch_celery_tasks",
     "Celery tasks finished, by task name and final state (SUCCESS, FAILURE, RETRY, ...).",

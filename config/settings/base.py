@@ -511,6 +511,7 @@ LOGIN_FAILURE_WINDOW_MINUTES = env.float("LOGIN_FAILURE_WINDOW_MINUTES", default
 
 # --- Domain settings ----------------------------------------------------------------------------
 IDEMPOTENCY_TTL = timedelta(hours=env.int("IDEMPOTENCY_TTL_HOURS", default=48))
+TRANSACTION_ATTEMPTS = env.int("TRANSACTION_ATTEMPTS", default=3)  # apps.core.transactions
 # Fernet keys (comma-separated, newest first) for confidential fields; rotate by prepending.
 FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS",

@@ -1,0 +1,204 @@
+"""A transaction PostgreSQL rolls back to break a deadlock runs again, once, whole; any other
+database error, or a transaction inside another, is not retried. Real deadlocks, between this
+test's connection and a second one."""
+
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import psycopg2
+import pytest
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from apps.audit.services import CHAIN_LOCK_KEY
+from apps.core.metrics import TRANSACTION_RETRIES
+from apps.core.models import IdempotencyRecord, Lease
+from apps.core.transactions import DEADLOCK_DETECTED, atomic_retrying
+from apps.pledges.models import Pledge
+from tests.conftest import client_for
+from tests.factories import NeedFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def _other_connection():
+    """A second session that never detects the deadlock itself (its timeout is long), so the
+    code under test is always the one PostgreSQL rolls back."""
+    other = psycopg2.connect(**connection.get_connection_params())
+    with other.cursor() as cursor:
+        cursor.execute("SET deadlock_timeout = '30s'")
+    return other
+
+
+def _retries() -> float:
+    return TRANSACTION_RETRIES.labels(code=DEADLOCK_DETECTED)._value.get()
+
+
+def _waiting_backends() -> int:
+    watcher = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with watcher.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return cursor.fetchone()[0]
+    finally:
+        watcher.close()
+
+
+def _wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def leases():
+    soon = timezone.now() + timedelta(hours=1)
+    for name in ("a", "b"):
+        Lease.objects.create(name=name, holder="test", acquired_at=soon, expires_at=soon)
+
+
+def _touch(cursor, name: str) -> None:
+    cursor.execute("UPDATE core_lease SET holder = holder WHERE name = %s", [name])
+
+
+def test_a_deadlocked_transaction_runs_again_and_its_first_attempt_leaves_nothing(leases):
+    other = _other_connection()
+    attempts: list[int] = []
+    other_holds_b, i_wait_for_b = threading.Event(), threading.Event()
+
+    def rival() -> None:  # holds b, then wants a: the opposite order
+        with other.cursor() as cursor:
+            _touch(cursor, "b")
+            other_holds_b.set()
+            assert i_wait_for_b.wait(10)
+            time.sleep(0.2)
+            _touch(cursor, "a")  # the cycle closes; PostgreSQL rolls the other side back
+        other.commit()
+
+    def work() -> str:
+        attempts.append(1)
+        Lease.objects.filter(name="a").update(holder=f"attempt {len(attempts)}")
+        if len(attempts) == 1:
+            assert other_holds_b.wait(10)
+            i_wait_for_b.set()
+        with connection.cursor() as cursor:
+            _touch(cursor, "b")
+        return "done"
+
+    before = _retries()
+    thread = threading.Thread(target=rival)
+    thread.start()
+    try:
+        assert atomic_retrying(work) == "done"
+    finally:
+        thread.join(20)
+        other.close()
+
+    assert len(attempts) == 2
+    assert _retries() == before + 1
+    assert Lease.objects.get(name="a").holder == "attempt 2"
+
+
+def test_another_database_error_is_raised_at_once(leases):
+    other = _other_connection()
+    attempts: list[int] = []
+
+    def work() -> None:
+        attempts.append(1)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '50ms'")
+            _touch(cursor, "a")
+
+    try:
+        with other.cursor() as cursor:
+            _touch(cursor, "a")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            atomic_retrying(work)
+    finally:
+        other.close()
+    assert len(attempts) == 1
+
+
+def test_inside_another_transaction_the_owner_of_that_one_decides(leases):
+    other = _other_connection()
+    attempts: list[int] = []
+    other_holds_b, i_wait_for_b = threading.Event(), threading.Event()
+
+    def rival() -> None:
+        with other.cursor() as cursor:
+            _touch(cursor, "b")
+            other_holds_b.set()
+            assert i_wait_for_b.wait(10)
+            time.sleep(0.2)
+            _touch(cursor, "a")
+        other.commit()
+
+    def work() -> None:
+        attempts.append(1)
+        with connection.cursor() as cursor:
+            _touch(cursor, "a")
+            assert other_holds_b.wait(10)
+            i_wait_for_b.set()
+            _touch(cursor, "b")
+
+    thread = threading.Thread(target=rival)
+    thread.start()
+    try:
+        with pytest.raises(OperationalError, match="deadlock detected"), transaction.atomic():
+            atomic_retrying(work)
+    finally:
+        thread.join(20)
+        other.close()
+    assert len(attempts) == 1
+
+
+def test_a_pledge_post_rolled_back_by_a_deadlock_is_answered_once_with_one_pledge():
+    """Another session holds the earmarked need FOR UPDATE (a plain lock, as a DBA's or an
+    older release's would be) and then wants the audit chain, which the request holds while its
+    COMMIT waits to check the earmark: a deadlock. The request runs again and answers 201."""
+    need = NeedFactory(status="open")
+    donor = UserFactory()
+    key = str(uuid.uuid4())
+    other = _other_connection()
+    with other.cursor() as cursor:
+        cursor.execute("SELECT id FROM needs_need WHERE id = %s FOR UPDATE", [str(need.pk)])
+    answers = []
+
+    def post() -> None:
+        try:
+            answers.append(
+                client_for(donor).post(
+                    "/api/v1/pledges/",
+                    {"amount": "120.00", "currency": "USD", "earmark_need": str(need.pk)},
+                    format="json",
+                    HTTP_IDEMPOTENCY_KEY=key,
+                )
+            )
+        finally:
+            connection.close()
+
+    before = _retries()
+    thread = threading.Thread(target=post)
+    thread.start()
+    try:
+        _wait_until(lambda: _waiting_backends() == 1)  # the request's COMMIT waits for the need
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+            time.sleep(0.3)
+        other.commit()
+    finally:
+        thread.join(30)
+        other.close()
+
+    assert [a.status_code for a in answers] == [201], answers[0].content if answers else None
+    assert _retries() == before + 1
+    assert list(Pledge.objects.filter(donor=donor).values_list("pk", flat=True)) == [
+        uuid.UUID(answers[0].json()["id"])
+    ]
+    assert IdempotencyRecord.objects.filter(key=key).count() == 1
