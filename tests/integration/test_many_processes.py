@@ -43,11 +43,14 @@ def _free_port() -> int:
 
 
 class Cluster:
-    """The processes of one deployment, started together, stopped together."""
+    """The processes of one deployment: API servers started once for the module, workers
+    started for each test and stopped before its rows are removed (a flush's TRUNCATE beside
+    live workers writing heartbeats and relaying events could deadlock with them)."""
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
-        self.procs: list[subprocess.Popen] = []
+        self.servers: list[subprocess.Popen] = []
+        self.workers: list[subprocess.Popen] = []
         self.urls: list[str] = []
         self.queues = getattr(settings, "CELERY_QUEUE_NAMES", (settings.CELERY_TASK_DEFAULT_QUEUE,))
         self.env = process_env(
@@ -59,21 +62,39 @@ class Cluster:
             CACHE_KEY_PREFIX=f"many-{uuid.uuid4().hex[:8]}",
         )
 
-    def _spawn(self, name: str, argv: list[str], **env: str) -> None:
+    def _spawn(self, name: str, argv: list[str], **env: str) -> subprocess.Popen:
         log = (self.log_dir / f"{name}.log").open("ab")
-        self.procs.append(
-            subprocess.Popen(
-                argv,
-                cwd=ROOT,
-                env={**self.env, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        return subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env={**self.env, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
-    def start(self) -> "Cluster":
-        for i in range(CELERY_WORKERS):
+    def start_servers(self) -> "Cluster":
+        for i in range(SERVERS):
+            port = _free_port()
+            self.servers.append(
+                self._spawn(
+                    f"api-{i}",
+                    [
+                        str(BIN / "gunicorn"),
+                        *("--workers", str(SERVER_WORKERS), "--bind", f"127.0.0.1:{port}"),
+                        *("--log-level", "warning", "config.wsgi"),
+                    ],
+                    DJANGO_SETTINGS_MODULE="tests.integration.throttled_settings",
+                    THROTTLE_RATE_ANON=f"{ANON_RATE}/hour",
+                    THROTTLE_RATE_CALLER=f"{CALLER_RATE}/hour",
+                )
+            )
+            self.urls.append(f"http://127.0.0.1:{port}")
+        self._wait(self.servers, self._servers_ready)
+        return self
+
+    def start_workers(self) -> None:
+        self.workers = [
             self._spawn(
                 f"worker-{i}",
                 [
@@ -83,54 +104,60 @@ class Cluster:
                     *("-Q", ",".join(self.queues), "-n", f"many-{os.getpid()}-{i}@%h"),
                 ],
             )
-        for i in range(SERVERS):
-            port = _free_port()
-            self._spawn(
-                f"api-{i}",
-                [
-                    str(BIN / "gunicorn"),
-                    *("--workers", str(SERVER_WORKERS), "--bind", f"127.0.0.1:{port}"),
-                    *("--log-level", "warning", "config.wsgi"),
-                ],
-                DJANGO_SETTINGS_MODULE="tests.integration.throttled_settings",
-                THROTTLE_RATE_ANON=f"{ANON_RATE}/hour",
-                THROTTLE_RATE_CALLER=f"{CALLER_RATE}/hour",
-            )
-            self.urls.append(f"http://127.0.0.1:{port}")
+            for i in range(CELERY_WORKERS)
+        ]
+        self._wait(
+            self.workers, lambda: len(celery_app.control.ping(timeout=0.5)) >= CELERY_WORKERS
+        )
+
+    def stop_workers(self) -> None:
+        """Stop the workers (a warm shutdown: a task in hand is finished), then drop what is
+        left in the queues, so that nothing of this test runs in the next one."""
+        _stop(self.workers)
+        self.workers = []
+        celery_app.control.purge()
+
+    def stop(self) -> None:
+        _stop(self.workers + self.servers)
+
+    def _wait(self, procs: list[subprocess.Popen], ready) -> None:
+        def up() -> bool:
+            if any(p.poll() is not None for p in procs):
+                raise AssertionError("a process exited")
+            return ready()
+
         try:
-            wait_for(self._ready, timeout=60, step=0.5)
+            wait_for(up, timeout=60, step=0.5)
         except AssertionError:
             self.stop()
             logs = {p.name: p.read_text()[-1500:] for p in self.log_dir.glob("*.log")}
             raise RuntimeError(f"the processes did not come up: {logs}") from None
-        return self
 
-    def _ready(self) -> bool:
-        if any(p.poll() is not None for p in self.procs):
-            raise AssertionError("a process exited")
+    def _servers_ready(self) -> bool:
         for url in self.urls:
             try:
                 if httpx.get(f"{url}/livez", timeout=2).status_code != 200:
                     return False
             except httpx.TransportError:
                 return False
-        return len(celery_app.control.ping(timeout=0.5)) >= CELERY_WORKERS
+        return True
 
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
-def cluster(django_db_setup, tmp_path_factory):
-    running = Cluster(tmp_path_factory.mktemp("many-processes")).start()
+def servers(django_db_setup, tmp_path_factory):
+    running = Cluster(tmp_path_factory.mktemp("many-processes")).start_servers()
     yield running
     running.stop()
 
@@ -138,6 +165,15 @@ def cluster(django_db_setup, tmp_path_factory):
 @pytest.fixture
 def db_shared(django_db_serialized_rollback, transactional_db):
     """The test's rows are committed, so that every process sees them."""
+
+
+@pytest.fixture
+def cluster(servers, db_shared):
+    """Two servers and three workers; the workers stop before the test's rows are removed
+    (this fixture is torn down before ``db_shared``)."""
+    servers.start_workers()
+    yield servers
+    servers.stop_workers()
 
 
 def bearer(user) -> dict[str, str]:
