@@ -42,6 +42,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -830,6 +831,30 @@ def build_env(db_url: str, redis_port: int) -> dict[str, str]:
     return env
 
 
+_ERROR_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ ERROR django\.request (.*)$")
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Detected|Failure|Timeout)\w*: .*")
+
+
+def server_errors(log_dir: Path) -> list[tuple[float, str, str]]:
+    """The API servers' 5xx answers from their logs: (time, what was asked, the exception the
+    traceback ended with), so that a 5xx outside a fault window says what it was."""
+    found = []
+    for path in sorted(log_dir.glob("gunicorn-*.log")):
+        current = None
+        for line in path.read_text(errors="replace").splitlines():
+            head = _ERROR_LINE.match(line)
+            if head:
+                if current:
+                    found.append(current)
+                when = time.mktime(time.strptime(head.group(1), "%Y-%m-%d %H:%M:%S"))
+                current = (when, head.group(2)[:100], "")
+            elif current and _EXCEPTION.match(line):
+                current = (current[0], current[1], line[:160])  # the last one is the cause
+        if current:
+            found.append(current)
+    return sorted(found)
+
+
 def table(stats: Stats, injector: Injector, checks: list[tuple[str, bool, str]]) -> tuple:
     windows = injector.windows()
 
@@ -1123,6 +1148,14 @@ def main() -> int:
             print("\nfirst 5xx/none answer per request type:")
             for label, sample in sorted(shared.stats.samples.items()):
                 print(f"  {label}: {sample}")
+        errors = server_errors(log_dir)
+        if errors:
+            windows = injector.windows()
+            print("\nthe API servers' errors (from their logs; * = outside every fault window):")
+            for when, asked, exception in errors[:40]:
+                mark = " " if any(a - 1 <= when <= b + 1 for a, b in windows) else "*"
+                stamp = time.strftime("%H:%M:%S", time.localtime(when))
+                print(f" {mark}{stamp} {asked}\n     {exception or '(no exception line)'}")
         ok = outside == 0 and all(c[1] for c in checks)
         print(f"\n{'PASS' if ok else 'FAIL'}")
         return 0 if ok else 1
