@@ -13,7 +13,7 @@ import json
 import re
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -24,7 +24,7 @@ from aidmatch.errors import IdempotencyKeyReused
 from apps.core.actors import caller_key
 from apps.core.metrics import IDEMPOTENT_REPLAYS
 from apps.core.models import IdempotencyRecord
-from apps.core.transactions import atomic_retrying
+from apps.core.transactions import atomic_retrying, rolled_back_on_error
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -115,13 +115,6 @@ def _claim_portable(*, owner, key, fingerprint, request) -> tuple[IdempotencyRec
     return record, created
 
 
-def _rolled_back_on_error(response):
-    """A 5xx answer leaves nothing behind: its transaction is rolled back."""
-    if response.status_code >= 500:
-        transaction.set_rollback(True)
-    return response
-
-
 def idempotent(handler):
     """Decorate a view method (``create`` or an ``@action``) to honour Idempotency-Key.
 
@@ -135,7 +128,7 @@ def idempotent(handler):
         owner = caller_key(request)
         if key is None or owner is None:
             return atomic_retrying(
-                lambda: _rolled_back_on_error(handler(self, request, *args, **kwargs))
+                lambda: rolled_back_on_error(handler(self, request, *args, **kwargs))
             )
         if not _KEY.match(key):
             raise exceptions.ValidationError(
@@ -154,7 +147,7 @@ def idempotent(handler):
                 return _replay(record)
             response = handler(self, request, *args, **kwargs)
             if response.status_code >= 500:
-                return _rolled_back_on_error(response)
+                return rolled_back_on_error(response)
             record.response_status = response.status_code
             record.response_body = json.loads(JSONRenderer().render(response.data) or "null")
             record.response_headers = {h: response[h] for h in _REPLAYED_HEADERS if h in response}

@@ -11,6 +11,7 @@ function, and the enclosing transaction's owner decides. Our row locks are order
 by ``aidmatch_transaction_retries`` and logged.
 """
 
+import functools
 import logging
 import random
 import time
@@ -60,3 +61,23 @@ def atomic_retrying(fn: Callable[[], T], *, attempts: int | None = None) -> T:
             )
             time.sleep(random.uniform(0, 0.05 * attempt))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def rolled_back_on_error(response):
+    """A 5xx answer leaves nothing behind: its transaction is rolled back."""
+    if response.status_code >= 500:
+        transaction.set_rollback(True)
+    return response
+
+
+def one_transaction(handler):
+    """Decorate a view method that writes: the request is one transaction (``atomic_retrying``),
+    rolled back on a 5xx answer. ``apps.core.idempotency.idempotent`` does the same."""
+
+    @functools.wraps(handler)
+    def wrapper(self, request, *args, **kwargs):
+        return atomic_retrying(
+            lambda: rolled_back_on_error(handler(self, request, *args, **kwargs))
+        )
+
+    return wrapper

@@ -8,6 +8,7 @@ from aidmatch.access import Scope
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
 from apps.core.tabular import TabularListMixin
+from apps.core.transactions import one_transaction
 from apps.disbursements import selectors, services
 from apps.disbursements.api.serializers import (
     ConfirmReceiptSerializer,
@@ -97,6 +98,7 @@ class DisbursementViewSet(
         disbursement = services.disbursement_create(actor=request.user, allocation_ids=ids, **data)
         return self._respond(disbursement, status.HTTP_201_CREATED)
 
+    @one_transaction
     def partial_update(self, request, pk=None, *args, **kwargs):
         return self._respond(
             self._act(

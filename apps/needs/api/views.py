@@ -15,6 +15,7 @@ from apps.core.routers import UUID_LOOKUP
 from apps.core.schema import ByTierSerializer
 from apps.core.serializers import SerializerPerRow
 from apps.core.tabular import TabularListMixin
+from apps.core.transactions import one_transaction
 from apps.needs import selectors, services
 from apps.needs.api.serializers import (
     NeedFullSerializer,
@@ -194,6 +195,7 @@ class NeedViewSet(
             raise ValidationError({"organization": ["You are not a member of this organization."]})
         return Organization.objects.get(pk=organization_id)
 
+    @one_transaction
     def partial_update(self, request, pk=None, *args, **kwargs):
         need = self._own_need(pk)
         serializer = NeedInputSerializer(need, data=request.data, partial=True)
@@ -205,18 +207,21 @@ class NeedViewSet(
         return self._respond(need)
 
     @extend_schema(request=None, responses=NeedFullSerializer)
+    @one_transaction
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         need = services.need_submit(need_id=self._own_need(pk).pk)
         return self._respond(need)
 
     @extend_schema(request=None, responses=NeedFullSerializer)
+    @one_transaction
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         need = services.need_cancel(need_id=self._own_need(pk).pk)
         return self._respond(need)
 
     @extend_schema(request=None, responses=NeedFullSerializer, summary="Approve (verifiers)")
+    @one_transaction
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         if not is_verifier(request):
@@ -226,6 +231,7 @@ class NeedViewSet(
         return self._respond(services.need_approve(need_id=need.pk, verifier=request.user))
 
     @extend_schema(request=None, responses=NeedFullSerializer, summary="Send back to draft")
+    @one_transaction
     @action(detail=True, methods=["post"], url_path="return-to-draft")
     def return_to_draft(self, request, pk=None):
         if is_verifier(request):

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from apps.core.permissions import UsersOnly
 from apps.core.serializers import StrictSerializer
 from apps.core.tabular import TabularListMixin
+from apps.core.transactions import one_transaction
 from apps.organizations.access import is_verifier
 from apps.organizations.api.serializers import OrganizationSerializer
 from apps.organizations.models import VettingDecision
@@ -42,6 +43,7 @@ class VettingActionView(APIView):
     permission_classes = [UsersOnly]
     action = ""
 
+    @one_transaction
     @extend_schema(request=ReasonSerializer, responses=OrganizationSerializer, tags=["vetting"])
     def post(self, request, pk):
         organization = get_object_or_404(organizations_visible_to(request), pk=pk)

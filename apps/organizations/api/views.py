@@ -11,6 +11,7 @@ from apps.core.routers import UUID_LOOKUP
 from apps.core.schema import ByTierSerializer
 from apps.core.serializers import SerializerPerRow
 from apps.core.tabular import TabularListMixin
+from apps.core.transactions import one_transaction
 from apps.organizations import selectors, services
 from apps.organizations.access import can_see_confidential
 from apps.organizations.api.serializers import (
@@ -107,6 +108,7 @@ class OrganizationViewSet(
         context = {**self.get_serializer_context(), "roles": {organization.pk: MemberRole.ADMIN}}
         return Response(OrganizationSerializer(organization, context=context).data, status=201)
 
+    @one_transaction
     def partial_update(self, request, *args, **kwargs):
         organization = self.get_object()
         if not UsersOnly().has_permission(request, self):

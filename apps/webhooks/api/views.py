@@ -11,6 +11,7 @@ from apps.core.idempotency import idempotent
 from apps.core.pagination import CursorPagination
 from apps.core.permissions import ScopedForApiKeys
 from apps.core.tabular import TabularListMixin
+from apps.core.transactions import one_transaction
 from apps.organizations.access import member_role
 from apps.organizations.models import Organization
 from apps.webhooks import selectors, services
@@ -103,6 +104,7 @@ class WebhookEndpointViewSet(
             WebhookEndpointWithSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED
         )
 
+    @one_transaction
     def partial_update(self, request, *args, **kwargs):
         endpoint = self.get_object()
         serializer = WebhookEndpointUpdateSerializer(data=request.data)
