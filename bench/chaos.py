@@ -831,27 +831,38 @@ def build_env(db_url: str, redis_port: int) -> dict[str, str]:
     return env
 
 
-_ERROR_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ ERROR django\.request (.*)$")
+_STAMPED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ (\w+) (\S+) (.*)$")
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Detected|Failure|Timeout)\w*: .*")
 
 
 def server_errors(log_dir: Path) -> list[tuple[float, str, str]]:
     """The API servers' 5xx answers from their logs: (time, what was asked, the exception the
-    traceback ended with), so that a 5xx outside a fault window says what it was."""
+    traceback ended with), so that a 5xx outside a fault window says what it was. A 500's
+    traceback follows Django's "Internal Server Error" line; a 503's (apps.core.problems)
+    comes just before Django's "Service Unavailable" line."""
     found = []
     for path in sorted(log_dir.glob("gunicorn-*.log")):
-        current = None
+        current, pending, collecting = None, "", False
         for line in path.read_text(errors="replace").splitlines():
-            head = _ERROR_LINE.match(line)
-            if head:
+            stamped = _STAMPED.match(line)
+            if stamped:
                 if current:
-                    found.append(current)
-                when = time.mktime(time.strptime(head.group(1), "%Y-%m-%d %H:%M:%S"))
-                current = (when, head.group(2)[:100], "")
-            elif current and _EXCEPTION.match(line):
-                current = (current[0], current[1], line[:160])  # the last one is the cause
+                    found.append(tuple(current))
+                    current = None
+                stamp, level, logger, text = stamped.groups()
+                if level == "ERROR" and logger == "django.request":
+                    when = time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S"))
+                    internal = text.startswith("Internal Server Error")
+                    current = [when, text[:100], "" if internal else pending]
+                    pending = ""
+                collecting = level == "ERROR" and logger != "django.request"
+            elif _EXCEPTION.match(line):
+                if current is not None:
+                    current[2] = line[:160]  # the last one is the cause
+                elif collecting:
+                    pending = line[:160]
         if current:
-            found.append(current)
+            found.append(tuple(current))
     return sorted(found)
 
 

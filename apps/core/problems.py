@@ -5,7 +5,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://aidmatch.org/problems/"
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 
 def problem(
@@ -102,6 +103,22 @@ def problem_exception_handler(exc, context):
     elif isinstance(exc, DataError):
         set_rollback()
         return problem(400, "invalid", "Invalid input", "A value is out of range or malformed.")
+
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The database went away or gave the statement up (a restart, a cut connection, a lock
+        # or statement timeout, a deadlock still there after apps.core.transactions' retries):
+        # not a bug in the request. Whether a COMMIT cut short took effect is unknown, so the
+        # answer says to retry with the same Idempotency-Key, which makes that safe.
+        set_rollback()
+        logger.error("the database could not complete the request", exc_info=exc)
+        return problem(
+            503,
+            "database_unavailable",
+            "Database unavailable",
+            "The database could not complete the request. Try again shortly, with the same "
+            "Idempotency-Key for a write.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
 
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: Django's 500 handler logs it

@@ -202,3 +202,29 @@ def test_a_pledge_post_rolled_back_by_a_deadlock_is_answered_once_with_one_pledg
         uuid.UUID(answers[0].json()["id"])
     ]
     assert IdempotencyRecord.objects.filter(key=key).count() == 1
+
+
+def test_a_database_that_gives_the_statement_up_is_a_503_problem_and_changes_nothing(
+    org_x, staff_x
+):
+    need = NeedFactory(organization=org_x, status="draft", title="Before")
+    other = _other_connection()
+    with other.cursor() as cursor:  # holds the need, as a long transaction elsewhere would
+        cursor.execute("SELECT id FROM needs_need WHERE id = %s FOR UPDATE", [str(need.pk)])
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '200ms'")
+    try:
+        response = client_for(staff_x).patch(
+            f"/api/v1/needs/{need.pk}", {"title": "After"}, format="json"
+        )
+    finally:
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert response.status_code == 503, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Retry-After"] == "2"
+    assert response.json()["code"] == "database_unavailable"
+    need.refresh_from_db()
+    assert need.title == "Before"
