@@ -77,7 +77,7 @@ def test_a_deadlocked_transaction_runs_again_and_its_first_attempt_leaves_nothin
             _touch(cursor, "b")
             other_holds_b.set()
             assert i_wait_for_b.wait(10)
-            time.sleep(0.2)
+            _wait_until(lambda: _waiting_backends() == 1)  # mine, for b
             _touch(cursor, "a")  # the cycle closes; PostgreSQL rolls the other side back
         other.commit()
 
@@ -135,7 +135,7 @@ def test_inside_another_transaction_the_owner_of_that_one_decides(leases):
             _touch(cursor, "b")
             other_holds_b.set()
             assert i_wait_for_b.wait(10)
-            time.sleep(0.2)
+            _wait_until(lambda: _waiting_backends() == 1)  # mine, for b
             _touch(cursor, "a")
         other.commit()
 
