@@ -24,7 +24,7 @@ from aidmatch.errors import IdempotencyKeyReused
 from apps.core.actors import caller_key
 from apps.core.metrics import IDEMPOTENT_REPLAYS
 from apps.core.models import IdempotencyRecord
-from apps.core.transactions import atomic_retrying, rolled_back_on_error
+from apps.core.transactions import atomic_retrying, one_transaction, rolled_back_on_error
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -122,14 +122,14 @@ def idempotent(handler):
     deadlock (``apps.core.transactions``), with or without a key. Two statements on top of the
     handler's (the claim and the stored response); a replay costs the claim alone."""
 
+    without_key = one_transaction(handler)
+
     @functools.wraps(handler)
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get(HEADER)
         owner = caller_key(request)
         if key is None or owner is None:
-            return atomic_retrying(
-                lambda: rolled_back_on_error(handler(self, request, *args, **kwargs))
-            )
+            return without_key(self, request, *args, **kwargs)
         if not _KEY.match(key):
             raise exceptions.ValidationError(
                 {HEADER: ["Use 1 to 255 visible ASCII characters (a UUID is a good choice)."]}

@@ -19,6 +19,7 @@ from apps.core.transactions import DEADLOCK_DETECTED, atomic_retrying
 from apps.pledges.models import Pledge
 from tests.conftest import client_for
 from tests.factories import NeedFactory, UserFactory
+from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -49,13 +50,6 @@ def _waiting_backends() -> int:
         watcher.close()
 
 
-def _wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def leases():
     soon = timezone.now() + timedelta(hours=1)
@@ -67,38 +61,52 @@ def _touch(cursor, name: str) -> None:
     cursor.execute("UPDATE core_lease SET holder = holder WHERE name = %s", [name])
 
 
-def test_a_deadlocked_transaction_runs_again_and_its_first_attempt_leaves_nothing(leases):
-    other = _other_connection()
-    attempts: list[int] = []
-    other_holds_b, i_wait_for_b = threading.Event(), threading.Event()
+class Rival(threading.Thread):
+    """Another session: holds lease b, then, once this test's connection waits for b, wants a.
+    The opposite order: a deadlock that PostgreSQL breaks by rolling this test's side back."""
 
-    def rival() -> None:  # holds b, then wants a: the opposite order
-        with other.cursor() as cursor:
+    def __init__(self) -> None:
+        super().__init__()
+        self.connection = _other_connection()
+        self._holds_b, self._wanted = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        with self.connection.cursor() as cursor:
             _touch(cursor, "b")
-            other_holds_b.set()
-            assert i_wait_for_b.wait(10)
-            _wait_until(lambda: _waiting_backends() == 1)  # mine, for b
-            _touch(cursor, "a")  # the cycle closes; PostgreSQL rolls the other side back
-        other.commit()
+            self._holds_b.set()
+            assert self._wanted.wait(10)
+            wait_for(lambda: _waiting_backends() == 1, timeout=10, step=0.02)  # mine, for b
+            _touch(cursor, "a")  # the cycle closes
+        self.connection.commit()
+
+    def before_i_want_b(self) -> None:
+        assert self._holds_b.wait(10)
+        self._wanted.set()
+
+    def finish(self) -> None:
+        self.join(20)
+        self.connection.close()
+
+
+def test_a_deadlocked_transaction_runs_again_and_its_first_attempt_leaves_nothing(leases):
+    rival = Rival()
+    attempts: list[int] = []
 
     def work() -> str:
         attempts.append(1)
         Lease.objects.filter(name="a").update(holder=f"attempt {len(attempts)}")
         if len(attempts) == 1:
-            assert other_holds_b.wait(10)
-            i_wait_for_b.set()
+            rival.before_i_want_b()
         with connection.cursor() as cursor:
             _touch(cursor, "b")
         return "done"
 
     before = _retries()
-    thread = threading.Thread(target=rival)
-    thread.start()
+    rival.start()
     try:
         assert atomic_retrying(work) == "done"
     finally:
-        thread.join(20)
-        other.close()
+        rival.finish()
 
     assert len(attempts) == 2
     assert _retries() == before + 1
@@ -126,35 +134,22 @@ def test_another_database_error_is_raised_at_once(leases):
 
 
 def test_inside_another_transaction_the_owner_of_that_one_decides(leases):
-    other = _other_connection()
+    rival = Rival()
     attempts: list[int] = []
-    other_holds_b, i_wait_for_b = threading.Event(), threading.Event()
-
-    def rival() -> None:
-        with other.cursor() as cursor:
-            _touch(cursor, "b")
-            other_holds_b.set()
-            assert i_wait_for_b.wait(10)
-            _wait_until(lambda: _waiting_backends() == 1)  # mine, for b
-            _touch(cursor, "a")
-        other.commit()
 
     def work() -> None:
         attempts.append(1)
         with connection.cursor() as cursor:
             _touch(cursor, "a")
-            assert other_holds_b.wait(10)
-            i_wait_for_b.set()
+            rival.before_i_want_b()
             _touch(cursor, "b")
 
-    thread = threading.Thread(target=rival)
-    thread.start()
+    rival.start()
     try:
         with pytest.raises(OperationalError, match="deadlock detected"), transaction.atomic():
             atomic_retrying(work)
     finally:
-        thread.join(20)
-        other.close()
+        rival.finish()
     assert len(attempts) == 1
 
 
@@ -187,7 +182,9 @@ def test_a_pledge_post_rolled_back_by_a_deadlock_is_answered_once_with_one_pledg
     thread = threading.Thread(target=post)
     thread.start()
     try:
-        _wait_until(lambda: _waiting_backends() == 1)  # the request's COMMIT waits for the need
+        wait_for(
+            lambda: _waiting_backends() == 1, timeout=10, step=0.02
+        )  # the request's COMMIT waits for the need
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
             time.sleep(0.3)
