@@ -136,10 +136,14 @@ def test_50_concurrent_changes_are_delivered_once_each_in_commit_order_per_resou
             assert [n for n, _ in sequence] == list(range(1, 11))  # commit order
             positions = [p for _, p in sequence]
             assert positions == sorted(positions)
-    assert (
-        not Delivery.objects.filter(endpoint=donor_endpoint)
-        .exclude(status=DeliveryStatus.DELIVERED)
-        .exists()
+    # The receiver answers before the worker records the answer: wait for the rows.
+    wait_for(
+        lambda: (
+            not Delivery.objects.filter(endpoint=donor_endpoint)
+            .exclude(status=DeliveryStatus.DELIVERED)
+            .exists()
+        ),
+        timeout=30,
     )
 
 
@@ -274,5 +278,11 @@ def test_events_committed_while_redis_is_down_go_out_when_it_returns(
     own_redis["proc"] = _redis_server(own_redis["port"])  # back, empty: nothing was queued there
     wait_for(lambda: len(receiver.ids()) == 6, timeout=60)
     assert set(receiver.ids()[1:]) == {e.public_id for e in events}
-    assert Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.DELIVERED).count() == 6
+    # The receiver has answered; the worker records each answer just after: wait for the rows.
+    wait_for(
+        lambda: (
+            Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.DELIVERED).count() == 6
+        ),
+        timeout=30,
+    )
     assert os.environ.get("REDIS_URL", "").find(str(own_redis["port"])) == -1
