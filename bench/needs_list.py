@@ -182,6 +182,12 @@ def main() -> None:
         "--database", default="postgres://postgres@127.0.0.1:5432/aidmatch_bench_needs"
     )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    parser.add_argument(
+        "--profile",
+        metavar="CALLER",
+        choices=["anonymous", "donor", "org staff", "verifier"],
+        help="after the table, profile this caller's pages (cProfile, top 30 by own time)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.needs, args.pages = min(args.needs, 500), min(args.pages, 20)
@@ -229,6 +235,21 @@ def main() -> None:
             f"{figures['statements']:>11}  {load()}",
             flush=True,
         )
+        if name == args.profile:
+            profile(Client(), headers, args.pages, args.page_size)
+
+
+def profile(client, headers: dict, pages: int, page_size: int) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    measure(client, headers, pages, page_size)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(30)
+    stats.sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":

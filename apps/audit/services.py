@@ -165,7 +165,55 @@ def _append(events: list[AuditEvent]) -> list[AuditEvent]:
             event.prev_hash = prev
             event.hash = chain_hash(prev, event.hashed_fields())
             prev = event.hash
-        return AuditEvent.objects.bulk_create(events)
+        if connection.vendor != "postgresql":
+            return AuditEvent.objects.bulk_create(events)
+        _insert(events)
+        return events
+
+
+# The columns ``_insert`` writes, each with its array type (JSON as text, cast by the server).
+_COLUMNS = (
+    ("occurred_at", "timestamptz[]"),
+    ("actor", "text[]"),
+    ("actor_label", "text[]"),
+    ("via", "text[]"),
+    ("action", "text[]"),
+    ("object_type", "text[]"),
+    ("object_id", "text[]"),
+    ("before", "text[]::jsonb[]"),
+    ("after", "text[]::jsonb[]"),
+    ("detail", "text[]::jsonb[]"),
+    ("request_id", "text[]"),
+    ("prev_hash", "text[]"),
+    ("hash", "text[]"),
+)
+_JSON_COLUMNS = frozenset({"before", "after", "detail"})
+_INSERT_SQL = (
+    f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(c for c, _ in _COLUMNS)}) "  # noqa: S608
+    f"SELECT * FROM unnest({', '.join(f'%s::{kind}' for _, kind in _COLUMNS)}) RETURNING id"
+)
+
+
+def _json_text(value) -> str | None:
+    return None if value is None else json.dumps(value, cls=DjangoJSONEncoder)
+
+
+def _insert(events: list[AuditEvent]) -> None:
+    """Insert the events in one statement, a column at a time (``unnest``), in order, and give
+    each its id: what ``bulk_create`` does, without building its SQL row by row (a page of 50
+    audited reads spent more time there than in the rest of the audit)."""
+    arrays = [
+        [_json_text(getattr(e, column)) for e in events]
+        if column in _JSON_COLUMNS
+        else [getattr(e, column) for e in events]
+        for column, _ in _COLUMNS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, arrays)
+        ids = [row[0] for row in cursor.fetchall()]
+    for event, pk in zip(events, ids, strict=True):
+        event.pk = pk
+        event._state.adding = False
 
 
 def audit_record(

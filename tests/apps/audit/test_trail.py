@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, connections, transaction
 
 from apps.audit.context import SYSTEM
 from apps.audit.models import AuditEvent
-from apps.audit.services import audit_record, audit_snapshot
+from apps.audit.services import audit_record, audit_record_many, audit_snapshot
 from apps.audit.verify import verify_chain
 from tests.factories import OrganizationFactory
 
@@ -45,6 +45,36 @@ def test_snapshots_and_events_never_hold_confidential_values():
     assert "name" in snapshot
     event.refresh_from_db()
     assert "contact_email" not in event.after and "principals" not in event.after
+
+
+def test_many_events_are_written_in_order_each_as_given():
+    """One statement writes them (a column at a time): each row holds what its event held,
+    with its own id, in chain order, and the chain verifies."""
+    org = OrganizationFactory()
+    entries = [
+        {"action": "organization.touch", "obj": org, "before": None, "after": {"n": 1}},
+        {"action": "confidential.read", "obj": org, "detail": {"fields": ["location"]}},
+        {
+            "action": "organization.rename",
+            "obj": org,
+            "before": {"name": "مکتب دختران"},
+            "after": {"name": 'it\'s "quoted", {braced}, back\\slash'},
+        },
+    ]
+
+    events = audit_record_many(entries)
+
+    assert [e.pk for e in events] == sorted(e.pk for e in events)
+    stored = {e.pk: e for e in AuditEvent.objects.filter(pk__in=[e.pk for e in events])}
+    for event in events:
+        row = stored[event.pk]
+        assert row.hashed_fields() == event.hashed_fields()
+        assert (row.prev_hash, row.hash) == (event.prev_hash, event.hash)
+    assert [stored[e.pk].before for e in events] == [None, None, {"name": "مکتب دختران"}]
+    assert stored[events[2].pk].after == {"name": 'it\'s "quoted", {braced}, back\\slash'}
+    assert stored[events[1].pk].detail == {"fields": ["location"]}
+    assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
+    assert verify_chain().ok
 
 
 def test_an_event_rolls_back_with_its_transaction():
