@@ -316,6 +316,12 @@ def main() -> None:
     )
     parser.add_argument("--hold", type=float, default=0.1, help="seconds each one holds its locks")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/aidmatch_bench")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the first full run (cProfile: a summary to stderr, the whole profile to "
+        "matching_e2e.prof for pstats; its times are then not comparable)",
+    )
     args = parser.parse_args()
     size = 2_000 if args.quick else args.size
 
@@ -359,7 +365,18 @@ def main() -> None:
         run = match_run_execute(trigger="manual", **kwargs)
         return run, time.perf_counter() - t0, loadavg
 
-    first = timed_run("full run (load, solve, write)")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        first = profiler.runcall(timed_run, "full run (load, solve, write)")
+        profiler.dump_stats("matching_e2e.prof")
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(50)
+    else:
+        first = timed_run("full run (load, solve, write)")
     rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows_digest, n_rows, units = digest()
     again = timed_run("the same run again (nothing new)")

@@ -1,5 +1,6 @@
 """Serializer pieces every app's API uses."""
 
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -115,6 +116,32 @@ class SerializerPerRow:
     def many(self, keyed_rows) -> list[dict]:
         """``[(key, instance), …]`` → their representations, in order."""
         return [self(key, instance) for key, instance in keyed_rows]
+
+
+_idle = threading.local()  # per thread: {serializer class: one built, not in use}
+
+
+def represent(cls, instance, context: Mapping | None = None) -> dict:
+    """``cls(instance, context=context).data`` for an output serializer, from one built once
+    per class and thread and given this call's context.
+
+    Building a serializer (DRF deep-copies its declared fields and a ModelSerializer
+    introspects its model, every time) costs more than serializing one object with it: a
+    pledge POST serialized the pledge twice (the answer, the event's payload) and spent a
+    sixth of its CPU building the two. A field reads the context from its root serializer
+    at each call (``Field.context``), so a field that shows itself to the creator only, or a
+    name to one viewer only, still decides per call. A serializer in use (a nested call for
+    the same class) is never lent twice: the inner call builds its own."""
+    idle = _idle.__dict__.setdefault("serializers", {})
+    serializer = idle.pop(cls, None)
+    if serializer is None:
+        serializer = cls()
+    serializer._context = dict(context or {})
+    try:
+        return serializer.to_representation(instance)
+    finally:
+        serializer._context = {}
+        idle[cls] = serializer
 
 
 class LeanOutputMixin:

@@ -32,7 +32,7 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
 from aidmatch.events import Audience, EventType
-from apps.core.serializers import SLOW, LeanOutputMixin
+from apps.core.serializers import SLOW, LeanOutputMixin, represent
 from apps.events.services import event_row, new_event, record_events
 from apps.matching.locks import set_prefetched
 
@@ -80,7 +80,7 @@ def need_payloads(need, *, organization=None) -> dict:
     from apps.needs.api.serializers import NeedFullSerializer
 
     keep(need, organization=organization)
-    full = NeedFullSerializer(need, context=OUTBOX).data
+    full = represent(NeedFullSerializer, need, OUTBOX)
     return {ORG: creator_view(full, need), VERIFIER: full}
 
 
@@ -99,7 +99,7 @@ def need_event(event_type: EventType, need, *, organization=None):
 def pledge_payloads(pledge) -> dict:
     from apps.pledges.api.serializers import PledgeSerializer
 
-    data = PledgeSerializer(pledge, context=OUTBOX).data
+    data = represent(PledgeSerializer, pledge, OUTBOX)
     return {DONOR: creator_view(data, pledge), VERIFIER: data}
 
 
@@ -125,7 +125,7 @@ def pledge_schedule_routing(schedule) -> dict:
     the API shows it."""
     from apps.pledges.api.schedule_serializers import PledgeScheduleSerializer
 
-    data = PledgeScheduleSerializer(schedule, context=OUTBOX).data
+    data = represent(PledgeScheduleSerializer, schedule, OUTBOX)
     return {
         "resource_id": schedule.pk,
         "payloads": {DONOR: data, VERIFIER: data},
@@ -145,11 +145,11 @@ def allocation_payloads(allocation, *, pledge=None, need=None) -> dict:
     from apps.matching.api.serializers import AllocationSerializer
 
     keep(allocation, pledge=pledge, need=need)
-    donor_view = AllocationSerializer(
-        allocation, context={**OUTBOX, "viewer_id": allocation.pledge.donor_id}
-    ).data
+    donor_view = represent(
+        AllocationSerializer, allocation, {**OUTBOX, "viewer_id": allocation.pledge.donor_id}
+    )
     if allocation.pledge.anonymous:
-        others = AllocationSerializer(allocation, context={**OUTBOX, "viewer_id": None}).data
+        others = represent(AllocationSerializer, allocation, {**OUTBOX, "viewer_id": None})
     else:
         others = donor_view  # the viewer only matters to an anonymous pledge
     return {DONOR: donor_view, ORG: others, VERIFIER: others}
@@ -398,7 +398,7 @@ def disbursement_payloads(disbursement, *, lines=None, allocations=None, needs=N
                 keep(allocation, need=(needs or {}).get(allocation.need_id))
                 keep(line, allocation=allocation, disbursement=disbursement)
         set_prefetched(disbursement, "lines", lines)
-    data = DisbursementSerializer(disbursement, context=OUTBOX).data
+    data = represent(DisbursementSerializer, disbursement, OUTBOX)
     return {DONOR: creator_view(data, disbursement), ORG: data, VERIFIER: data}
 
 
@@ -420,8 +420,8 @@ def report_payloads(report, *, need=None) -> dict:
     from apps.reports.api.serializers import ReportInsiderSerializer, ReportSerializer
 
     keep(report, need=need)
-    insider = ReportInsiderSerializer(report, context={**OUTBOX, "insider": True}).data
-    donors = ReportSerializer(report, context=OUTBOX).data
+    insider = represent(ReportInsiderSerializer, report, {**OUTBOX, "insider": True})
+    donors = represent(ReportSerializer, report, OUTBOX)
     return {ORG: insider, VERIFIER: insider, DONOR: donors}
 
 
@@ -468,7 +468,7 @@ def report_events(report, *, need=None) -> list:
 def organization_payloads(organization) -> dict:
     from apps.organizations.api.serializers import OrganizationSerializer
 
-    data = OrganizationSerializer(organization, context=OUTBOX).data
+    data = represent(OrganizationSerializer, organization, OUTBOX)
     return {ORG: data, VERIFIER: data}
 
 

@@ -11,6 +11,7 @@ from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.money import validate_amount_for_currency
 from apps.core.permissions import ScopedForApiKeys
+from apps.core.serializers import represent
 from apps.core.tabular import TabularListMixin
 from apps.pledges import selectors, services
 from apps.pledges.api.serializers import (
@@ -67,8 +68,8 @@ class PledgeViewSet(
         earmarks read unless the service already knows them."""
         if "earmark_sectors" not in getattr(pledge, "_prefetched_objects_cache", {}):
             prefetch_related_objects([pledge], "earmark_sectors", "earmark_provinces")
-        serializer = PledgeSerializer(pledge, context={"request": self.request})
-        return Response(serializer.data, status=status_code)
+        data = represent(PledgeSerializer, pledge, {"request": self.request})
+        return Response(data, status=status_code)
 
     @idempotent
     def create(self, request, *args, **kwargs):
