@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from aidmatch.access import Scope
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
+from apps.core.serializers import represent
 from apps.core.tabular import TabularListMixin
 from apps.core.transactions import one_transaction
 from apps.disbursements import selectors, services
@@ -83,8 +84,8 @@ class DisbursementViewSet(
 
     def _respond(self, disbursement, status_code=status.HTTP_200_OK):
         disbursement = self.get_queryset().get(pk=disbursement.pk)
-        serializer = DisbursementSerializer(disbursement, context={"request": self.request})
-        return Response(serializer.data, status=status_code)
+        data = represent(DisbursementSerializer, disbursement, {"request": self.request})
+        return Response(data, status=status_code)
 
     @idempotent
     def create(self, request, *args, **kwargs):

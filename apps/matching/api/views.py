@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from aidmatch.access import Scope
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys, UsersOnly
+from apps.core.serializers import represent
 from apps.core.tabular import TabularListMixin
 from apps.matching import selectors
 from apps.matching.api.serializers import (
@@ -49,7 +50,9 @@ class AllocationViewSet(
 
     def _respond(self, allocation):
         allocation = self.get_queryset().get(pk=allocation.pk)
-        return Response(self.get_serializer(allocation).data)
+        return Response(
+            represent(self.get_serializer_class(), allocation, self.get_serializer_context())
+        )
 
     @extend_schema(request=None, responses=AllocationSerializer, summary="Commit (the donor)")
     @idempotent
