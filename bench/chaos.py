@@ -866,12 +866,13 @@ def server_errors(log_dir: Path) -> list[tuple[float, str, str]]:
     return sorted(found)
 
 
+def overlaps(windows: list[tuple[float, float]], t0: float, t1: float) -> bool:
+    """Whether [t0, t1] meets one of the fault windows (``Injector.windows``)."""
+    return any(t0 <= end and t1 >= start for start, end in windows)
+
+
 def table(stats: Stats, injector: Injector, checks: list[tuple[str, bool, str]]) -> tuple:
     windows = injector.windows()
-
-    def inside(t0: float, t1: float) -> bool:
-        return any(t0 <= end and t1 >= start for start, end in windows)
-
     by_label: dict[str, Counter] = defaultdict(Counter)
     outside = inside_count = 0
     outside_rows = []
@@ -880,7 +881,7 @@ def table(stats: Stats, injector: Injector, checks: list[tuple[str, bool, str]])
         c["count"] += 1
         c["2xx" if 200 <= status < 300 else "4xx" if 400 <= status < 500 else "5xx"] += 1
         if status >= 500 or status == 0:
-            if inside(t0, t1):
+            if overlaps(windows, t0, t1):
                 inside_count += 1
             else:
                 outside += 1
@@ -1164,7 +1165,8 @@ def main() -> int:
             windows = injector.windows()
             print("\nthe API servers' errors (from their logs; * = outside every fault window):")
             for when, asked, exception in errors[:40]:
-                mark = " " if any(a - 1 <= when <= b + 1 for a, b in windows) else "*"
+                # a log line's time is whole seconds: a second's slack either side
+                mark = " " if overlaps(windows, when - 1, when + 1) else "*"
                 stamp = time.strftime("%H:%M:%S", time.localtime(when))
                 print(f" {mark}{stamp} {asked}\n     {exception or '(no exception line)'}")
         ok = outside == 0 and all(c[1] for c in checks)
