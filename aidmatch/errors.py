@@ -1,4 +1,11 @@
-"""Domain errors. The API turns each into an RFC 9457 problem with the status named here."""
+"""Domain errors. The API turns each into an RFC 9457 problem with the status named here.
+
+Titles, details and field messages are English message ids marked with ``gettext_noop``; the
+API answers them in the request's language (aidmatch.i18n). A detail that names values takes
+them as ``params`` (``%(name)s`` placeholders), never formatted into the message id.
+"""
+
+from aidmatch.i18n import gettext_noop as _
 
 
 class DomainError(Exception):
@@ -6,11 +13,19 @@ class DomainError(Exception):
 
     status = 422
     code = "rule_violation"
-    title = "The request breaks a rule"
+    title = _("The request breaks a rule")
 
-    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        params: dict[str, object] | None = None,
+    ) -> None:
+        self.message = detail  # the message id, translated when the API answers
+        self.params = params or {}
+        self.detail = detail % self.params if self.params else detail  # in English
+        super().__init__(self.detail)
         self.errors = errors or {}
 
 
@@ -23,15 +38,18 @@ class StateConflict(DomainError):
 
     status = 409
     code = "state_conflict"
-    title = "The object's state does not allow this"
+    title = _("The object's state does not allow this")
 
 
 class InvalidTransition(StateConflict):
     code = "invalid_transition"
-    title = "Transition not allowed from the current state"
+    title = _("Transition not allowed from the current state")
 
     def __init__(self, entity: str, current: str, target: str) -> None:
-        super().__init__(f"A {entity} in state '{current}' cannot become '{target}'.")
+        super().__init__(
+            _("A %(entity)s in state '%(current)s' cannot become '%(target)s'."),
+            params={"entity": entity, "current": current, "target": target},
+        )
         self.entity, self.current, self.target = entity, current, target
 
 
@@ -40,11 +58,11 @@ class ReferenceTaken(StateConflict):
     problem names that object (``existing_id``) so a partner app can map it instead."""
 
     code = "external_reference_taken"
-    title = "This external_reference is already used"
+    title = _("This external_reference is already used")
 
     def __init__(self, detail: str, *, existing_id: str | None) -> None:
         super().__init__(
-            detail, errors={"external_reference": ["Already used for another of yours."]}
+            detail, errors={"external_reference": [_("Already used for another of yours.")]}
         )
         self.existing_id = existing_id
         self.extensions = {"existing_id": existing_id}
@@ -55,14 +73,14 @@ class NotPermitted(DomainError):
 
     status = 403
     code = "permission_denied"
-    title = "Not permitted"
+    title = _("Not permitted")
 
 
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
-    title = "Idempotency-Key reused with a different request"
+    title = _("Idempotency-Key reused with a different request")
 
 
 class IdempotencyKeyInProgress(StateConflict):
     code = "idempotency_key_in_progress"
-    title = "A request with this Idempotency-Key is still in progress"
+    title = _("A request with this Idempotency-Key is still in progress")

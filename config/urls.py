@@ -37,6 +37,8 @@ urlpatterns = [
     # Django's HTML page).
     re_path(r"^api(?:/|$)", csrf_exempt(problem_not_found), name="api-not-found"),
     path("api-auth/", include("rest_framework.urls")),
+    # The language switch of the pages: POST language (and next) sets the language cookie.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
 

@@ -42,6 +42,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=PlatformRole.NONE,
         blank=True,
     )
+    # The language of the portal and of the emails sent to this person ("" = not chosen: the
+    # browser's, or English for emails). The API answers in the request's Accept-Language.
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        choices=[("", "—"), ("en", "English"), ("fa", "دری"), ("ps", "پښتو")],
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)

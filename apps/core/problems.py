@@ -7,6 +7,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -67,15 +68,27 @@ def _field_errors(data) -> tuple[dict, str]:
     return flat, summary
 
 
+def _translated(message: str, params: dict) -> str:
+    """A domain message id in the active language, its values put in (aidmatch.i18n)."""
+    text = gettext(message)
+    if not params:
+        return text
+    try:
+        return text % params
+    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
+        return message % params
+
+
 def problem_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         set_rollback()
         return problem(
             exc.status,
             exc.code,
-            exc.title,
-            exc.detail,
-            exc.errors or None,
+            gettext(exc.title),
+            _translated(exc.message, exc.params),
+            {field: [gettext(m) for m in messages] for field, messages in exc.errors.items()}
+            or None,
             extensions=getattr(exc, "extensions", None),  # e.g. a stale rate's pair and date
         )
     if isinstance(exc, Http404):

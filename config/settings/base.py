@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 from pythonjsonlogger.core import RESERVED_ATTRS as JSON_LOG_RESERVED_ATTRS
@@ -75,6 +76,9 @@ MIDDLEWARE = [
     "apps.core.middleware.CreatedLocationMiddleware",  # Location of what a 201 created
     "apps.audit.middleware.AuditMiddleware",  # actor, request id, confidential reads
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the answer: the language cookie (set by the portal's switch), then
+    # Accept-Language; English when neither names one of LANGUAGES. Machine fields stay English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -161,9 +165,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# English, Dari and Pashto. Dari is "fa": browsers and phones set to Dari send fa-AF (or prs,
+# prs, ISO 639-3 for Dari, which falls back to fa below), and Django's and DRF's own Persian
+# catalogs then apply; our catalogs override them where Afghan usage differs (docs/glossary.md).
+# Pashto is "ps" (pbt/pbu, its ISO 639-3 variants, fall back to it), which Django does not know.
+LANG_INFO.update(
+    {
+        "ps": {"bidi": True, "code": "ps", "name": "Pashto", "name_local": "پښتو"},
+        "prs": {"fallback": ["fa"]},
+        "pbt": {"fallback": ["ps"]},
+        "pbu": {"fallback": ["ps"]},
+    }
+)
+LANGUAGES = [("en", "English"), ("fa", "دری"), ("ps", "پښتو")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "aidmatch_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_TZ = True
 
 STATIC_URL = "static/"
