@@ -5,6 +5,7 @@ from decimal import ROUND_UP, Decimal
 from enum import StrEnum
 
 from aidmatch.errors import RuleViolation
+from aidmatch.i18n import gettext_noop as _
 from aidmatch.lifecycle import DisbursementStatus  # its transitions: lifecycle.TRANCHE_TRANSITIONS
 from aidmatch.money import CurrencyLike, format_money
 
@@ -32,12 +33,13 @@ def spread(
     ``owed`` is [(allocation id, amount still owed)], oldest first, in ``currency``. Raises
     RuleViolation when the amount is more than they owe together.
     """
-    total_owed = sum((o for _, o in owed), Decimal(0))
+    total_owed = sum((o for _a, o in owed), Decimal(0))
     if amount > total_owed:
         most = format_money(total_owed, currency)
         raise RuleViolation(
-            f"The amount is more than these allocations still owe ({most}).",
-            errors={"amount": [f"At most {most}."]},
+            _("The amount is more than these allocations still owe (%(most)s)."),
+            errors={"amount": [_("At most %(most)s.")]},
+            params={"most": most},
         )
     lines, left = [], amount
     for allocation_id, still_owed in owed:

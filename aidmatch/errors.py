@@ -2,10 +2,21 @@
 
 Titles, details and field messages are English message ids marked with ``gettext_noop``; the
 API answers them in the request's language (aidmatch.i18n). A detail that names values takes
-them as ``params`` (``%(name)s`` placeholders), never formatted into the message id.
+them as ``params`` (``%(name)s`` placeholders), never formatted into the message id; the
+field messages in ``errors`` are message ids too and may use the same ``params``.
 """
 
 from aidmatch.i18n import gettext_noop as _
+
+
+def fill(message: str, params: dict[str, object]) -> str:
+    """The message with its ``%(name)s`` placeholders filled in; as it is when it names none."""
+    if not params or "%(" not in message:
+        return message
+    try:
+        return message % params
+    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
+        return message
 
 
 class DomainError(Exception):
@@ -24,9 +35,13 @@ class DomainError(Exception):
     ) -> None:
         self.message = detail  # the message id, translated when the API answers
         self.params = params or {}
-        self.detail = detail % self.params if self.params else detail  # in English
+        self.detail = fill(detail, self.params)  # in English
         super().__init__(self.detail)
-        self.errors = errors or {}
+        self.error_messages = errors or {}  # message ids, translated when the API answers
+        self.errors = {  # in English
+            field: [fill(m, self.params) for m in messages]
+            for field, messages in self.error_messages.items()
+        }
 
 
 class RuleViolation(DomainError):
@@ -60,9 +75,13 @@ class ReferenceTaken(StateConflict):
     code = "external_reference_taken"
     title = _("This external_reference is already used")
 
-    def __init__(self, detail: str, *, existing_id: str | None) -> None:
+    def __init__(
+        self, detail: str, *, existing_id: str | None, params: dict[str, object] | None = None
+    ) -> None:
         super().__init__(
-            detail, errors={"external_reference": [_("Already used for another of yours.")]}
+            detail,
+            errors={"external_reference": [_("Already used for another of yours.")]},
+            params=params,
         )
         self.existing_id = existing_id
         self.extensions = {"existing_id": existing_id}

@@ -31,6 +31,7 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal, localcontext
 
 from aidmatch.errors import RuleViolation
+from aidmatch.i18n import gettext_noop as _
 
 RATE_MAX_DIGITS = 24
 RATE_PLACES = 10
@@ -49,7 +50,7 @@ class NoExchangeRate(RuleViolation):
     """No snapshot (direct, inverse or through USD) converts ``base`` to ``quote`` on the day."""
 
     code = "no_exchange_rate"
-    title = "No exchange rate"
+    title = _("No exchange rate")
 
     def __init__(
         self,
@@ -59,13 +60,19 @@ class NoExchangeRate(RuleViolation):
         quote: str | None = None,
         on: date | None = None,
     ) -> None:
-        if detail is None:
-            day = f" on or before {on.isoformat()}" if on else ""
-            detail = (
-                f"There is no exchange rate from {base} to {quote}{day} "
-                f"(directly, inverted, or through {PIVOT})."
+        params: dict[str, object] = {"base": base, "quote": quote, "pivot": PIVOT}
+        if detail is None and on:
+            detail = _(
+                "There is no exchange rate from %(base)s to %(quote)s on or before %(on)s "
+                "(directly, inverted, or through %(pivot)s)."
             )
-        super().__init__(detail)
+            params["on"] = on.isoformat()
+        elif detail is None:
+            detail = _(
+                "There is no exchange rate from %(base)s to %(quote)s "
+                "(directly, inverted, or through %(pivot)s)."
+            )
+        super().__init__(detail, params=params)
         self.base, self.quote, self.on = base, quote, on
 
 
@@ -73,24 +80,37 @@ class StaleExchangeRate(NoExchangeRate):
     """Rates convert ``base`` to ``quote``, but the newest is older than the maximum age."""
 
     code = "stale_exchange_rate"
-    title = "Exchange rate too old"
+    title = _("Exchange rate too old")
 
     def __init__(
         self, *, base: str, quote: str, on: date, rate_date: date, max_age_days: int
     ) -> None:
-        ways = (
-            "directly or inverted"
+        detail = (
+            _(
+                "The newest exchange rate from %(base)s to %(quote)s (directly or inverted) is "
+                "dated %(rate_date)s, more than %(max_age_days)s days before %(on)s: a verifier "
+                "must record a newer rate before it can be used."
+            )
             if PIVOT in (base, quote)
-            else f"directly, inverted or through {PIVOT}"
+            else _(
+                "The newest exchange rate from %(base)s to %(quote)s (directly, inverted or "
+                "through %(pivot)s) is dated %(rate_date)s, more than %(max_age_days)s days "
+                "before %(on)s: a verifier must record a newer rate before it can be used."
+            )
         )
-        super().__init__(
-            f"The newest exchange rate from {base} to {quote} ({ways}) is dated "
-            f"{rate_date.isoformat()}, more than {max_age_days} days before {on.isoformat()}: "
-            "a verifier must record a newer rate before it can be used.",
-            base=base,
-            quote=quote,
-            on=on,
+        RuleViolation.__init__(
+            self,
+            detail,
+            params={
+                "base": base,
+                "quote": quote,
+                "pivot": PIVOT,
+                "rate_date": rate_date.isoformat(),
+                "max_age_days": max_age_days,
+                "on": on.isoformat(),
+            },
         )
+        self.base, self.quote, self.on = base, quote, on
         self.rate_date, self.max_age_days = rate_date, max_age_days
 
     @property
@@ -107,7 +127,7 @@ class StaleExchangeRate(NoExchangeRate):
 
 class InvalidRate(RuleViolation):
     code = "invalid_rate"
-    title = "Invalid exchange rate"
+    title = _("Invalid exchange rate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +165,7 @@ def _round_down(value: Decimal) -> Decimal:
 def invert(rate: Decimal) -> Decimal:
     """1/``rate`` rounded down at 10 places (exactly: the division itself truncates)."""
     if rate <= 0:
-        raise InvalidRate("An exchange rate must be greater than zero.")
+        raise InvalidRate(_("An exchange rate must be greater than zero."))
     with localcontext(prec=60, rounding=ROUND_DOWN):
         inverse = Decimal(1) / rate
         return _round_down(inverse)
@@ -317,23 +337,31 @@ def parse_rate(value: object) -> Decimal:
     tails of binary floats ("0.30000000000000004") are refused rather than rounded.
     """
     if isinstance(value, float | bool):
-        raise InvalidRate('Send rates as strings (e.g. "72.5"), not floating-point numbers.')
+        raise InvalidRate(_('Send rates as strings (e.g. "72.5"), not floating-point numbers.'))
     if isinstance(value, int):
         value = str(value)
     if not isinstance(value, str):
-        raise InvalidRate("A rate is a plain decimal number.")
+        raise InvalidRate(_("A rate is a plain decimal number."))
     text = value.strip()
     if re.match(r"^-[0-9]+(\.[0-9]+)?$", text):
-        raise InvalidRate("An exchange rate must be greater than zero.")
+        raise InvalidRate(_("An exchange rate must be greater than zero."))
     if not _PLAIN_RATE.match(text):
         if re.match(r"^[0-9]+\.[0-9]+$", text) and len(text.split(".")[1]) > RATE_PLACES:
-            raise InvalidRate(f"At most {RATE_PLACES} decimal places are allowed in a rate.")
+            raise InvalidRate(
+                _("At most %(places)s decimal places are allowed in a rate."),
+                params={"places": RATE_PLACES},
+            )
         if re.match(r"^[0-9]+(\.[0-9]+)?$", text):
-            raise InvalidRate(f"At most {RATE_INTEGER_DIGITS} digits before the decimal point.")
-        raise InvalidRate(f"'{value}' is not a plain decimal number (e.g. 72.5).")
+            raise InvalidRate(
+                _("At most %(digits)s digits before the decimal point."),
+                params={"digits": RATE_INTEGER_DIGITS},
+            )
+        raise InvalidRate(
+            _("'%(value)s' is not a plain decimal number (e.g. 72.5)."), params={"value": value}
+        )
     rate = Decimal(text)
     if rate <= 0:
-        raise InvalidRate("An exchange rate must be greater than zero.")
+        raise InvalidRate(_("An exchange rate must be greater than zero."))
     return rate
 
 
@@ -341,19 +369,25 @@ def parse_date(value: object) -> date:
     """An ISO 8601 calendar date, YYYY-MM-DD."""
     text = value.strip() if isinstance(value, str) else ""
     if not _ISO_DATE.match(text):
-        raise InvalidRate(f"'{value}' is not a date written as YYYY-MM-DD.")
+        raise InvalidRate(
+            _("'%(value)s' is not a date written as YYYY-MM-DD."), params={"value": value}
+        )
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidRate(f"'{value}' is not a real calendar date.") from None
+        raise InvalidRate(
+            _("'%(value)s' is not a real calendar date."), params={"value": value}
+        ) from None
 
 
 def parse_source(value: object) -> str:
     text = " ".join(value.split()) if isinstance(value, str) else ""
     if not text:
-        raise InvalidRate("A source is required (e.g. 'UN operational rates').")
+        raise InvalidRate(_("A source is required (e.g. 'UN operational rates')."))
     if len(text) > SOURCE_MAX_LENGTH:
-        raise InvalidRate(f"A source has at most {SOURCE_MAX_LENGTH} characters.")
+        raise InvalidRate(
+            _("A source has at most %(length)s characters."), params={"length": SOURCE_MAX_LENGTH}
+        )
     return text
 
 
@@ -406,10 +440,14 @@ class InvalidRateFile(RuleViolation):
     """A file of rates with problems; ``problems`` lists each as "line N: …"."""
 
     code = "invalid_rate_file"
-    title = "Invalid file of exchange rates"
+    title = _("Invalid file of exchange rates")
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s): " + "; ".join(problems[:3]))
+        # The problems themselves ("line N: …") stay in English: they quote the file.
+        super().__init__(
+            _("%(count)s problem(s): %(problems)s"),
+            params={"count": len(problems), "problems": "; ".join(problems[:3])},
+        )
         self.problems = problems
 
 

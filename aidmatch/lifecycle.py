@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from aidmatch.errors import InvalidTransition, NotPermitted
+from aidmatch.i18n import gettext_noop as _
 
 
 class OrganizationStatus(StrEnum):
@@ -188,13 +189,18 @@ def check_tranche_action(
     not allow it raises InvalidTransition (409)."""
     status, action = DisbursementStatus(status), TrancheAction(action)
     if not set(parties) & tranche_parties_for(action):
-        raise NotPermitted(f"You may not {action.replace('-', ' ')} this tranche.")
+        raise NotPermitted(
+            _("You may not %(action)s this tranche."), params={"action": action.replace("-", " ")}
+        )
     entry = TRANCHE_TRANSITIONS.get((status, action))
     if entry is None:
-        raise InvalidTransition("tranche", status, _action_target(action))
+        raise InvalidTransition(_("tranche"), status, _action_target(action))
     target, allowed = entry
     if not set(parties) & allowed:
-        raise NotPermitted(f"You may not {action.replace('-', ' ')} a {status} tranche.")
+        raise NotPermitted(
+            _("You may not %(action)s a %(status)s tranche."),
+            params={"action": action.replace("-", " "), "status": status},
+        )
     return target
 
 

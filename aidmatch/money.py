@@ -10,11 +10,12 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Protocol
 
 from aidmatch.errors import RuleViolation
+from aidmatch.i18n import gettext_noop as _
 
 
 class AmountError(RuleViolation):
     code = "invalid_amount"
-    title = "Invalid amount"
+    title = _("Invalid amount")
 
 
 def minor_quantum(minor_unit: int) -> Decimal:
@@ -75,22 +76,25 @@ def parse_amount(
     made a mistake that rounding would hide.
     """
     if isinstance(value, float | bool):
-        raise AmountError("Amounts are sent as strings, not floating-point numbers.")
+        raise AmountError(_("Amounts are sent as strings, not floating-point numbers."))
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise AmountError(f"'{value}' is not a number.") from None
+        raise AmountError(_("'%(value)s' is not a number."), params={"value": value}) from None
     if not amount.is_finite():
-        raise AmountError("Amounts must be finite numbers.")
+        raise AmountError(_("Amounts must be finite numbers."))
     if amount < 0 or (amount == 0 and not allow_zero):
-        raise AmountError("Amounts must be greater than zero.")
+        raise AmountError(_("Amounts must be greater than zero."))
     quantum = minor_quantum(minor_unit)
     try:
         quantized = amount.quantize(quantum, rounding=ROUND_DOWN)
     except InvalidOperation:  # more digits than the decimal context holds
-        raise AmountError("The amount is too large.") from None
+        raise AmountError(_("The amount is too large.")) from None
     if amount != quantized:
-        raise AmountError(f"At most {minor_unit} decimal places are allowed for this currency.")
+        raise AmountError(
+            _("At most %(places)s decimal places are allowed for this currency."),
+            params={"places": minor_unit},
+        )
     return quantized
 
 
@@ -98,7 +102,10 @@ def to_minor(amount: Decimal, minor_unit: int) -> int:
     """An exact amount in minor units (Decimal('12.34'), 2 → 1234)."""
     scaled = amount.scaleb(minor_unit)
     if scaled != scaled.to_integral_value():
-        raise AmountError(f"{amount} has more than {minor_unit} decimal places.")
+        raise AmountError(
+            _("%(amount)s has more than %(places)s decimal places."),
+            params={"amount": amount, "places": minor_unit},
+        )
     return int(scaled)
 
 

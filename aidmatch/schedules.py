@@ -30,6 +30,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from aidmatch.errors import InvalidTransition
+from aidmatch.i18n import gettext_noop as _
 
 DEFAULT_TIME_ZONE = "Asia/Kabul"
 MAX_OCCURRENCES = 600  # 50 years of months: a bound on every walk
@@ -62,7 +63,7 @@ SCHEDULE_TRANSITIONS: dict[str, frozenset[str]] = {
 def check_schedule_transition(current: str, target: str) -> None:
     """A forbidden change of status raises InvalidTransition (the API's 409)."""
     if current != target and target not in SCHEDULE_TRANSITIONS.get(current, frozenset()):
-        raise InvalidTransition("pledge_schedule", current, target)
+        raise InvalidTransition(_("pledge_schedule"), current, target)
 
 
 @cache

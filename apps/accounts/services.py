@@ -7,6 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 from knox.models import AuthToken
 
 from aidmatch.errors import RuleViolation
@@ -18,7 +19,7 @@ from apps.audit.services import audit_record
 class InvalidCredentials(RuleViolation):
     status = 401
     code = "invalid_credentials"
-    title = "Invalid credentials"
+    title = _("Invalid credentials")
 
 
 @transaction.atomic
@@ -26,14 +27,16 @@ def user_register(*, email: str, password: str, full_name: str = "") -> User:
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email=email).exists():
         raise RuleViolation(
-            "An account with this email already exists.",
-            errors={"email": ["An account with this email already exists."]},
+            _("An account with this email already exists."),
+            errors={"email": [_("An account with this email already exists.")]},
         )
     candidate = User(email=email, full_name=full_name)
     try:
         validate_password(password, user=candidate)
     except DjangoValidationError as exc:
-        raise RuleViolation("The password is too weak.", errors={"password": exc.messages}) from exc
+        raise RuleViolation(
+            _("The password is too weak."), errors={"password": exc.messages}
+        ) from exc
     user = User.objects.create_user(email=email, password=password, full_name=full_name)
     audit_record(action="user.register", obj=user, actor=user, after={"is_active": user.is_active})
     return user
@@ -49,7 +52,7 @@ def token_issue(*, email: str, password: str) -> tuple[AuthToken, str]:
     login_limits.attempt(email)
     user = authenticate(username=login_limits.normalize_email(email), password=password)
     if user is None or not user.is_active:
-        raise InvalidCredentials("The email or password is wrong.")
+        raise InvalidCredentials(_("The email or password is wrong."))
     login_limits.succeeded(email)
     return token_create(user=user)
 
@@ -76,7 +79,7 @@ def token_purge_expired(*, user: User | None = None) -> int:
     expired = AuthToken.objects.filter(expiry__lt=timezone.now())
     if user is not None:
         expired = expired.filter(user=user)
-    deleted, _ = expired.delete()
+    deleted = expired.delete()[0]
     return deleted
 
 
@@ -89,7 +92,7 @@ def token_revoke(*, token: AuthToken) -> None:
 @transaction.atomic
 def token_revoke_all(*, user: User) -> int:
     digests = list(AuthToken.objects.filter(user=user).values_list("digest", flat=True))
-    deleted, _ = AuthToken.objects.filter(user=user).delete()
+    deleted = AuthToken.objects.filter(user=user).delete()[0]
     audit_record(
         action="token.revoke_all",
         obj=user,

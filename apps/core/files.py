@@ -6,6 +6,8 @@ read back only after the hash is checked."""
 import hashlib
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop as _
+
 from aidmatch.errors import RuleViolation, StateConflict
 from apps.core.fields import fernet
 
@@ -69,5 +71,5 @@ def decrypt_checked(blob, sha256: str) -> bytes:
     """The plaintext of a stored file, refused if it no longer matches its SHA-256."""
     content = fernet().decrypt(bytes(blob))
     if hashlib.sha256(content).hexdigest() != sha256:
-        raise StateConflict("The stored file does not match its SHA-256.")
+        raise StateConflict(_("The stored file does not match its SHA-256."))
     return content

@@ -15,6 +15,7 @@ import re
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -141,8 +142,10 @@ def idempotent(handler):
             if not created:
                 if record.fingerprint != fingerprint:
                     raise IdempotencyKeyReused(
-                        "This Idempotency-Key was used with a different request; "
-                        "use a new key for a new request."
+                        _(
+                            "This Idempotency-Key was used with a different request; "
+                            "use a new key for a new request."
+                        )
                     )
                 return _replay(record)
             response = handler(self, request, *args, **kwargs)
@@ -173,5 +176,5 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 
 def purge_expired() -> int:
     cutoff = timezone.now() - settings.IDEMPOTENCY_TTL
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    deleted = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()[0]
     return deleted

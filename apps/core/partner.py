@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext_noop as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
@@ -281,7 +282,8 @@ def reference_guard(
             raise
         existing_id = existing()
         raise ReferenceTaken(
-            f"You already used this external_reference for {what} {existing_id}.",
+            _("You already used this external_reference for %(what)s %(existing_id)s."),
+            params={"what": what, "existing_id": existing_id},
             existing_id=str(existing_id) if existing_id is not None else None,
         ) from None
 

@@ -8,17 +8,31 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from aidmatch.errors import DomainError
+from aidmatch.errors import DomainError, fill
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://aidmatch.org/problems/"
 DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+# The titles of framework errors, by status (lazy: translated when a problem is answered).
+STATUS_TITLES = {
+    status.HTTP_401_UNAUTHORIZED: _("Not authenticated"),
+    status.HTTP_403_FORBIDDEN: _("Not permitted"),
+    status.HTTP_404_NOT_FOUND: _("Not found"),
+    status.HTTP_405_METHOD_NOT_ALLOWED: _("Method not allowed"),
+    status.HTTP_406_NOT_ACCEPTABLE: _("Not acceptable"),
+    status.HTTP_412_PRECONDITION_FAILED: _("Precondition failed"),
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: _("Unsupported media type"),
+    status.HTTP_429_TOO_MANY_REQUESTS: _("Too many requests"),
+}
 
 
 def problem(
@@ -64,19 +78,16 @@ def _field_errors(data) -> tuple[dict, str]:
 
     walk("", data)
     first = next(iter(flat.items()), None)
-    summary = f"{first[0]}: {first[1][0]}" if first else "Invalid input."
+    summary = f"{first[0]}: {first[1][0]}" if first else gettext("Invalid input.")
     return flat, summary
 
 
 def _translated(message: str, params: dict) -> str:
     """A domain message id in the active language, its values put in (aidmatch.i18n)."""
-    text = gettext(message)
-    if not params:
-        return text
-    try:
-        return text % params
-    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
-        return message % params
+    text = fill(gettext(message), params)
+    if params and text == gettext(message) and "%(" in text:  # a translation that lost one
+        return fill(message, params)
+    return text
 
 
 def problem_exception_handler(exc, context):
@@ -87,7 +98,10 @@ def problem_exception_handler(exc, context):
             exc.code,
             gettext(exc.title),
             _translated(exc.message, exc.params),
-            {field: [gettext(m) for m in messages] for field, messages in exc.errors.items()}
+            {
+                field: [_translated(m, exc.params) for m in messages]
+                for field, messages in exc.error_messages.items()
+            }
             or None,
             extensions=getattr(exc, "extensions", None),  # e.g. a stale rate's pair and date
         )
@@ -101,7 +115,7 @@ def problem_exception_handler(exc, context):
         )
     elif isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
         set_rollback()
-        return problem(413, "payload_too_large", "Request body too large", str(exc))
+        return problem(413, "payload_too_large", gettext("Request body too large"), str(exc))
     elif isinstance(exc, IntegrityError):
         # A concurrent twin won a unique constraint, or a database check refused the change.
         set_rollback()
@@ -112,10 +126,20 @@ def problem_exception_handler(exc, context):
             "integrity error turned into 409: %s",
             getattr(diag, "message_primary", None) or type(exc.__cause__ or exc).__name__,
         )
-        return problem(409, "conflict", "Conflict", "The change conflicts with the current data.")
+        return problem(
+            409,
+            "conflict",
+            gettext("Conflict"),
+            gettext("The change conflicts with the current data."),
+        )
     elif isinstance(exc, DataError):
         set_rollback()
-        return problem(400, "invalid", "Invalid input", "A value is out of range or malformed.")
+        return problem(
+            400,
+            "invalid",
+            gettext("Invalid input"),
+            gettext("A value is out of range or malformed."),
+        )
 
     elif isinstance(exc, OperationalError | InterfaceError):
         # The database went away or gave the statement up (a restart, a cut connection, a lock
@@ -127,9 +151,11 @@ def problem_exception_handler(exc, context):
         return problem(
             503,
             "database_unavailable",
-            "Database unavailable",
-            "The database could not complete the request. Try again shortly, with the same "
-            "Idempotency-Key for a write.",
+            gettext("Database unavailable"),
+            gettext(
+                "The database could not complete the request. Try again shortly, with the same "
+                "Idempotency-Key for a write."
+            ),
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
 
@@ -145,21 +171,14 @@ def problem_exception_handler(exc, context):
 
     if isinstance(exc, exceptions.ValidationError):
         errors, summary = _field_errors(exc.detail)
-        return problem(400, "invalid", "Invalid input", summary, errors, headers)
+        return problem(400, "invalid", gettext("Invalid input"), summary, errors, headers)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     codes = exc.get_codes()
     code = codes if isinstance(codes, str) else exc.default_code
-    title = {
-        status.HTTP_401_UNAUTHORIZED: "Not authenticated",
-        status.HTTP_403_FORBIDDEN: "Not permitted",
-        status.HTTP_404_NOT_FOUND: "Not found",
-        status.HTTP_405_METHOD_NOT_ALLOWED: "Method not allowed",
-        status.HTTP_406_NOT_ACCEPTABLE: "Not acceptable",
-        status.HTTP_412_PRECONDITION_FAILED: "Precondition failed",
-        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
-        status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests",
-    }.get(exc.status_code, "Bad request" if exc.status_code < 500 else "Server error")
-    return problem(exc.status_code, str(code), title, str(detail), None, headers)
+    title = STATUS_TITLES.get(
+        exc.status_code, _("Bad request") if exc.status_code < 500 else _("Server error")
+    )
+    return problem(exc.status_code, str(code), str(title), str(detail), None, headers)
 
 
 def _django_problem(status_code: int, code: str, title: str, detail: str) -> JsonResponse:
@@ -174,16 +193,22 @@ def _django_problem(status_code: int, code: str, title: str, detail: str) -> Jso
 
 
 def handler400(request, exception=None):
-    return _django_problem(400, "bad_request", "Bad request", "The request could not be read.")
+    return _django_problem(
+        400, "bad_request", gettext("Bad request"), gettext("The request could not be read.")
+    )
 
 
 def handler403(request, exception=None):
-    return _django_problem(403, "permission_denied", "Not permitted", "Not permitted.")
+    return _django_problem(
+        403, "permission_denied", gettext("Not permitted"), gettext("Not permitted.")
+    )
 
 
 def handler404(request, exception=None):
-    return _django_problem(404, "not_found", "Not found", "No such resource.")
+    return _django_problem(404, "not_found", gettext("Not found"), gettext("No such resource."))
 
 
 def handler500(request):
-    return _django_problem(500, "server_error", "Server error", "An unexpected error occurred.")
+    return _django_problem(
+        500, "server_error", gettext("Server error"), gettext("An unexpected error occurred.")
+    )

@@ -11,6 +11,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.disbursing import OUT, DisbursementStatus, spread
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
@@ -103,33 +104,44 @@ def disbursement_create(
     allocation_ids = list(dict.fromkeys(allocation_ids))
     pledges, needs, allocations = _lock_for(allocation_ids)
     if len(allocations) != len(allocation_ids):
-        raise RuleViolation("Unknown allocation.", errors={"allocations": ["Unknown allocation."]})
+        raise RuleViolation(
+            _("Unknown allocation."), errors={"allocations": [_("Unknown allocation.")]}
+        )
     rows = sorted(allocations.values(), key=lambda a: (a.committed_at or a.proposed_at, str(a.pk)))
     organizations = {needs[a.need_id].organization_id for a in rows}
     if len(organizations) != 1:
         raise RuleViolation(
-            "A tranche goes to one organization: these allocations fund several.",
-            errors={"allocations": ["All allocations must fund needs of one organization."]},
+            _("A tranche goes to one organization: these allocations fund several."),
+            errors={"allocations": [_("All allocations must fund needs of one organization.")]},
         )
     for a in rows:
         pledge = pledges[a.pledge_id]
         if not _is_donor(actor, pledge):
-            raise NotPermitted("Only the donor of these allocations can send them money.")
+            raise NotPermitted(_("Only the donor of these allocations can send them money."))
         if a.status not in OWING:
-            raise StateConflict(f"Allocation {a.pk} is {a.status}; only committed money is sent.")
+            raise StateConflict(
+                _("Allocation %(allocation)s is %(status)s; only committed money is sent."),
+                params={"allocation": a.pk, "status": a.status},
+            )
         if pledge.currency_id != currency.code:
             raise RuleViolation(
-                f"Allocation {a.pk} is in {pledge.currency_id}, not {currency.code}.",
-                errors={"currency": [f"These allocations are in {pledge.currency_id}."]},
+                _("Allocation %(allocation)s is in %(currency)s, not %(requested)s."),
+                errors={"currency": [_("These allocations are in %(currency)s.")]},
+                params={
+                    "allocation": a.pk,
+                    "currency": pledge.currency_id,
+                    "requested": currency.code,
+                },
             )
     organization = needs[rows[0].need_id].organization
     if organization.status != OrganizationStatus.VERIFIED:
         raise StateConflict(
-            f"The organization is {organization.status}: no new tranches can be sent to it."
+            _("The organization is %(status)s: no new tranches can be sent to it."),
+            params={"status": organization.status},
         )
     if fee_amount >= amount:
         raise RuleViolation(
-            "The fee must be less than the amount.", errors={"fee_amount": ["Too high."]}
+            _("The fee must be less than the amount."), errors={"fee_amount": [_("Too high.")]}
         )
     owed = [(a.pk, a.amount - a.disbursed_amount) for a in rows]
     lines = spread(amount, owed, currency)
@@ -220,7 +232,7 @@ def disbursement_set_partner_fields(
         and disbursement.donor_organization_id in (acting_for or ())
     )
     if not donor_side:
-        raise NotPermitted("Only the tranche's donor may change its own fields.")
+        raise NotPermitted(_("Only the tranche's donor may change its own fields."))
     changed = partner.set_fields(
         disbursement,
         fields,
@@ -364,15 +376,16 @@ def disbursement_confirm_receipt(
         )
         if received_amount != expected and not difference_reason.strip():
             raise RuleViolation(
-                f"Expected {format_money(expected, received_currency)} after the fee; say why the "
-                "received amount differs.",
-                errors={"difference_reason": ["Required when the amount differs."]},
+                _("Expected %(expected)s after the fee; say why the received amount differs."),
+                errors={"difference_reason": [_("Required when the amount differs.")]},
+                params={"expected": format_money(expected, received_currency)},
             )
     today = local_today(disbursement.organization)
     if received_date and received_date > today:
         raise RuleViolation(
-            _future(today, disbursement.organization),
-            errors={"received_date": ["Future."]},
+            _FUTURE,
+            errors={"received_date": [_("Future.")]},
+            params=_today(today, disbursement.organization),
         )
     before_status = disbursement.status
     disbursement.status = target
@@ -471,29 +484,38 @@ def disbursement_refund(
     received_cur = disbursement.received_currency
     if currency.code != received_cur.code:
         raise RuleViolation(
-            f"A refund is in the currency received, {received_cur.code}.",
-            errors={"currency": [f"This tranche was received in {received_cur.code}."]},
+            _("A refund is in the currency received, %(currency)s."),
+            errors={"currency": [_("This tranche was received in %(currency)s.")]},
+            params={"currency": received_cur.code},
         )
     left = disbursement.received_amount - disbursement.refunded_amount
     if amount > left:
         raise RuleViolation(
-            f"At most {format_money(left, received_cur)} can be refunded: "
-            f"{amount_text(disbursement.received_amount, received_cur.minor_unit)} received, "
-            f"{amount_text(disbursement.refunded_amount, received_cur.minor_unit)} already "
-            "refunded.",
-            errors={"amount": [f"At most {amount_text(left, received_cur.minor_unit)}."]},
+            _(
+                "At most %(left)s can be refunded: %(received)s received, %(refunded)s already "
+                "refunded."
+            ),
+            errors={"amount": [_("At most %(left_amount)s.")]},
+            params={
+                "left": format_money(left, received_cur),
+                "received": amount_text(disbursement.received_amount, received_cur.minor_unit),
+                "refunded": amount_text(disbursement.refunded_amount, received_cur.minor_unit),
+                "left_amount": amount_text(left, received_cur.minor_unit),
+            },
         )
     today = local_today(disbursement.organization)
     refund_date = refund_date or today
     if refund_date > today:
         raise RuleViolation(
-            _future(today, disbursement.organization),
-            errors={"refund_date": ["Future."]},
+            _FUTURE,
+            errors={"refund_date": [_("Future.")]},
+            params=_today(today, disbursement.organization),
         )
     if disbursement.received_date and refund_date < disbursement.received_date:
         raise RuleViolation(
-            f"The money was received on {disbursement.received_date}, after this date.",
-            errors={"refund_date": ["Before the receipt."]},
+            _("The money was received on %(received_date)s, after this date."),
+            errors={"refund_date": [_("Before the receipt.")]},
+            params={"received_date": disbursement.received_date},
         )
     need_ids = list(needs)
     after = received_by_need(need_ids, extra_refunded={disbursement.pk: amount})
@@ -503,10 +525,16 @@ def disbursement_refund(
         net, used = after.get(need_id, Decimal(0)), spent.get(need_id, Decimal(0))
         if used > net:
             raise RuleViolation(
-                f"Need {need_id} would have {format_money(net, need.currency)} received net "
-                f"of refunds, less than the {format_money(used, need.currency)} its reports "
-                "say was spent.",
-                errors={"amount": ["More than what was received and not yet spent."]},
+                _(
+                    "Need %(need)s would have %(net)s received net of refunds, less than the "
+                    "%(spent)s its reports say was spent."
+                ),
+                errors={"amount": [_("More than what was received and not yet spent.")]},
+                params={
+                    "need": need_id,
+                    "net": format_money(net, need.currency),
+                    "spent": format_money(used, need.currency),
+                },
             )
     refund = Refund.objects.create(
         disbursement=disbursement,
@@ -534,8 +562,11 @@ def disbursement_refund(
     return refund
 
 
-def _future(today, organization) -> str:
-    return f"The date is in the future (today is {today} in {organization.time_zone})."
+_FUTURE = _("The date is in the future (today is %(today)s in %(time_zone)s).")
+
+
+def _today(today, organization) -> dict[str, object]:
+    return {"today": today, "time_zone": organization.time_zone}
 
 
 def disbursement_flag_unconfirmed(*, now=None) -> int:

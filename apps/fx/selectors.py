@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_noop as _
 
 from aidmatch import fx
 from aidmatch.fx import NoExchangeRate, Quote
@@ -60,7 +61,7 @@ def convert(*, amount: Decimal, base: str, quote: str, on: date) -> tuple[Decima
     used = rate_on(base=base, quote=quote, on=on)
     minor_unit = Currency.objects.filter(code=quote).values_list("minor_unit", flat=True).first()
     if minor_unit is None:
-        raise NoExchangeRate(f"Unknown currency '{quote}'.", base=base, quote=quote, on=on)
+        raise NoExchangeRate(_("Unknown currency '%(quote)s'."), base=base, quote=quote, on=on)
     return convert_amount(amount, used.rate, minor_unit), used
 
 

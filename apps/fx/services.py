@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection, transaction
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.errors import DomainError, RuleViolation, StateConflict
 from aidmatch.fx import RATE_QUANTUM, InvalidRateFile, RateRow, parse_csv, parse_source
@@ -20,7 +21,7 @@ SAMPLE_RATES = Path(__file__).resolve().parent / "data" / "sample_rates.csv"
 
 class RateConflict(StateConflict):
     code = "exchange_rate_exists"
-    title = "This exchange-rate snapshot already exists"
+    title = _("This exchange-rate snapshot already exists")
 
 
 def _conflict_message(row: RateRow, existing: Decimal) -> str:
@@ -31,18 +32,26 @@ def _conflict_message(row: RateRow, existing: Decimal) -> str:
     )
 
 
+UNKNOWN_CURRENCY = {
+    "base": _("Unknown currency '%(base)s'."),
+    "quote": _("Unknown currency '%(quote)s'."),
+}
+
+
 def _check_rate(*, base: str, quote: str, rate: Decimal) -> None:
     errors: dict[str, list[str]] = {}
     known = set(Currency.objects.filter(code__in=[base, quote]).values_list("code", flat=True))
     for name, code in (("base", base), ("quote", quote)):
         if code not in known:
-            errors[name] = [f"Unknown currency '{code}'."]
+            errors[name] = [UNKNOWN_CURRENCY[name]]
     if base == quote:
-        errors["quote"] = ["The quote currency must differ from the base currency."]
+        errors["quote"] = [_("The quote currency must differ from the base currency.")]
     if not rate.is_finite() or rate <= 0 or rate != rate.quantize(RATE_QUANTUM):
-        errors["rate"] = ["A rate is greater than zero, with at most 10 decimal places."]
+        errors["rate"] = [_("A rate is greater than zero, with at most 10 decimal places.")]
     if errors:
-        raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
+        raise RuleViolation(
+            next(iter(errors.values()))[0], errors=errors, params={"base": base, "quote": quote}
+        )
 
 
 @transaction.atomic
@@ -57,10 +66,24 @@ def exchange_rate_create(
     ).first()
     if existing is not None:
         row = RateRow(base, quote, rate, date, source)
+        if existing.rate != rate:
+            raise RateConflict(
+                _(
+                    "1 %(base)s = %(existing)s %(quote)s on %(date)s from '%(source)s' is already "
+                    "recorded (not %(rate)s); snapshots are never changed: record a correction "
+                    "with a later date or another source."
+                ),
+                params={
+                    "base": row.base,
+                    "quote": row.quote,
+                    "existing": existing.rate,
+                    "rate": row.rate,
+                    "date": row.date,
+                    "source": row.source,
+                },
+            )
         raise RateConflict(
-            _conflict_message(row, existing.rate)
-            if existing.rate != rate
-            else f"This snapshot (#{existing.pk}) is already recorded."
+            _("This snapshot (#%(id)s) is already recorded."), params={"id": existing.pk}
         )
     return ExchangeRate.objects.create(
         base_id=base, quote_id=quote, rate=rate, date=date, source=source, created_by=created_by
@@ -159,7 +182,7 @@ def exchange_rates_load_file(
         on_read(len(numbered))
     try:
         return exchange_rates_load(
-            rows=[row for _, row in numbered], created_by=created_by, progress=progress
+            rows=[row for _n, row in numbered], created_by=created_by, progress=progress
         )
     except DomainError as exc:
         problems = [f"line {numbered[int(i)][0]}: {msgs[0]}" for i, msgs in exc.errors.items()]
@@ -175,12 +198,12 @@ def exchange_rates_carry_forward(
     Safe to repeat (the same day's copies are left alone)."""
     known = set(Currency.objects.values_list("code", flat=True))
     with Path(path).open(encoding="utf-8-sig", newline="") as handle:
-        rows = [row for _, row in parse_csv(handle, known)]
+        rows = [row for _n, row in parse_csv(handle, known)]
     newest: dict[tuple[str, str], RateRow] = {}
     for row in rows:
         current = newest.get((row.base, row.quote))
         if row.date <= on and (current is None or row.date >= current.date):
             newest[row.base, row.quote] = row
     source = parse_source(source)
-    copies = [RateRow(r.base, r.quote, r.rate, on, source) for _, r in sorted(newest.items())]
+    copies = [RateRow(r.base, r.quote, r.rate, on, source) for _k, r in sorted(newest.items())]
     return exchange_rates_load(rows=copies, created_by=created_by)

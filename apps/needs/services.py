@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.errors import InvalidTransition, NotPermitted, RuleViolation, StateConflict
 from aidmatch.events import EventType
@@ -49,7 +50,7 @@ OPEN_STATES = frozenset({N.OPEN, N.PARTIALLY_FUNDED, N.FUNDED})
 class PreconditionFailed(StateConflict):
     status = 412
     code = "precondition_failed"
-    title = "The need changed since you read it"
+    title = _("The need changed since you read it")
 
 
 def _line_item_total(line_items) -> Decimal:
@@ -75,7 +76,9 @@ def _replace_line_items(need: Need, line_items) -> None:
 def _check_deadline(deadline: date, organization) -> None:
     """A deadline is a day in the organization's time zone: today's is still fine."""
     if deadline < local_today(organization):
-        raise RuleViolation("The deadline is in the past.", errors={"deadline": ["In the past."]})
+        raise RuleViolation(
+            _("The deadline is in the past."), errors={"deadline": [_("In the past.")]}
+        )
 
 
 @transaction.atomic
@@ -135,31 +138,38 @@ def need_update(*, need_id, if_match: int | None = None, line_items=None, **chan
     before = audit_snapshot(need)
     if if_match is not None and if_match != need.version:
         raise PreconditionFailed(
-            f"The need is at version {need.version}, not {if_match}: read it again."
+            _("The need is at version %(version)s, not %(if_match)s: read it again."),
+            params={"version": need.version, "if_match": if_match},
         )
     if "deadline" in changes:
         _check_deadline(changes["deadline"], need.organization)
     if line_items is not None:
         changes["amount"] = _line_item_total(line_items) if line_items else changes.get("amount")
         if changes["amount"] is None:
-            raise RuleViolation("Give an amount or line items.", errors={"amount": ["Required."]})
+            raise RuleViolation(
+                _("Give an amount or line items."), errors={"amount": [_("Required.")]}
+            )
     if need.status in OPEN_STATES:
         frozen = sorted(set(changes) - OPEN_EDITABLE)
         if frozen:
             raise StateConflict(
-                f"An approved need's {', '.join(frozen)} cannot change.",
-                errors={name: ["Cannot change after approval."] for name in frozen},
+                _("An approved need's %(fields)s cannot change."),
+                errors={name: [_("Cannot change after approval.")] for name in frozen},
+                params={"fields": ", ".join(frozen)},
             )
     elif need.status not in (N.DRAFT, N.SUBMITTED) and (changes or line_items is not None):
-        raise StateConflict(f"A {need.status} need cannot be edited.")
+        raise StateConflict(
+            _("A %(status)s need cannot be edited."), params={"status": need.status}
+        )
     released = []
     if "amount" in changes and changes["amount"] != need.amount:
         new_amount = changes["amount"]
         if new_amount < need.committed_amount:
             committed = format_money(need.committed_amount, need.currency)
             raise StateConflict(
-                f"The amount cannot go below the {committed} already committed.",
-                errors={"amount": [f"Must be at least {committed}."]},
+                _("The amount cannot go below the %(committed)s already committed."),
+                errors={"amount": [_("Must be at least %(committed)s.")]},
+                params={"committed": committed},
             )
         released = release_proposals(
             proposals.values(),
@@ -241,14 +251,14 @@ def need_submit(*, need_id) -> Need:
 def need_approve(*, need_id, verifier) -> Need:
     """A verifier opens a submitted need for funding; only verified organizations' needs."""
     if not getattr(verifier, "is_verifier", False):
-        raise NotPermitted("Only verifiers approve needs.")
+        raise NotPermitted(_("Only verifiers approve needs."))
     need = Need.objects.select_related("organization").get(pk=need_id)
     if need.status != N.SUBMITTED:
-        raise InvalidTransition("need", need.status, N.OPEN)
+        raise InvalidTransition(_("need"), need.status, N.OPEN)
     if need.organization.status != OrganizationStatus.VERIFIED:
         raise RuleViolation(
-            "Only needs of verified organizations can be approved; this one is "
-            f"{need.organization.status}."
+            _("Only needs of verified organizations can be approved; this one is %(status)s."),
+            params={"status": need.organization.status},
         )
     _check_deadline(need.deadline, need.organization)
     request_matching(reason="need approved", need_ids=[need_id])
@@ -267,8 +277,10 @@ def _close_need(need_id, target: N, reason: str) -> Need:
     check_transition("need", need.status, target)
     if target == N.CANCELLED and need.committed_amount > 0:
         raise StateConflict(
-            "Money is already committed to this need; it cannot be cancelled. "
-            "Report on it, or ask a verifier to help return the money."
+            _(
+                "Money is already committed to this need; it cannot be cancelled. "
+                "Report on it, or ask a verifier to help return the money."
+            )
         )
     released = release_proposals(proposals.values(), pledges, {need.pk: need}, reason=reason)
     save_locked_totals(pledges, {})

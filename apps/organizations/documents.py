@@ -3,6 +3,7 @@ through the shared confidential-file mechanism (``apps/core/files.py``): size li
 jpeg by declared type and magic bytes, SHA-256, encrypted at rest."""
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.access import MemberRole
 from aidmatch.errors import NotPermitted
@@ -29,7 +30,7 @@ def organization_document_upload(
     *, actor, organization: Organization, kind: DocumentKind | str, upload
 ) -> OrganizationDocument:
     if not may_handle_documents(actor, organization.pk):
-        raise NotPermitted("Only verifiers and the organization's admins upload documents.")
+        raise NotPermitted(_("Only verifiers and the organization's admins upload documents."))
     checked = check_upload(upload, max_bytes=MAX_DOCUMENT_BYTES, allowed_types=DOCUMENT_TYPES)
     document = OrganizationDocument.objects.create(
         organization=organization,

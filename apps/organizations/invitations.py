@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.access import MemberRole
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
@@ -75,8 +76,11 @@ def invitation_create(
     organization = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     if organization.status != OrganizationStatus.VERIFIED:
         raise StateConflict(
-            f"Only a verified organization can invite members; this one is "
-            f"'{organization.status}'. Invite once a verifier has verified it."
+            _(
+                "Only a verified organization can invite members; this one is '%(status)s'. "
+                "Invite once a verifier has verified it."
+            ),
+            params={"status": organization.status},
         )
     email = email.strip()
     now = timezone.now()
@@ -84,8 +88,11 @@ def invitation_create(
     live_others = pending.filter(expires_at__gt=now).exclude(email__iexact=email)
     if live_others.count() >= MAX_PENDING:
         raise RuleViolation(
-            f"This organization already has {MAX_PENDING} pending invitations; revoke some or "
-            "wait until they are answered."
+            _(
+                "This organization already has %(count)s pending invitations; revoke some or "
+                "wait until they are answered."
+            ),
+            params={"count": MAX_PENDING},
         )
     replaced = list(
         pending.filter(email__iexact=email).order_by("pk").select_for_update(no_key=True)
@@ -148,8 +155,10 @@ def _lock(invitation: Invitation) -> Invitation:
 def _require_invitee(user: User, invitation: Invitation) -> None:
     if user.email.casefold() != invitation.email.casefold():
         raise NotPermitted(
-            "This invitation was sent to another email address: sign in with that address to "
-            "answer it."
+            _(
+                "This invitation was sent to another email address: sign in with that address to "
+                "answer it."
+            )
         )
 
 
@@ -158,11 +167,17 @@ def _require_move(invitation: Invitation, target: InvitationStatus) -> None:
     on an expired one."""
     if target != IS.REVOKED and invitation.shown_status() == IS.EXPIRED:
         raise StateConflict(
-            f"This invitation expired at {invitation.expires_at:%Y-%m-%d %H:%M} UTC; ask the "
-            "organization to invite you again."
+            _(
+                "This invitation expired at %(expired_at)s UTC; ask the organization to invite "
+                "you again."
+            ),
+            params={"expired_at": f"{invitation.expires_at:%Y-%m-%d %H:%M}"},
         )
     if target not in TRANSITIONS["invitation"][invitation.status]:
-        raise StateConflict(f"This invitation is {invitation.status}; it cannot be {target} now.")
+        raise StateConflict(
+            _("This invitation is %(status)s; it cannot be %(target)s now."),
+            params={"status": invitation.status, "target": target},
+        )
 
 
 @transaction.atomic
@@ -174,12 +189,14 @@ def invitation_accept(*, user: User, invitation: Invitation) -> Membership:
     organization = invitation.organization
     if organization.status != OrganizationStatus.VERIFIED:
         raise StateConflict(
-            "This organization cannot take new members now; ask it to invite you again later."
+            _("This organization cannot take new members now; ask it to invite you again later.")
         )
     if Membership.objects.filter(user=user, organization=organization).exists():
         raise StateConflict(
-            "You are already a member of this organization; your role is unchanged. Decline "
-            "the invitation, or ask an admin to change your role."
+            _(
+                "You are already a member of this organization; your role is unchanged. Decline "
+                "the invitation, or ask an admin to change your role."
+            )
         )
     membership = Membership.objects.create(
         user=user, organization=organization, role=invitation.role

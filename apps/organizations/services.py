@@ -3,6 +3,7 @@
 People join an organization by invitation only (apps/organizations/invitations.py)."""
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.access import MemberRole, unknown_scopes
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
@@ -42,7 +43,7 @@ def _require_admin(*, user: User, organization: Organization) -> None:
         user=user, organization=organization, role=MemberRole.ADMIN
     ).exists()
     if not is_admin:
-        raise NotPermitted("Only an admin of this organization may do this.")
+        raise NotPermitted(_("Only an admin of this organization may do this."))
 
 
 @transaction.atomic
@@ -50,7 +51,9 @@ def organization_register(*, creator: User, **fields) -> Organization:
     """Register an organization; its creator becomes its first admin. Status starts pending."""
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
-        raise RuleViolation(f"Unknown fields: {', '.join(sorted(unknown))}")
+        raise RuleViolation(
+            _("Unknown fields: %(fields)s"), params={"fields": ", ".join(sorted(unknown))}
+        )
     organization = Organization.objects.create(created_by=creator, **fields)
     membership = Membership.objects.create(
         user=creator, organization=organization, role=MemberRole.ADMIN
@@ -86,7 +89,9 @@ def organization_update(*, actor: User, organization: Organization, **changes) -
     _require_admin(user=actor, organization=organization)
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
-        raise RuleViolation(f"Unknown fields: {', '.join(sorted(unknown))}")
+        raise RuleViolation(
+            _("Unknown fields: %(fields)s"), params={"fields": ", ".join(sorted(unknown))}
+        )
     organization = Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     before = audit_snapshot(organization)
     confidential_before = {n: getattr(organization, n) for n in _confidential(changes)}
@@ -152,7 +157,7 @@ def _lock_memberships(organization_id) -> dict[int, Membership]:
 def _refuse_last_admin(memberships, leaving: Membership) -> None:
     admins = [m for m in memberships if m.role == MemberRole.ADMIN and m.pk != leaving.pk]
     if not admins:
-        raise StateConflict("An organization keeps at least one admin.")
+        raise StateConflict(_("An organization keeps at least one admin."))
 
 
 @transaction.atomic
@@ -164,12 +169,13 @@ def api_key_create(
     bad = unknown_scopes(scopes)
     if bad:
         raise RuleViolation(
-            f"Unknown scopes: {', '.join(bad)}",
-            errors={"scopes": [f"Unknown scope '{s}'." for s in bad]},
+            _("Unknown scopes: %(scopes)s"),
+            errors={"scopes": [_("Unknown scopes: %(scopes)s")]},
+            params={"scopes": ", ".join(bad)},
         )
     if not scopes:
         raise RuleViolation(
-            "Give at least one scope.", errors={"scopes": ["Give at least one scope."]}
+            _("Give at least one scope."), errors={"scopes": [_("Give at least one scope.")]}
         )
     api_key, key = ApiKey.objects.create_key(
         organization=organization,

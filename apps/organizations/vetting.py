@@ -6,6 +6,7 @@ hit (apps/screening) freezes an organization the same way, through organization_
 """
 
 from django.db import transaction
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.events import EventType
@@ -31,9 +32,9 @@ FROM = {"reinstate": {OS.SUSPENDED}, "suspend": {OS.VERIFIED}}
 @transaction.atomic
 def organization_vet(*, organization_id, action: str, verifier, reason: str) -> Organization:
     if not getattr(verifier, "is_verifier", False):
-        raise NotPermitted("Only verifiers vet organizations.")
+        raise NotPermitted(_("Only verifiers vet organizations."))
     if not reason.strip():
-        raise RuleViolation("Give a reason.", errors={"reason": ["Required."]})
+        raise RuleViolation(_("Give a reason."), errors={"reason": [_("Required.")]})
     return organization_transition(
         organization_id=organization_id,
         action=action,
@@ -73,10 +74,13 @@ def organization_transition(
     )
     before = organization.status
     if allowed_from and before not in allowed_from:
-        raise StateConflict(f"A {before} organization cannot be {action}ed.")
+        raise StateConflict(
+            _("A %(status)s organization cannot be %(action)sed."),
+            params={"status": before, "action": action},
+        )
     if target == OS.VERIFIED and organization.screening_hits.filter(resolution="").exists():
         raise StateConflict(
-            "Open sanctions screening hits must be cleared before the organization is verified."
+            _("Open sanctions screening hits must be cleared before the organization is verified.")
         )
     check_transition("organization", before, target)
     released_rows = []

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.errors import RuleViolation, StateConflict
 from aidmatch.events import EventType
@@ -166,7 +167,7 @@ def schedule_create(
     today or later in its time zone (a start in the past would make past months' pledges)."""
     now = now or timezone.now()
     if donor is None and donor_organization is None:
-        raise RuleViolation("A recurring pledge needs a donor.")
+        raise RuleViolation(_("A recurring pledge needs a donor."))
     _check_earmarks(organization=earmark_organization, need=earmark_need)
     schedule = PledgeSchedule(
         donor=donor,
@@ -190,14 +191,15 @@ def schedule_create(
     spec = spec_of(schedule)
     if start_date < local_today(spec, now):
         raise RuleViolation(
-            "A recurring pledge starts today or later.",
-            errors={"start_date": [f"Must be {local_today(spec, now)} or later ({time_zone})."]},
+            _("A recurring pledge starts today or later."),
+            errors={"start_date": [_("Must be %(today)s or later (%(time_zone)s).")]},
+            params={"today": local_today(spec, now), "time_zone": time_zone},
         )
     found = plan(spec, now=now)
     if not found.make and found.next_due is None:
         raise RuleViolation(
-            "This schedule has no occurrence.",
-            errors={"end_date": ["No occurrence falls between the start and the end."]},
+            _("This schedule has no occurrence."),
+            errors={"end_date": [_("No occurrence falls between the start and the end.")]},
         )
     schedule.next_due_at = now if found.make else found.next_due
     with transaction.atomic():
@@ -269,21 +271,25 @@ def schedule_update(
     schedule = _lock(schedule_id)
     _require_donor(schedule, actor)
     if schedule.status not in SCHEDULE_LIVE:
-        raise StateConflict(f"A {schedule.status} recurring pledge cannot be changed.")
+        raise StateConflict(
+            _("A %(status)s recurring pledge cannot be changed."),
+            params={"status": schedule.status},
+        )
     before = audit_snapshot(schedule, fields=AUDITED)
     if end_date is not None:
         today = local_today(spec_of(schedule), now)
         if end_date < max(today, schedule.start_date):
             raise RuleViolation(
-                "A recurring pledge cannot end in the past.",
-                errors={"end_date": [f"Must be {max(today, schedule.start_date)} or later."]},
+                _("A recurring pledge cannot end in the past."),
+                errors={"end_date": [_("Must be %(earliest)s or later.")]},
+                params={"earliest": max(today, schedule.start_date)},
             )
         schedule.end_date, schedule.occurrences_limit = end_date, None
     if amount is not None:
         upcoming = next_occurrence_after(spec_of(schedule), now)
         if upcoming is None:
             raise StateConflict(
-                "No occurrence is left to change.", errors={"amount": ["No next occurrence."]}
+                _("No occurrence is left to change."), errors={"amount": [_("No next occurrence.")]}
             )
         # What the occurrences before the next one are given: the amount the last of them
         # would have had.

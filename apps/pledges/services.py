@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.events import EventType
@@ -29,15 +30,19 @@ def _check_earmarks(*, organization: Organization | None, need) -> None:
     errors: dict[str, list[str]] = {}
     if organization is not None and organization.status != OrganizationStatus.VERIFIED:
         errors["earmark_organization"] = [
-            "This organization is not verified, so it cannot receive pledges yet."
+            _("This organization is not verified, so it cannot receive pledges yet.")
         ]
     if need is not None:
         if need.status not in NEED_FUNDABLE:
-            errors["earmark_need"] = [f"This need is {need.status}, not open for funding."]
+            errors["earmark_need"] = [_("This need is %(status)s, not open for funding.")]
         elif organization is not None and need.organization_id != organization.pk:
-            errors["earmark_need"] = ["This need belongs to another organization."]
+            errors["earmark_need"] = [_("This need belongs to another organization.")]
     if errors:
-        raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
+        raise RuleViolation(
+            next(iter(errors.values()))[0],
+            errors=errors,
+            params={"status": need.status if need is not None else ""},
+        )
 
 
 def _set_earmarks(owner, sectors, provinces) -> list[tuple[str, list]]:
@@ -126,10 +131,11 @@ def pledge_create(
     (``apps.pledges.schedules``), made through here so it is checked, posted, announced and
     matched exactly like any other pledge."""
     if donor is None and donor_organization is None:
-        raise RuleViolation("A pledge needs a donor.")
+        raise RuleViolation(_("A pledge needs a donor."))
     if expires_at is not None and expires_at <= timezone.now():
         raise RuleViolation(
-            "The expiry must be in the future.", errors={"expires_at": ["Must be in the future."]}
+            _("The expiry must be in the future."),
+            errors={"expires_at": [_("Must be in the future.")]},
         )
     _check_earmarks(organization=earmark_organization, need=earmark_need)
     # One transaction, no savepoint: every check that can refuse the pledge is made above, but
@@ -247,7 +253,7 @@ def _require_donor(pledge: Pledge, actor) -> None:
         and pledge.donor_organization_id == getattr(actor, "organization_id", None)
     )
     if not own:
-        raise NotPermitted("Only the pledge's donor may change it.")
+        raise NotPermitted(_("Only the pledge's donor may change it."))
 
 
 def _shrink_to(pledge: Pledge, needs: dict, proposals: dict, new_amount: Decimal, reason: str):
@@ -255,8 +261,9 @@ def _shrink_to(pledge: Pledge, needs: dict, proposals: dict, new_amount: Decimal
     if new_amount < pledge.committed_amount:
         committed = format_money(pledge.committed_amount, pledge.currency)
         raise StateConflict(
-            f"The pledge cannot go below the {committed} already committed.",
-            errors={"amount": [f"Must be at least {committed}."]},
+            _("The pledge cannot go below the %(committed)s already committed."),
+            errors={"amount": [_("Must be at least %(committed)s.")]},
+            params={"committed": committed},
         )
     pledge.amount = new_amount
     return release_proposals(
@@ -275,11 +282,14 @@ def pledge_reduce(*, pledge_id, actor, amount: Decimal) -> Pledge:
     pledge, needs, proposals = lock_pledge_with_needs(pledge_id)
     _require_donor(pledge, actor)
     if pledge.status not in PLEDGE_LIVE:
-        raise StateConflict(f"A {pledge.status} pledge cannot be changed.")
+        raise StateConflict(
+            _("A %(status)s pledge cannot be changed."), params={"status": pledge.status}
+        )
     if amount > pledge.amount:
         raise RuleViolation(
-            "A pledge can be reduced, not raised: make a new pledge to give more.",
-            errors={"amount": [f"Must be at most {format_money(pledge.amount, pledge.currency)}."]},
+            _("A pledge can be reduced, not raised: make a new pledge to give more."),
+            errors={"amount": [_("Must be at most %(amount)s.")]},
+            params={"amount": format_money(pledge.amount, pledge.currency)},
         )
     previous_amount = pledge.amount
     before = audit_snapshot(pledge, fields=["amount", "status"])

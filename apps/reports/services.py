@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.disbursing import DisbursementStatus
 from aidmatch.errors import RuleViolation, StateConflict
@@ -48,16 +49,19 @@ def spent_by_need(need_ids) -> dict:
 def report_file(*, need_id, created_by=None, items=(), **fields) -> DeliveryReport:
     need = lock_needs([need_id])[need_id]
     if need.status not in REPORTABLE:
-        raise StateConflict(f"A {need.status} need takes no reports.")
+        raise StateConflict(
+            _("A %(status)s need takes no reports."), params={"status": need.status}
+        )
     if fields["period_end"] < fields["period_start"]:
         raise RuleViolation(
-            "The period ends before it starts.", errors={"period_end": ["Before start."]}
+            _("The period ends before it starts."), errors={"period_end": [_("Before start.")]}
         )
     today = local_today(need.organization)
     if fields["period_start"] > today:
         raise RuleViolation(
-            f"The period has not started (today is {today} in {need.organization.time_zone}).",
-            errors={"period_start": ["In the future."]},
+            _("The period has not started (today is %(today)s in %(time_zone)s)."),
+            errors={"period_start": [_("In the future.")]},
+            params={"today": today, "time_zone": need.organization.time_zone},
         )
     spending = fields.get("amount_spent") or Decimal(0)
     if spending > 0:
@@ -68,20 +72,27 @@ def report_file(*, need_id, created_by=None, items=(), **fields) -> DeliveryRepo
             minor = need.currency.minor_unit
             room = amount_text(max(received - spent, Decimal(0)), minor)
             raise RuleViolation(
-                f"The need has {format_money(received, need.currency)} received (net of "
-                f"refunds) and {amount_text(spent, minor)} already reported spent: at most "
-                f"{room} more can be reported.",
-                errors={"amount_spent": [f"At most {room}."]},
+                _(
+                    "The need has %(received)s received (net of refunds) and %(spent)s already "
+                    "reported spent: at most %(room)s more can be reported."
+                ),
+                errors={"amount_spent": [_("At most %(room)s.")]},
+                params={
+                    "received": format_money(received, need.currency),
+                    "spent": amount_text(spent, minor),
+                    "room": room,
+                },
             )
     line_items = {li.pk: li for li in need.line_items.all()}
     for item in items:
         if item["line_item"] not in line_items:
             raise RuleViolation(
-                "That line item is not part of this need.", errors={"items": ["Unknown line item."]}
+                _("That line item is not part of this need."),
+                errors={"items": [_("Unknown line item.")]},
             )
     final = fields.get("final", False)
     if final and DeliveryReport.objects.filter(need=need, final=True).exists():
-        raise StateConflict("This need already has its final report.")
+        raise StateConflict(_("This need already has its final report."))
     report = DeliveryReport.objects.create(need=need, created_by=created_by, **fields)
     delivered = DeliveredItem.objects.bulk_create(
         DeliveredItem(report=report, line_item_id=i["line_item"], quantity=i["quantity"])

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 from kombu.exceptions import OperationalError
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
@@ -312,15 +313,18 @@ def _hit_snapshot(hit: ScreeningHit) -> dict:
 
 def _check_verifier(verifier, reason: str) -> None:
     if not getattr(verifier, "is_verifier", False):
-        raise NotPermitted("Only verifiers resolve screening hits.")
+        raise NotPermitted(_("Only verifiers resolve screening hits."))
     if not reason.strip():
-        raise RuleViolation("Give a reason.", errors={"reason": ["Required."]})
+        raise RuleViolation(_("Give a reason."), errors={"reason": [_("Required.")]})
 
 
 def _lock_open_hit(hit_id) -> ScreeningHit:
     hit = ScreeningHit.objects.select_for_update(no_key=True).get(pk=hit_id)
     if hit.resolution:
-        raise StateConflict(f"This hit was already resolved ({hit.resolution}).")
+        raise StateConflict(
+            _("This hit was already resolved (%(resolution)s)."),
+            params={"resolution": hit.resolution},
+        )
     return hit
 
 

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.errors import RuleViolation, StateConflict
 from aidmatch.events import Audience, EventType
@@ -56,8 +57,9 @@ def validate_event_types(event_types: list[str]) -> list[str]:
     bad = [t for t in event_types if t not in known]
     if bad:
         raise RuleViolation(
-            f"Unknown event types: {', '.join(bad)}",
-            errors={"event_types": [f"Unknown event type '{t}'." for t in bad]},
+            _("Unknown event types: %(types)s"),
+            errors={"event_types": [_("Unknown event types: %(types)s")]},
+            params={"types": ", ".join(bad)},
         )
     return sorted(set(event_types))
 
@@ -137,7 +139,7 @@ def endpoint_audience(endpoint: WebhookEndpoint, event: Event) -> Audience | Non
 def endpoint_send_test(endpoint: WebhookEndpoint) -> Delivery:
     """A ``webhook.test`` event for this endpoint only (in the owner's feed too)."""
     if not endpoint.enabled:
-        raise StateConflict("Enable the endpoint before sending it a test event.")
+        raise StateConflict(_("Enable the endpoint before sending it a test event."))
     with transaction.atomic():
         audience = {
             OwnerKind.ORGANIZATION: Audience.ORGANIZATION,
@@ -166,7 +168,7 @@ def endpoint_send_test(endpoint: WebhookEndpoint) -> Delivery:
 def delivery_resend(endpoint: WebhookEndpoint, delivery: Delivery) -> Delivery:
     """The same event (same id) once more, now, outside the resource's order."""
     if not endpoint.enabled:
-        raise StateConflict("Enable the endpoint before sending an event again.")
+        raise StateConflict(_("Enable the endpoint before sending an event again."))
     with transaction.atomic():
         again = Delivery.objects.create(
             endpoint=endpoint,
@@ -291,7 +293,7 @@ def dispatch_due(max_rounds: int = 10) -> int:
 
     sent = 0
     size = settings.WEBHOOKS_TASK_BATCH
-    for _ in range(max_rounds):
+    for _round in range(max_rounds):
         claims = claim_due()
         if not claims:
             break
@@ -370,7 +372,7 @@ def attempt(delivery_id: int, token: str) -> DeliveryAttempt | None:
     success, the same resource's next event for the endpoint (if it waits) is claimed and sent
     right away, in this thread: no round trip through the dispatcher and the broker."""
     logged = None
-    for _ in range(CHAIN):
+    for _link in range(CHAIN):
         logged, delivery = _attempt_once(delivery_id, token)
         if logged is None or not logged.succeeded or not delivery.ordered:
             return logged

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
 
 from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.events import EventType
@@ -71,13 +72,13 @@ def allocation_propose(
 ) -> Allocation:
     """Place ``amount`` of a locked pledge on a locked need. The caller holds both locks."""
     if pledge.status not in PLEDGE_LIVE or need.status not in NEED_FUNDABLE:
-        raise StateConflict("Only live pledges and open needs can be matched.")
+        raise StateConflict(_("Only live pledges and open needs can be matched."))
     if amount <= 0 or need_amount <= 0:
-        raise RuleViolation("An allocation moves a positive amount.")
+        raise RuleViolation(_("An allocation moves a positive amount."))
     if amount > pledge.amount - pledge.proposed_amount - pledge.committed_amount:
-        raise StateConflict("The pledge does not have this much available.")
+        raise StateConflict(_("The pledge does not have this much available."))
     if need_amount > need.amount - need.proposed_amount - need.committed_amount:
-        raise StateConflict("The need does not have this much remaining.")
+        raise StateConflict(_("The need does not have this much remaining."))
     allocation = Allocation.objects.create(
         pledge=pledge,
         need=need,
@@ -114,12 +115,12 @@ def allocation_commit(*, allocation_id, actor=None) -> Allocation:
     """The donor confirms a proposal: its money becomes committed to the need."""
     allocation, pledge, need = _locked(allocation_id)
     if actor is not None and pledge.donor_id is not None and pledge.donor_id != actor.pk:
-        raise NotPermitted("Only the donor of the pledge may commit its allocations.")
+        raise NotPermitted(_("Only the donor of the pledge may commit its allocations."))
     check_transition("allocation", allocation.status, A.COMMITTED)
     if allocation.status == A.COMMITTED:
         return allocation
     if need.status not in NEED_FUNDABLE:
-        raise StateConflict("The need is no longer open for funding.")
+        raise StateConflict(_("The need is no longer open for funding."))
     allocation.status = A.COMMITTED
     allocation.committed_at = timezone.now()
     allocation.committed_by = actor if getattr(actor, "pk", None) else None
@@ -175,7 +176,7 @@ def _close(allocation: Allocation, pledge: Pledge, need: Need, target: A, reason
 def allocation_decline(*, allocation_id, actor=None, reason: str = "declined by the donor"):
     allocation, pledge, need = _locked(allocation_id)
     if actor is not None and pledge.donor_id is not None and pledge.donor_id != actor.pk:
-        raise NotPermitted("Only the donor of the pledge may decline its allocations.")
+        raise NotPermitted(_("Only the donor of the pledge may decline its allocations."))
     if allocation.status != A.PROPOSED:
         check_transition("allocation", allocation.status, A.DECLINED)
     _close(allocation, pledge, need, A.DECLINED, reason)

@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_noop as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -84,7 +85,9 @@ class WebhookEndpointViewSet(
         if organization_id is not None:
             organization = get_object_or_404(Organization, pk=organization_id)
             if member_role(request, organization.pk) != MemberRole.ADMIN:
-                raise NotPermitted("Only the organization's admins manage its webhook endpoints.")
+                raise NotPermitted(
+                    _("Only the organization's admins manage its webhook endpoints.")
+                )
             return {"owner_kind": OwnerKind.ORGANIZATION, "organization": organization}
         kind = OwnerKind.VERIFIER if request.user.is_verifier else OwnerKind.DONOR
         return {"owner_kind": kind, "user": request.user}
