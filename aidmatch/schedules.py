@@ -29,7 +29,7 @@ from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from aidmatch.errors import InvalidTransition
+from aidmatch.errors import InvalidTransition, RuleViolation
 from aidmatch.i18n import gettext_noop as _
 
 DEFAULT_TIME_ZONE = "Asia/Kabul"
@@ -66,6 +66,10 @@ def check_schedule_transition(current: str, target: str) -> None:
         raise InvalidTransition(_("pledge_schedule"), current, target)
 
 
+class InvalidSchedule(RuleViolation, ValueError):
+    """A schedule's terms that cannot make a schedule (still a ValueError for callers)."""
+
+
 @cache
 def time_zones() -> frozenset[str]:
     return frozenset(available_timezones())
@@ -73,11 +77,11 @@ def time_zones() -> frozenset[str]:
 
 def zone(name: str) -> ZoneInfo:
     if name not in time_zones():
-        raise ValueError(f"Unknown time zone {name!r}.")
+        raise InvalidSchedule(_("Unknown time zone '%(name)s'."), params={"name": name})
     try:
         return ZoneInfo(name)
     except ZoneInfoNotFoundError as exc:  # pragma: no cover - listed but not loadable
-        raise ValueError(f"Unknown time zone {name!r}.") from exc
+        raise InvalidSchedule(_("Unknown time zone '%(name)s'."), params={"name": name}) from exc
 
 
 def clamp_day(year: int, month: int, day: int) -> date:
@@ -103,15 +107,19 @@ class Spec:
 
     def __post_init__(self):
         if self.interval not in MONTHS:
-            raise ValueError(f"Unknown interval {self.interval!r}.")
+            raise InvalidSchedule(
+                _("Unknown interval '%(interval)s'."), params={"interval": self.interval}
+            )
         if not 1 <= self.day_of_month <= 31:
-            raise ValueError("The day of the month is 1 to 31.")
+            raise InvalidSchedule(_("The day of the month is 1 to 31."))
         if self.end is not None and self.limit is not None:
-            raise ValueError("Give an end date or a number of occurrences, not both.")
+            raise InvalidSchedule(_("Give an end date or a number of occurrences, not both."))
         if self.end is not None and self.end < self.start:
-            raise ValueError("The end is before the start.")
+            raise InvalidSchedule(_("The end is before the start."))
         if self.limit is not None and not 1 <= self.limit <= MAX_OCCURRENCES:
-            raise ValueError(f"The number of occurrences is 1 to {MAX_OCCURRENCES}.")
+            raise InvalidSchedule(
+                _("The number of occurrences is 1 to %(most)s."), params={"most": MAX_OCCURRENCES}
+            )
         zone(self.time_zone)
 
     @property

@@ -36,8 +36,8 @@ def sniff(content: bytes) -> str | None:
     return None
 
 
-def _invalid(message: str) -> RuleViolation:
-    return RuleViolation(message, errors={"file": [message]})
+def _invalid(message: str, **params: object) -> RuleViolation:
+    return RuleViolation(message, errors={"file": [message]}, params=params)
 
 
 def check_upload(upload, *, max_bytes: int, allowed_types=None) -> CheckedUpload:
@@ -45,18 +45,28 @@ def check_upload(upload, *, max_bytes: int, allowed_types=None) -> CheckedUpload
     must match both the declared type and the file's magic bytes (None: any declared type)."""
     content = upload.read(max_bytes + 1)
     if len(content) > max_bytes:
-        raise _invalid(f"The file is larger than {max_bytes // (1024 * 1024)} MB.")
+        raise _invalid(
+            _("The file is larger than %(megabytes)s MB."), megabytes=max_bytes // (1024 * 1024)
+        )
     if not content:
-        raise _invalid("The file is empty.")
+        raise _invalid(_("The file is empty."))
     declared = (getattr(upload, "content_type", "") or "application/octet-stream")[:100]
     declared = declared.split(";")[0].strip().lower()
     if allowed_types is not None:
         found = sniff(content)
         allowed = ", ".join(sorted(allowed_types))
         if declared not in allowed_types:
-            raise _invalid(f"Files of type {declared} are not accepted; send one of {allowed}.")
+            raise _invalid(
+                _("Files of type %(declared)s are not accepted; send one of %(allowed)s."),
+                declared=declared,
+                allowed=allowed,
+            )
         if found != declared:
-            raise _invalid(f"The file's content is not {declared}; send one of {allowed}.")
+            raise _invalid(
+                _("The file's content is not %(declared)s; send one of %(allowed)s."),
+                declared=declared,
+                allowed=allowed,
+            )
     name = (getattr(upload, "name", "") or "file").replace("\\", "/").rsplit("/", 1)[-1]
     return CheckedUpload(
         filename=name[:255] or "file",

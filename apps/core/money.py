@@ -11,6 +11,7 @@ from rest_framework import fields as drf_fields
 from rest_framework import serializers
 
 from aidmatch.money import AMOUNT_PATTERN, AmountError, amount_text, parse_amount
+from apps.core.i18n import domain_message
 from apps.core.serializers import SLOW, plain_attribute
 
 MAX_DIGITS = 18
@@ -63,7 +64,7 @@ def validate_amount_for_currency(
     try:
         return parse_amount(amount, minor_unit)
     except AmountError as exc:
-        raise serializers.ValidationError({field: [exc.detail]}) from None
+        raise serializers.ValidationError({field: [domain_message(exc)]}) from None
 
 
 def minor_unit_of(currency) -> int:

@@ -13,7 +13,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from aidmatch.errors import DomainError, fill
+from aidmatch.errors import DomainError
+from apps.core.i18n import domain_errors, domain_message
 
 logger = logging.getLogger(__name__)
 
@@ -82,14 +83,6 @@ def _field_errors(data) -> tuple[dict, str]:
     return flat, summary
 
 
-def _translated(message: str, params: dict) -> str:
-    """A domain message id in the active language, its values put in (aidmatch.i18n)."""
-    text = fill(gettext(message), params)
-    if params and text == gettext(message) and "%(" in text:  # a translation that lost one
-        return fill(message, params)
-    return text
-
-
 def problem_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         set_rollback()
@@ -97,12 +90,8 @@ def problem_exception_handler(exc, context):
             exc.status,
             exc.code,
             gettext(exc.title),
-            _translated(exc.message, exc.params),
-            {
-                field: [_translated(m, exc.params) for m in messages]
-                for field, messages in exc.error_messages.items()
-            }
-            or None,
+            domain_message(exc),
+            domain_errors(exc) or None,
             extensions=getattr(exc, "extensions", None),  # e.g. a stale rate's pair and date
         )
     if isinstance(exc, Http404):

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aidmatch.fx import SOURCE_MAX_LENGTH, InvalidRate, parse_rate, parse_source
+from apps.core.i18n import domain_message
 from apps.core.money import AmountField, MoneyField, validate_amount_for_currency
 from apps.core.serializers import StrictSerializer
 from apps.fx.models import ExchangeRate
@@ -35,7 +36,7 @@ class RateField(serializers.Field):
         try:
             return parse_rate(data)
         except InvalidRate as exc:
-            raise serializers.ValidationError(exc.detail) from None
+            raise serializers.ValidationError(domain_message(exc)) from None
 
     def to_representation(self, value):
         return str(value)
@@ -47,7 +48,7 @@ class _SourceField(serializers.CharField):
         try:
             return parse_source(value)
         except InvalidRate as exc:
-            raise serializers.ValidationError(exc.detail) from None
+            raise serializers.ValidationError(domain_message(exc)) from None
 
 
 def _currency_field(help_text: str) -> serializers.SlugRelatedField:

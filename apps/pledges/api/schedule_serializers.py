@@ -2,7 +2,15 @@
 
 from rest_framework import serializers
 
-from aidmatch.schedules import DEFAULT_TIME_ZONE, MAX_OCCURRENCES, Interval, Spec, time_zones
+from aidmatch.schedules import (
+    DEFAULT_TIME_ZONE,
+    MAX_OCCURRENCES,
+    Interval,
+    InvalidSchedule,
+    Spec,
+    time_zones,
+)
+from apps.core.i18n import domain_message
 from apps.core.money import AmountField, MoneyField
 from apps.core.serializers import StrictSerializer
 from apps.pledges.api.serializers import PledgeTermsSerializer
@@ -96,8 +104,8 @@ class PledgeScheduleCreateSerializer(PledgeTermsSerializer):
                 limit=attrs.get("occurrences_limit"),
                 time_zone=attrs["time_zone"],
             )
-        except ValueError as exc:
-            raise serializers.ValidationError({"non_field_errors": [str(exc)]}) from None
+        except InvalidSchedule as exc:
+            raise serializers.ValidationError({"non_field_errors": [domain_message(exc)]}) from None
         return attrs
 
 
