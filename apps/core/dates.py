@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 DEFAULT_TIME_ZONE = "Asia/Kabul"
 
@@ -38,7 +39,7 @@ def validate_time_zone(value: str) -> None:
     """An IANA time zone name that this machine's zoneinfo knows (e.g. Asia/Kabul)."""
     if value not in _known_zones():
         raise ValidationError(
-            "'%(value)s' is not an IANA time zone name such as Asia/Kabul.",
+            gettext("'%(value)s' is not an IANA time zone name such as Asia/Kabul."),
             code="invalid_time_zone",
             params={"value": value},
         )

@@ -3,6 +3,7 @@
 import django_filters
 from django import forms
 from django.db import models
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters_drf
 
 
@@ -14,7 +15,7 @@ class QueryBooleanFormField(forms.Field):
             return None
         if value in ("true", "false"):
             return value == "true"
-        raise forms.ValidationError('Must be "true" or "false".', code="invalid")
+        raise forms.ValidationError(gettext('Must be "true" or "false".'), code="invalid")
 
 
 class BooleanFilter(django_filters.BooleanFilter):

@@ -15,6 +15,7 @@ import re
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -133,7 +134,11 @@ def idempotent(handler):
             return without_key(self, request, *args, **kwargs)
         if not _KEY.match(key):
             raise exceptions.ValidationError(
-                {HEADER: ["Use 1 to 255 visible ASCII characters (a UUID is a good choice)."]}
+                {
+                    HEADER: [
+                        gettext("Use 1 to 255 visible ASCII characters (a UUID is a good choice).")
+                    ]
+                }
             )
         fingerprint = _fingerprint(request)
 

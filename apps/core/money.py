@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.apps import apps
 from django.db import models
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import fields as drf_fields
 from rest_framework import serializers
@@ -35,8 +36,10 @@ class AmountField(serializers.DecimalField):
     """An amount sent as a string ("1250.00"); JSON floats are refused, as they lose cents."""
 
     default_error_messages = {
-        "float": 'Send amounts as strings (e.g. "1250.00"), not as JSON numbers with decimals.',
-        "format": 'Write amounts as plain decimals, e.g. "1250.00".',
+        "float": gettext_lazy(
+            'Send amounts as strings (e.g. "1250.00"), not as JSON numbers with decimals.'
+        ),
+        "format": gettext_lazy('Write amounts as plain decimals, e.g. "1250.00".'),
     }
 
     def __init__(self, **kwargs):

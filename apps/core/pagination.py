@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 from rest_framework import pagination, serializers
 
 # Where a missing value sorts (last when ascending), so a cursor can point past it.
@@ -48,7 +49,12 @@ class CursorPagination(pagination.CursorPagination):
         value = request.query_params[name]
         if not (value.isascii() and value.isdigit() and 1 <= int(value) <= self.max_page_size):
             raise serializers.ValidationError(
-                {name: [f"Must be a whole number from 1 to {self.max_page_size}."]}
+                {
+                    name: [
+                        gettext("Must be a whole number from 1 to %(most)s.")
+                        % {"most": self.max_page_size}
+                    ]
+                }
             )
         return int(value)
 

@@ -9,6 +9,7 @@ iterative pass over the text that skips string literals, escapes included.
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 from rest_framework.utils import json
@@ -50,12 +51,15 @@ class DepthLimitedJSONParser(JSONParser):
         try:
             text = stream.read().decode(encoding)
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(gettext("JSON parse error - %(error)s") % {"error": exc}) from None
         limit = settings.JSON_MAX_DEPTH
         if json_depth_exceeds(text, limit):
-            raise ParseError(f"JSON nested deeper than {limit} levels is not accepted.")
+            raise ParseError(
+                gettext("JSON nested deeper than %(limit)s levels is not accepted.")
+                % {"limit": limit}
+            )
         try:
             parse_constant = json.strict_constant if self.strict else None
             return json.loads(text, parse_constant=parse_constant)
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(gettext("JSON parse error - %(error)s") % {"error": exc}) from None

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_noop as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -86,8 +87,8 @@ class MetadataField(serializers.JSONField):
     """A JSON object of short string values, checked key by key (errors at ``metadata.<key>``)."""
 
     default_error_messages = {
-        "not_an_object": "Must be a JSON object of string values.",
-        "too_many": f"At most {METADATA_MAX_KEYS} keys.",
+        "not_an_object": gettext_lazy("Must be a JSON object of string values."),
+        "too_many": gettext_lazy("At most {max_keys} keys."),
     }
 
     def __init__(self, **kwargs):
@@ -104,20 +105,23 @@ class MetadataField(serializers.JSONField):
         if not isinstance(data, dict):
             self.fail("not_an_object")
         if len(data) > METADATA_MAX_KEYS:
-            self.fail("too_many")
+            self.fail("too_many", max_keys=METADATA_MAX_KEYS)
         errors: dict[str, list[str]] = {}
         for key, value in data.items():
             problems = []
             if not (1 <= len(key) <= METADATA_KEY_MAX and _KEY.match(key)):
                 problems.append(
-                    f"Keys are 1 to {METADATA_KEY_MAX} characters of A-Z, a-z, 0-9, _ . -"
+                    gettext("Keys are 1 to %(most)s characters of A-Z, a-z, 0-9, _ . -")
+                    % {"most": METADATA_KEY_MAX}
                 )
             if not isinstance(value, str):
-                problems.append("Values are strings.")
+                problems.append(gettext("Values are strings."))
             elif len(value) > METADATA_VALUE_MAX:
-                problems.append(f"At most {METADATA_VALUE_MAX} characters.")
+                problems.append(
+                    gettext("At most %(most)s characters.") % {"most": METADATA_VALUE_MAX}
+                )
             elif "\x00" in value:
-                problems.append("No NUL characters.")
+                problems.append(gettext("No NUL characters."))
             if problems:
                 errors[key[:METADATA_KEY_MAX] or "(empty key)"] = problems
         if errors:
@@ -128,7 +132,7 @@ class MetadataField(serializers.JSONField):
 class ExternalReferenceField(serializers.CharField):
     """Your own id for the object: printable text of at most 100 characters; null clears it."""
 
-    default_error_messages = {"control": "No control characters."}
+    default_error_messages = {"control": gettext_lazy("No control characters.")}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)

@@ -1,5 +1,6 @@
 """Permission classes shared by the apps' APIs."""
 
+from django.utils.translation import gettext_lazy
 from rest_framework.permissions import BasePermission
 
 from apps.core.actors import is_api_key
@@ -10,7 +11,7 @@ class ScopedForApiKeys(BasePermission):
     the view declares for the action in ``required_scopes`` (``{"list": "needs:read", ...}``).
     An action with no scope declared is closed to API keys."""
 
-    message = "This API key lacks the scope for this action."
+    message = gettext_lazy("This API key lacks the scope for this action.")
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
@@ -26,7 +27,7 @@ class ScopedForApiKeys(BasePermission):
 class UsersOnly(BasePermission):
     """Signed-in people only: API keys may not manage memberships or keys."""
 
-    message = "API keys cannot use this endpoint."
+    message = gettext_lazy("API keys cannot use this endpoint.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and not is_api_key(request))

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import ISO_8601, serializers
 from rest_framework.fields import Field, SkipField, empty
 from rest_framework.relations import PKOnlyObject
@@ -44,7 +45,7 @@ class StrictBooleanField(serializers.BooleanField):
     Every boolean the API reads from a body is one of these (StrictModelSerializer maps model
     booleans to it; tests/apps/core/test_strict_input.py checks every serializer)."""
 
-    default_error_messages = {"invalid": "Must be a JSON boolean: true or false."}
+    default_error_messages = {"invalid": gettext_lazy("Must be a JSON boolean: true or false.")}
 
     def to_internal_value(self, data):
         if isinstance(data, bool):
@@ -55,7 +56,7 @@ class StrictBooleanField(serializers.BooleanField):
 class QueryBooleanField(serializers.BooleanField):
     """A boolean in a query string: exactly ``true`` or ``false``."""
 
-    default_error_messages = {"invalid": 'Must be "true" or "false".'}
+    default_error_messages = {"invalid": gettext_lazy('Must be "true" or "false".')}
     default_empty_html = empty  # absent from the query string: the default, not false
 
     def to_internal_value(self, data):
@@ -72,7 +73,11 @@ class StrictSerializer(serializers.Serializer):
             fields = self.fields
             errors = {}
             for name in sorted(set(data) - {n for n, f in fields.items() if not f.read_only}):
-                errors[name] = ["This field is read-only." if name in fields else "Unknown field."]
+                errors[name] = [
+                    gettext("This field is read-only.")
+                    if name in fields
+                    else gettext("Unknown field.")
+                ]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy
 
 from aidmatch.lifecycle import AllocationStatus
 from apps.core.money import amount_field, cached_total_field
@@ -99,21 +100,21 @@ class MatchRun(models.Model):
     """
 
     class Trigger(models.TextChoices):
-        EVENT = "event"
-        PERIODIC = "periodic"
-        MANUAL = "manual"
+        EVENT = "event", gettext_lazy("Event")
+        PERIODIC = "periodic", gettext_lazy("Periodic")
+        MANUAL = "manual", gettext_lazy("Manual")
 
     class Mode(models.TextChoices):
-        FULL = "full", "full solve (exact min-cost flow)"
-        INCREMENTAL = "incremental", "greedy insert of new pledges or needs"
+        FULL = "full", gettext_lazy("full solve (exact min-cost flow)")
+        INCREMENTAL = "incremental", gettext_lazy("greedy insert of new pledges or needs")
 
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        SKIPPED = "skipped"
-        ABANDONED = "abandoned"
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Running")
+        SUCCEEDED = "succeeded", gettext_lazy("Succeeded")
+        FAILED = "failed", gettext_lazy("Failed")
+        SKIPPED = "skipped", gettext_lazy("Skipped")
+        ABANDONED = "abandoned", gettext_lazy("Abandoned")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)

@@ -1,4 +1,5 @@
 import django_filters
+from django.utils.translation import gettext
 from rest_framework.exceptions import ValidationError
 
 from aidmatch.lifecycle import NeedStatus
@@ -45,7 +46,7 @@ class NeedFilterSet(django_filters.FilterSet):
     def filter_q(self, queryset, name, value):
         """Titles are restricted: searching them takes a sign-in."""
         if not self.request.user.is_authenticated:
-            raise ValidationError({"q": ["Searching titles requires signing in."]})
+            raise ValidationError({"q": [gettext("Searching titles requires signing in.")]})
         return queryset.filter(title__icontains=value)
 
     def filter_external_reference(self, queryset, name, value):

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from aidmatch.access import MemberRole
@@ -14,20 +15,20 @@ from apps.core.fields import EncryptedJSONField, EncryptedTextField, FernetBlobF
 
 
 class OrganizationKind(models.TextChoices):
-    NGO = "ngo", "NGO"
-    COMMUNITY_GROUP = "community_group", "Community group"
-    WOMEN_LED = "women_led", "Women-led organization"
-    SCHOOL_NETWORK = "school_network", "School network"
-    FOOD_DISTRIBUTOR = "food_distributor", "Food distributor"
-    DONOR_INSTITUTION = "donor_institution", "Donor institution"
+    NGO = "ngo", gettext_lazy("NGO")
+    COMMUNITY_GROUP = "community_group", gettext_lazy("Community group")
+    WOMEN_LED = "women_led", gettext_lazy("Women-led organization")
+    SCHOOL_NETWORK = "school_network", gettext_lazy("School network")
+    FOOD_DISTRIBUTOR = "food_distributor", gettext_lazy("Food distributor")
+    DONOR_INSTITUTION = "donor_institution", gettext_lazy("Donor institution")
 
 
 class OrganizationStatus(models.TextChoices):
-    PENDING = "pending"
-    SCREENING = "screening"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
-    SUSPENDED = "suspended"
+    PENDING = "pending", gettext_lazy("Pending")
+    SCREENING = "screening", gettext_lazy("Screening")
+    VERIFIED = "verified", gettext_lazy("Verified")
+    REJECTED = "rejected", gettext_lazy("Rejected")
+    SUSPENDED = "suspended", gettext_lazy("Suspended")
 
 
 def _pseudonym() -> str:
@@ -256,11 +257,11 @@ class ApiKey(AbstractAPIKey):
 
 
 class DocumentKind(models.TextChoices):
-    REGISTRATION_CERTIFICATE = "registration_certificate"
-    TAX_CERTIFICATE = "tax_certificate"
-    BOARD_LIST = "board_list"
-    BANK_LETTER = "bank_letter"
-    OTHER = "other"
+    REGISTRATION_CERTIFICATE = "registration_certificate", gettext_lazy("Registration Certificate")
+    TAX_CERTIFICATE = "tax_certificate", gettext_lazy("Tax Certificate")
+    BOARD_LIST = "board_list", gettext_lazy("Board List")
+    BANK_LETTER = "bank_letter", gettext_lazy("Bank Letter")
+    OTHER = "other", gettext_lazy("Other")
 
 
 class OrganizationDocument(models.Model):

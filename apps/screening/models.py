@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from apps.core.fields import EncryptedTextField
 
@@ -11,10 +12,10 @@ class SanctionsList(models.Model):
     source in one transaction."""
 
     class Source(models.TextChoices):
-        UN = "un", "UN Security Council Consolidated List"
-        OFAC = "ofac", "US OFAC SDN list"
-        EU = "eu", "EU Consolidated Financial Sanctions List"
-        UK = "uk", "UK Sanctions List (FCDO)"
+        UN = "un", gettext_lazy("UN Security Council Consolidated List")
+        OFAC = "ofac", gettext_lazy("US OFAC SDN list")
+        EU = "eu", gettext_lazy("EU Consolidated Financial Sanctions List")
+        UK = "uk", gettext_lazy("UK Sanctions List (FCDO)")
 
     source = models.CharField(max_length=10, choices=Source.choices)
     version = models.CharField(max_length=100, help_text="The list's own date or version")
@@ -63,9 +64,9 @@ class ScreeningHit(models.Model):
     then rejected)."""
 
     class Resolution(models.TextChoices):
-        OPEN = "", "open"
-        FALSE_POSITIVE = "false_positive"
-        CONFIRMED = "confirmed"
+        OPEN = "", gettext_lazy("open")
+        FALSE_POSITIVE = "false_positive", gettext_lazy("False Positive")
+        CONFIRMED = "confirmed", gettext_lazy("Confirmed")
 
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="screening_hits"

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import BasePermission
@@ -11,7 +12,7 @@ from apps.organizations.access import is_verifier
 
 
 class VerifiersOnly(BasePermission):
-    message = "Only verifiers read the audit trail."
+    message = gettext_lazy("Only verifiers read the audit trail.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and is_verifier(request))

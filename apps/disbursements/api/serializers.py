@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -129,7 +130,7 @@ class DisbursementUpdateSerializer(StrictSerializer):
     def validate(self, attrs):
         if not attrs:
             raise serializers.ValidationError(
-                {"non_field_errors": ["Send metadata or external_reference."]}
+                {"non_field_errors": [gettext("Send metadata or external_reference.")]}
             )
         return attrs
 

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -95,7 +96,7 @@ class DisbursementViewSet(
         ids = data.pop("allocations")
         visible = allocations_visible_to(request).filter(pk__in=ids).count()
         if visible != len(set(ids)):
-            raise NotFound("No such allocation.")
+            raise NotFound(gettext("No such allocation."))
         disbursement = services.disbursement_create(actor=request.user, allocation_ids=ids, **data)
         return self._respond(disbursement, status.HTTP_201_CREATED)
 

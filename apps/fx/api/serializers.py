@@ -1,3 +1,4 @@
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -71,7 +72,9 @@ class ExchangeRateCreateSerializer(StrictSerializer):
 
     def validate(self, attrs):
         if attrs["base"] == attrs["quote"]:
-            raise serializers.ValidationError({"quote": ["Must differ from the base currency."]})
+            raise serializers.ValidationError(
+                {"quote": [gettext("Must differ from the base currency.")]}
+            )
         return attrs
 
 

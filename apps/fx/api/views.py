@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -23,7 +24,7 @@ from apps.organizations.access import is_verifier
 class ReadSignedInRecordVerifiers(BasePermission):
     """Anyone signed in (a user or an API key) reads rates; only verifiers record them."""
 
-    message = "Only verifiers record exchange rates."
+    message = gettext_lazy("Only verifiers record exchange rates.")
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):

@@ -1,4 +1,5 @@
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -74,7 +75,7 @@ class AllocationViewSet(
 
 
 class VerifiersOnly(UsersOnly):
-    message = "Only verifiers see and start matching runs."
+    message = gettext_lazy("Only verifiers see and start matching runs.")
 
     def has_permission(self, request, view):
         return super().has_permission(request, view) and is_verifier(request)

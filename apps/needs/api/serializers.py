@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.db import models
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from aidmatch.money import format_money
@@ -188,7 +189,9 @@ class NeedInputSerializer(StrictSerializer):
         province = attrs.get("province") or (instance.province if instance else None)
         district = attrs.get("district", instance.district if instance else None)
         if district is not None and province is not None and district.province_id != province.pk:
-            raise serializers.ValidationError({"district": ["Not a district of this province."]})
+            raise serializers.ValidationError(
+                {"district": [gettext("Not a district of this province.")]}
+            )
         line_items = attrs.get("line_items")
         if currency is not None:
             if "amount" in attrs:
@@ -202,10 +205,19 @@ class NeedInputSerializer(StrictSerializer):
             if "amount" in attrs and attrs["amount"] != total:
                 shown = format_money(total, currency) if currency else total
                 raise serializers.ValidationError(
-                    {"amount": [f"With line items the amount is their sum, {shown}; omit it."]}
+                    {
+                        "amount": [
+                            gettext("With line items the amount is their sum, %(total)s; omit it.")
+                            % {"total": shown}
+                        ]
+                    }
                 )
             if total > Decimal("99999999999999"):
-                raise serializers.ValidationError({"line_items": ["The total is too large."]})
+                raise serializers.ValidationError(
+                    {"line_items": [gettext("The total is too large.")]}
+                )
         elif instance is None and "amount" not in attrs:
-            raise serializers.ValidationError({"amount": ["Give an amount or line items."]})
+            raise serializers.ValidationError(
+                {"amount": [gettext("Give an amount or line items.")]}
+            )
         return attrs

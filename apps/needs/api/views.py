@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -76,7 +77,9 @@ def _if_match(request) -> int | None:
     try:
         return int(raw.strip().removeprefix("W/").strip('"'))
     except ValueError:
-        raise ValidationError({"If-Match": ['Send the ETag of the need, e.g. "3".']}) from None
+        raise ValidationError(
+            {"If-Match": [gettext('Send the ETag of the need, e.g. "3".')]}
+        ) from None
 
 
 @extend_schema_view(
@@ -167,7 +170,9 @@ class NeedViewSet(
         need = get_object_or_404(self.get_queryset(), pk=pk)
         if need.organization_id not in member_org_ids(self.request):
             if is_verifier(self.request):
-                raise PermissionDenied("Only the organization's members may change its needs.")
+                raise PermissionDenied(
+                    gettext("Only the organization's members may change its needs.")
+                )
             raise NotFound()
         return need
 
@@ -189,10 +194,14 @@ class NeedViewSet(
         mine = member_org_ids(self.request)
         if organization_id is None:
             if len(mine) != 1:
-                raise ValidationError({"organization": ["Say which of your organizations."]})
+                raise ValidationError(
+                    {"organization": [gettext("Say which of your organizations.")]}
+                )
             (organization_id,) = mine
         if organization_id not in mine:
-            raise ValidationError({"organization": ["You are not a member of this organization."]})
+            raise ValidationError(
+                {"organization": [gettext("You are not a member of this organization.")]}
+            )
         return Organization.objects.get(pk=organization_id)
 
     @one_transaction
@@ -202,7 +211,9 @@ class NeedViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         if "organization" in data:
-            raise ValidationError({"organization": ["A need cannot move to another organization."]})
+            raise ValidationError(
+                {"organization": [gettext("A need cannot move to another organization.")]}
+            )
         need = services.need_update(need_id=need.pk, if_match=_if_match(request), **data)
         return self._respond(need)
 
@@ -226,7 +237,7 @@ class NeedViewSet(
     def approve(self, request, pk=None):
         if not is_verifier(request):
             get_object_or_404(self.get_queryset(), pk=pk)
-            raise PermissionDenied("Only verifiers approve needs.")
+            raise PermissionDenied(gettext("Only verifiers approve needs."))
         need = get_object_or_404(self.get_queryset(), pk=pk)
         return self._respond(services.need_approve(need_id=need.pk, verifier=request.user))
 

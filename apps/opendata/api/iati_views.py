@@ -7,6 +7,7 @@ same 404 as for an unknown id."""
 import json
 
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, permission_classes, renderer_classes
@@ -80,7 +81,7 @@ def activities_view(request, pk):
     organization = _organization(request, pk)
     if not published_needs(organization).exists():
         # An activities file holds at least one activity (the 2.03 schema).
-        raise NotFound("This organization has no published activity yet.")
+        raise NotFound(gettext("This organization has no published activity yet."))
     return _stream(iter_activities(organization), f"iati-activities-{organization.pk}.xml")
 
 

@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -45,7 +46,9 @@ def _organization(request, pk):
     """Outsiders get 404 (as if it did not exist); members who may not handle documents 403."""
     organization = organization_for_insider(request, pk)
     if not may_handle_documents(request.user, organization.pk):
-        raise PermissionDenied("Only verifiers and the organization's admins see its documents.")
+        raise PermissionDenied(
+            gettext("Only verifiers and the organization's admins see its documents.")
+        )
     return organization
 
 

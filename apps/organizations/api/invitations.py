@@ -3,6 +3,7 @@ invitations``); the invitee, signed in with that address, accepts or declines wi
 token (``/invitations/accept``, ``/invitations/decline``)."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -98,7 +99,7 @@ def _by_token(request) -> Invitation:
     serializer.is_valid(raise_exception=True)
     invitation = invitation_by_token(serializer.validated_data["token"])
     if invitation is None:
-        raise NotFound("No invitation has this token.")
+        raise NotFound(gettext("No invitation has this token."))
     return invitation
 
 

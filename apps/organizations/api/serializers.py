@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from aidmatch.access import ALL_SCOPES
@@ -116,7 +117,7 @@ class OrganizationSerializer(ConfidentialReadMixin, StrictModelSerializer):
 
     def validate_principals(self, value):
         if len(value) > 50:
-            raise serializers.ValidationError("At most 50 principals.")
+            raise serializers.ValidationError(gettext("At most 50 principals."))
         return [dict(p) for p in value]
 
 
@@ -205,7 +206,7 @@ class ApiKeyCreateSerializer(StrictSerializer):
 
     def validate_expires_at(self, value):
         if value is not None and value <= timezone.now():
-            raise serializers.ValidationError("Must be in the future.")
+            raise serializers.ValidationError(gettext("Must be in the future."))
         return value
 
 

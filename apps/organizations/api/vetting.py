@@ -1,6 +1,7 @@
 """POST /organizations/{id}/verify|reject|suspend|reinstate — verifiers, with a reason."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -48,7 +49,7 @@ class VettingActionView(APIView):
     def post(self, request, pk):
         organization = get_object_or_404(organizations_visible_to(request), pk=pk)
         if not is_verifier(request):
-            raise PermissionDenied("Only verifiers vet organizations.")
+            raise PermissionDenied(gettext("Only verifiers vet organizations."))
         serializer = ReasonSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         organization = organization_vet(
@@ -68,6 +69,6 @@ class VettingHistoryView(TabularListMixin, APIView):
     def get(self, request, pk):
         organization = get_object_or_404(organizations_visible_to(request), pk=pk)
         if not is_verifier(request):
-            raise PermissionDenied("Only verifiers read the vetting history.")
+            raise PermissionDenied(gettext("Only verifiers read the vetting history."))
         decisions = organization.vetting_decisions.select_related("decided_by")
         return Response(VettingDecisionSerializer(decisions, many=True).data)

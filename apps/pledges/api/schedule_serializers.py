@@ -1,5 +1,6 @@
 """Recurring pledges over the API: as the donor (and verifiers) see one, and what a donor sends."""
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from aidmatch.schedules import (
@@ -84,17 +85,21 @@ class PledgeScheduleCreateSerializer(PledgeTermsSerializer):
 
     def validate_time_zone(self, value):
         if value not in time_zones():
-            raise serializers.ValidationError("Not a known IANA time zone (e.g. Asia/Kabul).")
+            raise serializers.ValidationError(
+                gettext("Not a known IANA time zone (e.g. Asia/Kabul).")
+            )
         return value
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if attrs.get("end_date") is not None and attrs.get("occurrences_limit") is not None:
             raise serializers.ValidationError(
-                {"end_date": ["Give an end date or a number of occurrences, not both."]}
+                {"end_date": [gettext("Give an end date or a number of occurrences, not both.")]}
             )
         if attrs.get("end_date") is not None and attrs["end_date"] < attrs["start_date"]:
-            raise serializers.ValidationError({"end_date": ["Must not be before start_date."]})
+            raise serializers.ValidationError(
+                {"end_date": [gettext("Must not be before start_date.")]}
+            )
         try:
             Spec(
                 interval=attrs["interval"],
@@ -117,5 +122,7 @@ class PledgeScheduleUpdateSerializer(StrictSerializer):
 
     def validate(self, attrs):
         if not attrs:
-            raise serializers.ValidationError({"non_field_errors": ["Send amount or end_date."]})
+            raise serializers.ValidationError(
+                {"non_field_errors": [gettext("Send amount or end_date.")]}
+            )
         return attrs

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from aidmatch.disbursing import Channel
@@ -125,7 +126,7 @@ class PledgeTermsSerializer(StrictSerializer):
 
     def validate_earmark_sectors(self, value):
         if len(value) > 50:
-            raise serializers.ValidationError("At most 50 sectors.")
+            raise serializers.ValidationError(gettext("At most 50 sectors."))
         return value
 
     def validate(self, attrs):
@@ -151,7 +152,7 @@ class PledgeUpdateSerializer(StrictSerializer):
     def validate(self, attrs):
         if not attrs:
             raise serializers.ValidationError(
-                {"non_field_errors": ["Send amount, metadata or external_reference."]}
+                {"non_field_errors": [gettext("Send amount, metadata or external_reference.")]}
             )
         return attrs
 

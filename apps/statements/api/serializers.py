@@ -3,6 +3,7 @@
 and give the CSV its columns (one per field of a line)."""
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from aidmatch.statements import LineKind
@@ -19,7 +20,9 @@ class StatementQuerySerializer(serializers.Serializer):
     def validate_year(self, value: int) -> int:
         last = timezone.now().year
         if not FIRST_YEAR <= value <= last:
-            raise serializers.ValidationError(f"A year from {FIRST_YEAR} to {last}.")
+            raise serializers.ValidationError(
+                gettext("A year from %(first)s to %(last)s.") % {"first": FIRST_YEAR, "last": last}
+            )
         return value
 
 

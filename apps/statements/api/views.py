@@ -2,6 +2,7 @@
 or PDF (``?format=`` or ``Accept``)."""
 
 from django.http import Http404, HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers
@@ -45,7 +46,9 @@ def _donor(request) -> Donor:
         return Donor(user=request.user)
     organization = request.auth.organization
     if organization.kind != OrganizationKind.DONOR_INSTITUTION:
-        raise PermissionDenied("Only a donor institution's API key has a giving statement.")
+        raise PermissionDenied(
+            gettext("Only a donor institution's API key has a giving statement.")
+        )
     return Donor(organization=organization)
 
 
@@ -90,7 +93,8 @@ class StatementView(APIView):
             return super().perform_content_negotiation(request, force)
         except Http404:
             raise ValidationError(
-                {"format": [f"One of {', '.join(FORMATS)}."]}, code="invalid"
+                {"format": [gettext("One of %(formats)s.") % {"formats": ", ".join(FORMATS)}]},
+                code="invalid",
             ) from None
 
     def finalize_response(self, request, response, *args, **kwargs):

@@ -1,6 +1,7 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from aidmatch.events import EventType
@@ -14,11 +15,11 @@ def validate_endpoint_url(value: str) -> str:
     parts = urlsplit(value)
     allowed = ("https", "http") if settings.WEBHOOKS_ALLOW_HTTP else ("https",)
     if parts.scheme not in allowed:
-        raise serializers.ValidationError("Use an https:// URL.")
+        raise serializers.ValidationError(gettext("Use an https:// URL."))
     if parts.username or parts.password:
-        raise serializers.ValidationError("Credentials in the URL are not allowed.")
+        raise serializers.ValidationError(gettext("Credentials in the URL are not allowed."))
     if not parts.hostname:
-        raise serializers.ValidationError("The URL needs a host.")
+        raise serializers.ValidationError(gettext("The URL needs a host."))
     return value
 
 
