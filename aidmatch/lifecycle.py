@@ -81,6 +81,18 @@ ALLOCATION_COMMITTED = frozenset({A.COMMITTED, A.DISBURSING, A.DISBURSED})
 
 OS = OrganizationStatus
 
+# The entities an InvalidTransition names, marked for translation: the API answers the
+# message with the entity's name translated (the states stay machine values).
+ENTITY_NAMES = (
+    _("organization"),
+    _("invitation"),
+    _("need"),
+    _("pledge"),
+    _("allocation"),
+    _("tranche"),
+    _("pledge_schedule"),
+)
+
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "organization": {
         # screening: a possible sanctions hit froze it until a verifier decides.

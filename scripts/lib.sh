@@ -110,3 +110,14 @@ ensure_rabbitmq() {
     _wait_for "RabbitMQ's port 5672" bash -c ': </dev/tcp/127.0.0.1/5672'
   fi
 }
+
+# GNU gettext's tools (msgfmt, xgettext, msgmerge): makemessages and compilemessages need them.
+ensure_gettext() {
+  command -v msgfmt >/dev/null || _apt_install gettext
+}
+
+# compile_translations: the .mo files of every catalog (they are not committed).
+compile_translations() {
+  ensure_gettext
+  "$PY" manage.py compilemessages --ignore .venv --ignore 'var/*' -v 0
+}

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext
 
-from aidmatch.errors import DomainError, fill
+from aidmatch.errors import DomainError, InvalidTransition, fill
 
 
 def translated(message: str, params: dict) -> str:
@@ -15,14 +15,20 @@ def translated(message: str, params: dict) -> str:
     return filled
 
 
+def _params(exc: DomainError) -> dict:
+    if isinstance(exc, InvalidTransition):  # the entity's name is a word (aidmatch.lifecycle)
+        return {**exc.params, "entity": gettext(exc.entity)}
+    return exc.params
+
+
 def domain_message(exc: DomainError) -> str:
     """A domain error's detail in the active language (e.g. as a serializer's field message)."""
-    return translated(exc.message, exc.params)
+    return translated(exc.message, _params(exc))
 
 
 def domain_errors(exc: DomainError) -> dict[str, list[str]]:
     """A domain error's field messages in the active language."""
     return {
-        field: [translated(m, exc.params) for m in messages]
+        field: [translated(m, _params(exc)) for m in messages]
         for field, messages in exc.error_messages.items()
     }

@@ -7,7 +7,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -162,6 +162,19 @@ def problem_exception_handler(exc, context):
         errors, summary = _field_errors(exc.detail)
         return problem(400, "invalid", gettext("Invalid input"), summary, errors, headers)
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        # DRF formats its "Expected available in …" before it looks the message up, so no
+        # catalog can translate it: the message is built again here, translated.
+        detail = " ".join(
+            (
+                gettext("Request was throttled."),
+                ngettext(
+                    "Expected available in {wait} second.",
+                    "Expected available in {wait} seconds.",
+                    exc.wait,
+                ).format(wait=exc.wait),
+            )
+        )
     codes = exc.get_codes()
     code = codes if isinstance(codes, str) else exc.default_code
     title = STATUS_TITLES.get(
