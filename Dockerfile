@@ -13,6 +13,19 @@ WORKDIR /build
 COPY requirements.txt .
 RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels -r requirements.txt
 
+# --- messages: the catalogs compiled (the .mo files are built, not committed) -----------------
+# msgfmt --check is what compilemessages runs; gettext stays out of the runtime image.
+FROM ${PYTHON_IMAGE} AS messages
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gettext \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN mkdir /mo \
+ && find . -path ./var -prune -o -name django.po -print | while read -r po; do \
+      msgfmt --check -o "${po%.po}.mo" "$po" && cp --parents "${po%.po}.mo" /mo/ || exit 1; \
+    done
+
 # --- runtime: the interpreter, the wheels, the code; no compiler, not root ----------------------
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -33,6 +46,7 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
  && rm /tmp/requirements.txt
 WORKDIR /app
 COPY --chown=root:root . .
+RUN --mount=type=bind,from=messages,source=/mo,target=/mo cp -r /mo/. /app/
 # Static files are collected into the image (whitenoise serves them from every api container).
 # Production settings refuse to load without their secrets: these values exist for this one
 # command only and are not kept in the image (no ENV).
