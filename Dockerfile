@@ -4,24 +4,18 @@
 #   docker run --env-file deploy/.env aidmatch api        # see deploy/entrypoint.sh
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- builder: compilers and headers, wheels for every pinned requirement ------------------------
+# --- builder: compilers and headers, wheels for every pinned requirement, the .mo files --------
 FROM ${PYTHON_IMAGE} AS builder
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential libpq-dev \
+ && apt-get install -y --no-install-recommends build-essential libpq-dev gettext \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY requirements.txt .
 RUN pip wheel --no-cache-dir --disable-pip-version-check --wheel-dir /wheels -r requirements.txt
-
-# --- messages: the catalogs compiled (the .mo files are built, not committed) -----------------
-# msgfmt --check is what compilemessages runs; gettext stays out of the runtime image.
-FROM ${PYTHON_IMAGE} AS messages
-RUN apt-get update \
- && apt-get install -y --no-install-recommends gettext \
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-COPY . .
-RUN mkdir /mo \
+# The catalogs compiled (.mo files are built, not committed), with the msgfmt --check that
+# compilemessages runs; gettext stays out of the runtime image.
+COPY . /src
+RUN cd /src && mkdir /mo \
  && find . -path ./var -prune -o -name django.po -print | while read -r po; do \
       msgfmt --check -o "${po%.po}.mo" "$po" && cp --parents "${po%.po}.mo" /mo/ || exit 1; \
     done
@@ -46,7 +40,7 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
  && rm /tmp/requirements.txt
 WORKDIR /app
 COPY --chown=root:root . .
-RUN --mount=type=bind,from=messages,source=/mo,target=/mo cp -r /mo/. /app/
+RUN --mount=type=bind,from=builder,source=/mo,target=/mo cp -r /mo/. /app/
 # Static files are collected into the image (whitenoise serves them from every api container).
 # Production settings refuse to load without their secrets: these values exist for this one
 # command only and are not kept in the image (no ENV).

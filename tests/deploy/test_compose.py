@@ -125,6 +125,10 @@ def test_the_image_is_built_in_two_stages_and_runs_unprivileged_without_compiler
     assert arg and arg.group(1) == "python:3.11-slim-bookworm"
     assert any("build-essential" in i for i in builder)
     assert any("pip wheel" in i and "requirements.txt" in i for i in builder)
+    # The translations are compiled in the builder (msgfmt) and copied: no gettext at run time.
+    assert any("msgfmt --check" in i and "django.po" in i for i in builder)
+    assert any("from=builder,source=/mo" in i for i in runtime)
+    assert not any("gettext" in i for i in runtime)
     assert not any(re.search(r"build-essential|gcc|-dev\b", i) for i in runtime)
     assert any("pip install --no-index" in i for i in runtime)  # only the builder's wheels
     assert any("collectstatic --noinput" in i for i in runtime)
