@@ -176,8 +176,11 @@ LANG_INFO.update(
     {
         "ps": {"bidi": True, "code": "ps", "name": "Pashto", "name_local": "پښتو"},
         "prs": {"fallback": ["fa"]},
+        "prs-af": {"fallback": ["fa"]},  # a regional tag tries only itself and "prs"
         "pbt": {"fallback": ["ps"]},
+        "pbt-af": {"fallback": ["ps"]},
         "pbu": {"fallback": ["ps"]},
+        "pbu-af": {"fallback": ["ps"]},
     }
 )
 LANGUAGES = [("en", "English"), ("fa", "دری"), ("ps", "پښتو")]
