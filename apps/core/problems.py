@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -104,7 +105,16 @@ def problem_exception_handler(exc, context):
         )
     elif isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
         set_rollback()
-        return problem(413, "payload_too_large", gettext("Request body too large"), str(exc))
+        return problem(
+            413,
+            "payload_too_large",
+            gettext("Request body too large"),
+            gettext("The request body is larger than this server accepts (%(limit)s bytes).")
+            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+            if isinstance(exc, RequestDataTooBig)
+            else gettext("The request has more fields than this server accepts (%(limit)s).")
+            % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS},
+        )
     elif isinstance(exc, IntegrityError):
         # A concurrent twin won a unique constraint, or a database check refused the change.
         set_rollback()
