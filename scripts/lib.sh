@@ -113,7 +113,12 @@ ensure_rabbitmq() {
 
 # GNU gettext's tools (msgfmt, xgettext, msgmerge): makemessages and compilemessages need them.
 ensure_gettext() {
-  command -v msgfmt >/dev/null || _apt_install gettext
+  command -v msgfmt >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    _apt_install gettext
+  else
+    say "Please install GNU gettext (Debian: apt-get install gettext)"; return 1
+  fi
 }
 
 # compile_translations: the .mo files of every catalog (they are not committed).
