@@ -15,6 +15,9 @@ Runs inside the relay's transaction (``apps.events.signals``): a ``Notice`` row 
 inserted there, and only the rows this relay inserted lead to a message, so a second relay or a
 repeated event sends nothing twice. Messages leave after the commit; a mail server that fails
 is logged, never raised (the notice stays written: the feed and the API still tell).
+
+Each recipient reads the email in their own language (``apps.notices.emails``: the texts are
+templates, one message per language among an event's recipients).
 """
 
 import logging

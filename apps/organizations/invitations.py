@@ -1,8 +1,9 @@
 """Invitations: how a person joins an organization, with their consent.
 
-An admin of a verified organization invites an email address with a role. Nothing about the
-address is looked up: the answer is the same whether or not an account has it and whether or
-not its owner is already a member, and the invitee's name is never shown before they accept.
+An admin of a verified organization invites an email address with a role. The answer is the
+same whether or not an account has the address and whether or not its owner is already a
+member, and the invitee's name is never shown before they accept. (Only the email's language
+depends on the account: its owner's chosen language, else the admin's, else English.)
 The address gets a single-use token by email; only the token's SHA-256 digest is stored. The
 invitee, signed in with that address, accepts (and becomes a member with the role) or
 declines. Invitations expire after ``INVITATION_TTL_DAYS``; admins revoke pending ones.
