@@ -4,8 +4,10 @@ amounts in the locale's digits. Each kind is sent through the path the service u
 the periodic task, the API), except the webhook notice, whose failing receiver is another test's.
 Recipients of one event who read different languages get one message each, in their own."""
 
+import subprocess
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -319,3 +321,48 @@ def test_a_disabled_webhook_endpoint_is_told_in_its_owner_s_language(language):
     assert message.to == [owner.email]
     assert_in_language(message, "webhook_disabled", language, failing_since)
     assert str(endpoint.pk) in message.body and "(last: 503)" in message.body
+
+
+EMAIL_MODULES = [
+    "apps/notices/emails.py",
+    "apps/notices/services.py",
+    "apps/disbursements/notifications.py",
+    "apps/organizations/invitations.py",
+    "apps/webhooks/notifications.py",
+]
+KINDS = [
+    "proposal_awaits_commitment",
+    "tranche_sent",
+    "schedule_stopped",
+    "tranche_unconfirmed_organization",
+    "tranche_unconfirmed_donor",
+    "invitation",
+    "webhook_disabled",
+]
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_the_email_texts_live_in_templates_only():
+    for module in EMAIL_MODULES:
+        source = (ROOT / module).read_text()
+        assert "gettext" not in source, module
+        if module != "apps/notices/emails.py":  # the one place a message is built
+            assert "EmailMessage(" not in source, module
+    templates = ROOT / "apps/notices/templates/notices/email"
+    for kind in KINDS:
+        assert (templates / f"{kind}_subject.txt").exists()
+        assert (templates / f"{kind}_body.txt").exists()
+
+
+@pytest.mark.parametrize("language", ["fa", "ps"])
+def test_the_email_catalog_is_complete_and_valid(language):
+    po = ROOT / f"apps/notices/locale/{language}/LC_MESSAGES/django.po"
+    subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(po)], check=True)
+    for flag in ("--untranslated", "--only-fuzzy"):
+        left = subprocess.run(
+            ["msgattrib", flag, "--no-obsolete", str(po)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert "msgid" not in left, left
