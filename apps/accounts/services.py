@@ -42,6 +42,25 @@ def user_register(*, email: str, password: str, full_name: str = "") -> User:
     return user
 
 
+@transaction.atomic
+def user_set_language(*, user: User, language: str) -> User:
+    """The language of the user's portal and emails ("" = not chosen); one of LANGUAGES' codes
+    (the caller validated it). Setting the same language again changes nothing."""
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    if user.language != language:
+        before = {"language": user.language}
+        user.language = language
+        user.save(update_fields=["language"])
+        audit_record(
+            action="user.language",
+            obj=user,
+            actor=user,
+            before=before,
+            after={"language": language},
+        )
+    return user
+
+
 def token_issue(*, email: str, password: str) -> tuple[AuthToken, str]:
     """A new bearer token for valid credentials; the token text is returned once, never stored.
 

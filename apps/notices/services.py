@@ -15,6 +15,9 @@ Runs inside the relay's transaction (``apps.events.signals``): a ``Notice`` row 
 inserted there, and only the rows this relay inserted lead to a message, so a second relay or a
 repeated event sends nothing twice. Messages leave after the commit; a mail server that fails
 is logged, never raised (the notice stays written: the feed and the API still tell).
+
+Each recipient reads the email in their own language (``apps.notices.emails``: the texts are
+templates, one message per language among an event's recipients).
 """
 
 import logging
@@ -28,12 +31,12 @@ from django.utils import timezone
 from aidmatch.access import MemberRole
 from aidmatch.events import EventType
 from aidmatch.lifecycle import AllocationStatus
-from aidmatch.money import format_money
 from apps.disbursements.models import Disbursement
-from apps.disbursements.notifications import donor_emails
+from apps.disbursements.notifications import donor_recipients
 from apps.matching.models import Allocation
+from apps.notices.emails import compose, exact
 from apps.notices.models import Notice, NoticeKind
-from apps.organizations.selectors import member_emails
+from apps.organizations.selectors import member_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +104,7 @@ def _proposal_messages(events_by_allocation: dict[str, object]) -> list[EmailMes
             "pledge__currency__code",
             "pledge__currency__minor_unit",
             "pledge__donor__email",
+            "pledge__donor__language",
             "pledge__donor__is_active",
             "need__title",
             "need__organization__sensitive",
@@ -120,45 +124,27 @@ def _proposal_messages(events_by_allocation: dict[str, object]) -> list[EmailMes
         by_donor[(pledge.donor_id, pledge.donor_organization_id)].append(allocation)
     messages = []
     for allocations in by_donor.values():
-        recipients = donor_emails(allocations[0].pledge)
+        recipients = donor_recipients(allocations[0].pledge)
         if not recipients:
             continue
         allocations.sort(key=lambda a: (a.commit_deadline or timezone.now(), str(a.pk)))
-        lines = [_proposal_line(a) for a in allocations]
-        one = len(allocations) == 1
-        messages.append(
-            EmailMessage(
-                subject=(
-                    "AidMatch: a proposal awaits your commitment"
-                    if one
-                    else f"AidMatch: {len(allocations)} proposals await your commitment"
-                ),
-                body=(
-                    "Matching proposed money of your pledge for "
-                    + ("this need" if one else "these needs")
-                    + ":\n\n"
-                    + "\n\n".join(lines)
-                    + "\n\nCommit (POST /api/v1/allocations/{id}/commit) or decline "
-                    "(POST /api/v1/allocations/{id}/decline) before the deadline; a proposal "
-                    "not committed by then is released and its money returns to your pledge."
-                ),
-                to=recipients,
-            )
-        )
+        context = {"proposals": [_proposal_shown(a) for a in allocations]}
+        messages += compose(NoticeKind.PROPOSAL_AWAITS_COMMITMENT.value, context, recipients)
     return messages
 
 
-def _proposal_line(allocation: Allocation) -> str:
+def _proposal_shown(allocation: Allocation) -> dict:
     """One proposal as the donor may see it: the need's title and the organization's public
     name (a pseudonym when sensitive), never a place."""
     need = allocation.need
-    deadline = allocation.commit_deadline
-    when = f"{deadline:%Y-%m-%d %H:%M} UTC" if deadline else "no deadline"
-    return (
-        f"- {format_money(allocation.amount, allocation.pledge.currency)} for "
-        f'"{need.title}" ({need.organization.public_name()})\n'
-        f"  allocation {allocation.pk}, commit by {when}"
-    )
+    return {
+        "id": str(allocation.pk),
+        "amount": exact(allocation.amount, allocation.pledge.currency),
+        "currency": allocation.pledge.currency.code,
+        "need_title": need.title,
+        "organization": need.organization.public_name(),
+        "deadline": allocation.commit_deadline,
+    }
 
 
 def _tranche_messages(events_by_tranche: dict[str, object]) -> list[EmailMessage]:
@@ -185,25 +171,21 @@ def _tranche_messages(events_by_tranche: dict[str, object]) -> list[EmailMessage
     messages = []
     for tranche_id in sorted(claimed):
         tranche = tranches[tranche_id]
-        recipients = member_emails(tranche.organization_id, [MemberRole.ADMIN, MemberRole.STAFF])
+        recipients = member_recipients(
+            tranche.organization_id, [MemberRole.ADMIN, MemberRole.STAFF]
+        )
         if not recipients:
             continue
-        sent_on = tranche.value_date or (tranche.sent_at and tranche.sent_at.date())
-        by = f"by {tranche.channel}" + (f" ({tranche.provider})" if tranche.provider else "")
-        messages.append(
-            EmailMessage(
-                subject="AidMatch: a tranche was sent to you",
-                body=(
-                    f"Tranche {tranche.pk}: {format_money(tranche.amount, tranche.currency)} "
-                    f"{by}, sent on {sent_on:%Y-%m-%d}"
-                    + (f", reference {tranche.reference}" if tranche.reference else "")
-                    + ".\nWhen the money arrives, confirm receipt with the amount you received "
-                    f"(POST /api/v1/disbursements/{tranche.pk}/confirm-receipt); if it does not "
-                    "arrive, tell the donor or a verifier."
-                ),
-                to=recipients,
-            )
-        )
+        context = {
+            "id": str(tranche.pk),
+            "amount": exact(tranche.amount, tranche.currency),
+            "currency": tranche.currency.code,
+            "channel": tranche.channel,
+            "provider": tranche.provider,
+            "reference": tranche.reference,
+            "sent_on": tranche.value_date or (tranche.sent_at and tranche.sent_at.date()),
+        }
+        messages += compose(NoticeKind.TRANCHE_SENT.value, context, recipients)
     return messages
 
 
@@ -224,26 +206,42 @@ def _schedule_stopped_messages(events_by_schedule: dict[str, object]) -> list[Em
     for schedule_id in sorted(claimed):
         schedule = schedules[schedule_id]
         if schedule.donor_id is not None:
-            recipients = [schedule.donor.email]  # told even when its account was deactivated
+            # told even when its account was deactivated
+            recipients = [(schedule.donor.email, schedule.donor.language)]
         else:
-            recipients = member_emails(schedule.donor_organization_id, [MemberRole.ADMIN])
-        if not recipients:
-            continue
-        messages.append(
-            EmailMessage(
-                subject="AidMatch: your recurring pledge stopped",
-                body=(
-                    f"Your recurring pledge {schedule.pk} "
-                    f"({format_money(schedule.amount, schedule.currency)} {schedule.interval}) "
-                    f"stopped by itself: {schedule.stop_reason}.\nNo further pledges will be "
-                    "made from it; the pledges it already made are unchanged (see GET "
-                    f"/api/v1/pledges/?schedule={schedule.pk}). To give again, create a new "
-                    "recurring pledge (POST /api/v1/pledge-schedules/)."
-                ),
-                to=recipients,
-            )
-        )
+            recipients = member_recipients(schedule.donor_organization_id, [MemberRole.ADMIN])
+        context = {
+            "id": str(schedule.pk),
+            "amount": exact(schedule.amount, schedule.currency),
+            "currency": schedule.currency.code,
+            "interval": schedule.interval,
+            **stop_reason_shown(schedule.stop_reason),
+        }
+        messages += compose(NoticeKind.SCHEDULE_STOPPED.value, context, recipients)
     return messages
+
+
+def stop_reason_shown(reason: str) -> dict:
+    """A stopped schedule's stored reason (English, written by apps.pledges.schedules) as the
+    email's template shows it: ``stop_kind`` names a reason the template words in the
+    recipient's language, with ``stop_status`` (an organization's status) or ``stop_detail``
+    (a rule's own message, kept as stored); any other reason is shown as stored."""
+    for prefix, kind in _STOP_REASONS:
+        if reason.startswith(prefix):
+            rest = reason[len(prefix) :]
+            if kind in ("organization_became", "organization_is"):
+                return {"stop_kind": kind, "stop_status": rest, "stop_reason": reason}
+            return {"stop_kind": kind, "stop_detail": rest, "stop_reason": reason}
+    return {"stop_kind": "", "stop_reason": reason}
+
+
+# The reasons apps.pledges.schedules writes, by their fixed beginning.
+_STOP_REASONS = (
+    ("the donor's account was deactivated", "account_deactivated"),
+    ("the donor organization was ", "organization_became"),
+    ("the donor organization is ", "organization_is"),
+    ("its earmark can no longer receive money: ", "earmark_closed"),
+)
 
 
 def send_quietly(messages: list[EmailMessage]) -> int:

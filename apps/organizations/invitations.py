@@ -1,8 +1,9 @@
 """Invitations: how a person joins an organization, with their consent.
 
-An admin of a verified organization invites an email address with a role. Nothing about the
-address is looked up: the answer is the same whether or not an account has it and whether or
-not its owner is already a member, and the invitee's name is never shown before they accept.
+An admin of a verified organization invites an email address with a role. The answer is the
+same whether or not an account has the address and whether or not its owner is already a
+member, and the invitee's name is never shown before they accept. (Only the email's language
+depends on the account: its owner's chosen language, else the admin's, else English.)
 The address gets a single-use token by email; only the token's SHA-256 digest is stored. The
 invitee, signed in with that address, accepts (and becomes a member with the role) or
 declines. Invitations expire after ``INVITATION_TTL_DAYS``; admins revoke pending ones.
@@ -17,9 +18,8 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop as _
 
 from aidmatch.access import MemberRole
@@ -27,6 +27,7 @@ from aidmatch.errors import NotPermitted, RuleViolation, StateConflict
 from aidmatch.lifecycle import TRANSITIONS, InvitationStatus, OrganizationStatus
 from apps.accounts.models import User
 from apps.audit.services import audit_record, audit_snapshot
+from apps.notices.emails import compose
 from apps.organizations import selectors
 from apps.organizations.models import Invitation, Membership, Organization
 from apps.organizations.services import _require_admin
@@ -117,31 +118,39 @@ def invitation_create(
             detail={"replaced_by": str(invitation.pk)},
         )
     _audit("invitation.create", invitation)
-    transaction.on_commit(functools.partial(_send_invitation, invitation=invitation, token=token))
+    # In the invitee's language when their account chose one, else in the language the admin
+    # is using now (the request's: the invitee is likely to share it), else English.
+    language = translation.get_language() or ""
+    transaction.on_commit(
+        functools.partial(_send_invitation, invitation=invitation, token=token, language=language)
+    )
     return invitation
 
 
-def _send_invitation(*, invitation: Invitation, token: str) -> None:
+def _send_invitation(*, invitation: Invitation, token: str, language: str) -> None:
     """Email the token to the invited address. A mail server that fails is logged, never
     raised: the admin sees the invitation pending and can invite again (a new token)."""
-    organization = invitation.organization
-    message = EmailMessage(
-        subject=f"AidMatch: an invitation to join {organization.public_name()}",
-        body=(
-            f"You are invited to join {organization.public_name()} on AidMatch as "
-            f"{invitation.role}.\n\n"
-            "To accept, sign in (or register) with this email address, then send\n"
-            f'POST /api/v1/invitations/accept with {{"token": "{token}"}}\n'
-            "To decline, send the same body to POST /api/v1/invitations/decline.\n\n"
-            f"The invitation expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC and works "
-            "once. If you did not expect it, ignore this message."
-        ),
-        to=[invitation.email],
-    )
+    context = {
+        "organization": invitation.organization.public_name(),
+        "role": invitation.role,
+        "token": token,
+        "expires_at": invitation.expires_at,
+    }
+    recipients = [(invitation.email, _invitee_language(invitation.email) or language)]
     try:
-        message.send()
+        for message in compose("invitation", context, recipients):
+            message.send()
     except Exception:  # the mail server is down: the invitation stays pending
         logger.exception("could not send invitation %s", invitation.pk)
+
+
+def _invitee_language(email: str) -> str:
+    """The language the address's account chose ("" when there is no such account, or it chose
+    none). Only the email's language depends on it: the admin's answer is the same either way."""
+    found = User.objects.filter(email__iexact=email, is_active=True).values_list(
+        "language", flat=True
+    )
+    return next((language for language in found if language), "")
 
 
 def _lock(invitation: Invitation) -> Invitation:

@@ -57,6 +57,15 @@ def member_emails(organization_id, roles) -> list[str]:
     return sorted(rows.values_list("user__email", flat=True))
 
 
+def member_recipients(organization_id, roles) -> list[tuple[str, str]]:
+    """(email, language) of an organization's active members with one of ``roles``: whom to
+    email, and in which language (User.language, "" when not chosen)."""
+    rows = Membership.objects.filter(
+        organization_id=organization_id, role__in=roles, user__is_active=True
+    )
+    return sorted(rows.values_list("user__email", "user__language"))
+
+
 def memberships_of(organization: Organization) -> QuerySet[Membership]:
     return organization.memberships.select_related("user").order_by("created_at")
 

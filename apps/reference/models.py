@@ -3,9 +3,26 @@ humanitarian sectors with their DAC-5 purpose codes, ISO 4217 currencies with mi
 Loaded by a data migration from ``apps/reference/data/``; read-only through the API."""
 
 from django.db import models
+from django.utils import translation
 
 
-class Province(models.Model):
+class LocalNames(models.Model):
+    """A name in English (``name``, what clients and exports rely on), Dari and Pashto."""
+
+    name_dari = models.CharField(max_length=100, blank=True, default="")
+    name_pashto = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+    def local_name(self, language: str | None = None) -> str:
+        """The name in ``language`` (default: the active one); English when it has none."""
+        code = (language or translation.get_language() or "en").split("-")[0]
+        local = {"fa": self.name_dari, "ps": self.name_pashto}.get(code, "")
+        return local or self.name
+
+
+class Province(LocalNames):
     pcode = models.CharField(max_length=4, primary_key=True)
     name = models.CharField(max_length=100)
 
@@ -28,7 +45,7 @@ class District(models.Model):
         return f"{self.pcode} {self.name}"
 
 
-class Sector(models.Model):
+class Sector(LocalNames):
     code = models.SlugField(max_length=40, primary_key=True)
     name = models.CharField(max_length=100)
     dac5_codes = models.JSONField(default=list)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from apps.accounts.models import User
@@ -41,5 +42,22 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "full_name", "platform_role", "date_joined", "memberships"]
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "platform_role",
+            "language",
+            "date_joined",
+            "memberships",
+        ]
         read_only_fields = fields
+
+
+class MeUpdateSerializer(StrictSerializer):
+    """What a user changes of their own account: the language of their portal and emails
+    ("" = not chosen: the browser's for pages, English for emails)."""
+
+    language = serializers.ChoiceField(
+        choices=["", *(code for code, _ in settings.LANGUAGES)], allow_blank=True, required=False
+    )

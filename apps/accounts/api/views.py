@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import services
 from apps.accounts.api.serializers import (
+    MeUpdateSerializer,
     RegisterSerializer,
     TokenRequestSerializer,
     TokenRevokeQuerySerializer,
@@ -78,9 +79,24 @@ class MeView(APIView):
 
     @extend_schema(responses={200: UserSerializer}, tags=["auth"])
     def get(self, request):
-        user = (
+        return Response(UserSerializer(self._me(request)).data)
+
+    @extend_schema(request=MeUpdateSerializer, responses={200: UserSerializer}, tags=["auth"])
+    def patch(self, request):
+        """Change your own account's settings: ``language`` ("", "en", "fa" or "ps"), the
+        language of your emails (and of the portal's pages)."""
+        serializer = MeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if "language" in serializer.validated_data:
+            services.user_set_language(
+                user=request.user, language=serializer.validated_data["language"]
+            )
+        return Response(UserSerializer(self._me(request)).data)
+
+    @staticmethod
+    def _me(request):
+        return (
             type(request.user)
             .objects.prefetch_related("memberships__organization")
             .get(pk=request.user.pk)
         )
-        return Response(UserSerializer(user).data)

@@ -7,7 +7,9 @@ from apps.reference.models import Currency, District, Province, Sector
 class ProvinceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Province
-        fields = ["pcode", "name"]
+        # name: English, whatever the request's language (clients match on it); the Dari and
+        # Pashto names beside it
+        fields = ["pcode", "name", "name_dari", "name_pashto"]
 
 
 class DistrictSerializer(serializers.ModelSerializer):
@@ -23,7 +25,7 @@ class SectorSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Sector
-        fields = ["code", "name", "dac5_codes"]
+        fields = ["code", "name", "name_dari", "name_pashto", "dac5_codes"]
 
 
 class CurrencySerializer(serializers.ModelSerializer):

@@ -3,6 +3,7 @@
 import pytest
 
 from apps.accounts.models import User
+from apps.audit.models import AuditEvent
 from tests.conftest import client_for
 from tests.factories.accounts import PASSWORD, UserFactory
 
@@ -120,3 +121,50 @@ def test_an_expired_token_is_refused_and_purged_at_the_next_sign_in(anon):
     assert signed_in.status_code == 201
     assert not AuthToken.objects.filter(pk=expired.pk).exists()
     assert token_purge_expired() == 0
+
+
+def test_a_user_reads_and_sets_the_language_of_their_emails():
+    user = UserFactory()
+    client = client_for(user)
+    assert client.get("/api/v1/auth/me").json()["language"] == ""
+
+    changed = client.patch("/api/v1/auth/me", {"language": "ps"}, format="json")
+
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["language"] == "ps" and changed.json()["email"] == user.email
+    assert client.get("/api/v1/auth/me").json()["language"] == "ps"
+    user.refresh_from_db()
+    assert user.language == "ps"
+    event = AuditEvent.objects.get(action="user.language")
+    assert str(event.object_id) == str(user.pk)
+
+    # the same again changes nothing; "" goes back to not chosen; no field, no change
+    assert client.patch("/api/v1/auth/me", {"language": "ps"}, format="json").status_code == 200
+    assert AuditEvent.objects.filter(action="user.language").count() == 1
+    assert client.patch("/api/v1/auth/me", {"language": ""}, format="json").json()["language"] == ""
+    assert client.patch("/api/v1/auth/me", {}, format="json").json()["language"] == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"language": "de"}, {"language": "fa-AF"}, {"language": None}, {"email": "x@example.org"}],
+    ids=["unknown", "not-a-code-of-LANGUAGES", "null", "other-field"],
+)
+def test_a_language_not_offered_is_a_400_problem(body):
+    user = UserFactory(language="fa")
+    client = client_for(user)
+
+    response = client.patch("/api/v1/auth/me", body, format="json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    field = next(iter(body))
+    assert field in response.json()["errors"]
+    user.refresh_from_db()
+    assert (user.language, user.email) == ("fa", user.email)
+
+
+def test_an_api_key_or_nobody_cannot_set_a_language(anon, api_key_x):
+    assert anon.patch("/api/v1/auth/me", {"language": "fa"}, format="json").status_code == 401
+    keyed = client_for(api_key=api_key_x)
+    assert keyed.patch("/api/v1/auth/me", {"language": "fa"}, format="json").status_code == 403

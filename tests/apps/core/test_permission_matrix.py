@@ -55,6 +55,7 @@ MATRIX = {
     ("GET", "/api/v1/api-keys/"): [401, 200, 200, 200, 200, 200, 403, 403],
     ("POST", "/api/v1/api-keys/"): [401, 404, 403, 201, 404, 403, 403, 403],
     ("GET", "/api/v1/auth/me"): [401, 200, 200, 200, 200, 200, 403, 403],
+    ("PATCH", "/api/v1/auth/me"): [401, 200, 200, 200, 200, 200, 403, 403],
     ("GET", "/api/v1/reference/provinces/"): [200] * 8,
     ("GET", "/api/v1/reference/districts/AF0101"): [200] * 8,
     # Needs: anyone reads open ones; X's draft only its members, its keys and verifiers. Writes
@@ -83,6 +84,7 @@ MATRIX = {
 }
 
 BODIES = {
+    ("PATCH", "/api/v1/auth/me"): {"language": "fa"},
     ("PATCH", "/api/v1/organizations/{x}"): {"contact_phone": "+93 70 111 2222"},
     ("POST", "/api/v1/organizations/"): {"name": "New Group", "kind": "ngo", "afghan_led": True},
     ("POST", "/api/v1/organizations/{x}/members"): {"email": "{newcomer}", "role": "staff"},

@@ -11,6 +11,7 @@ from django.core import mail
 
 from aidmatch.access import MemberRole
 from aidmatch.events import Audience, EventType
+from apps.core.l10n import format_day
 from apps.events.relay import relay_pending
 from apps.events.services import record_event
 from apps.matching.services.allocations import allocation_commit
@@ -83,9 +84,10 @@ def test_a_donor_is_told_once_that_a_proposal_awaits_its_commitment(donor, secre
 
     (message,) = _mine("await")
     assert message.to == [donor.email]
-    assert "250.00 USD" in message.body and str(allocation.pk) in message.body
+    assert "$250.00" in message.body and str(allocation.pk) in message.body
     assert '"Books for grade 6" (Partner Q7)' in message.body
-    assert f"{allocation.commit_deadline:%Y-%m-%d %H:%M} UTC" in message.body
+    deadline = allocation.commit_deadline
+    assert f"{format_day(deadline, 'en')}, {deadline:%H:%M} UTC" in message.body
     # a sensitive organization's name and any place stay out of a donor's mailbox
     for hidden in ("Herat Girls", "Cellar", need.district_id, need.province_id):
         assert hidden not in message.body
@@ -182,7 +184,7 @@ def test_an_organization_is_told_once_when_a_tranche_is_sent_to_it(tranche, dono
 
     (message,) = _mine("tranche was sent")
     assert sorted(message.to) == sorted([tranche["admin"].email, tranche["staff"].email])
-    assert tranche["id"] in message.body and "500.00 USD" in message.body
+    assert tranche["id"] in message.body and "$500.00 by hawala" in message.body
     assert "HW-77" in message.body and "confirm-receipt" in message.body
     assert Notice.objects.filter(kind=NoticeKind.TRANCHE_SENT, object_id=tranche["id"]).exists()
 
