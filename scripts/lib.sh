@@ -131,3 +131,11 @@ ensure_node_modules() {
     touch "$stamp"
   fi
 }
+
+# The translations: every locale/ catalog (.po) compiled to its .mo, which is not committed
+# (Django's compilemessages skips a .po older than its .mo).
+ensure_messages() {
+  command -v msgfmt >/dev/null || _apt_install gettext
+  (cd "$ROOT" && "$PY" manage.py compilemessages --ignore=.venv --ignore=node_modules \
+    --ignore=var >/dev/null)
+}
