@@ -36,6 +36,11 @@ def cache_key(language: str) -> str:
     return CACHE_KEY.format(language=language)
 
 
+def forget_cached_pages() -> None:
+    """Drop the page of every language from the cache (the next visit renders it again)."""
+    cache.delete_many([cache_key(code) for code, _ in settings.LANGUAGES])
+
+
 @gzip_page
 @require_safe
 def funding_page(request):
