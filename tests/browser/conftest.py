@@ -33,9 +33,11 @@ def _chromium(django_db_setup, live_server):
 
 
 @pytest.fixture
-def browser(_chromium):
+def browser(_chromium, django_db_serialized_rollback, transactional_db):
     """The session's headless Chromium (a 360×740 phone viewport), with no cookies and an empty
-    cache at the start of each test."""
+    cache at the start of each test. The live server reads committed rows, so the test's are
+    committed (transactional_db); the rows the migrations load (provinces, sectors, currencies)
+    are put back after each test's flush (serialized rollback)."""
     harness.reset(_chromium)
     return _chromium
 

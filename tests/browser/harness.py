@@ -66,10 +66,7 @@ def start_chromium(size: tuple[int, int] = PHONE) -> webdriver.Chrome:
     driver.set_script_timeout(30)
     # The window's size includes no browser chrome in headless mode, but set the viewport
     # exactly all the same (what the page's media queries see).
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": True},
-    )
+    _viewport(driver, *size)
     driver.execute_cdp_cmd("Network.enable", {})
     return driver
 
@@ -182,19 +179,30 @@ def resources(driver: webdriver.Chrome) -> list[dict]:
 
 
 def screenshot(driver: webdriver.Chrome, path: str | Path, *, full_page: bool = True) -> Path:
-    """A PNG of the page at the viewport's width (the whole page's height when `full_page`),
-    reduced to a 256-colour palette so that it stays small enough to commit."""
+    """A PNG of the page at the viewport's width (the whole page's height when `full_page`: the
+    viewport is made that tall for the shot, then put back), reduced to a 256-colour palette so
+    that it stays small enough to commit."""
     from PIL import Image
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    params: dict = {"format": "png", "captureBeyondViewport": full_page}
+    width, height = driver.execute_script(
+        "return [window.innerWidth, document.documentElement.scrollHeight];"
+    )
     if full_page:
-        width, height = driver.execute_script(
-            "return [document.documentElement.clientWidth, document.documentElement.scrollHeight];"
-        )
-        params["clip"] = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
-    data = base64.b64decode(driver.execute_cdp_cmd("Page.captureScreenshot", params)["data"])
-    image = Image.open(io.BytesIO(data)).convert("RGB")
+        _viewport(driver, width, height)
+    try:
+        data = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})["data"]
+    finally:
+        if full_page:
+            _viewport(driver, *PHONE)
+    image = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
     image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     return path
+
+
+def _viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+    )
