@@ -25,8 +25,13 @@ NAME_COLUMNS = {"fa": ("name_dari", "name_fa"), "ps": ("name_pashto", "name_ps")
 
 
 def localized_name(row: models.Model | None, language: str, default: str = "") -> str:
+    """A province's or sector's name in `language`: the model's own `local_name` where it has
+    one, else its Dari or Pashto column, else the English name."""
     if row is None:
         return default
+    local_name = getattr(row, "local_name", None)
+    if callable(local_name):
+        return local_name(language)
     for column in NAME_COLUMNS.get(language, ()):
         value = getattr(row, column, "")
         if value:

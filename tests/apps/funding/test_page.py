@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import translation
 
 from apps.core import l10n
+from apps.funding.selectors import localized_name
 from apps.reference.models import Province, Sector
 from tests.apps.funding import world
 from tests.factories import OrganizationFactory
@@ -88,8 +89,10 @@ def test_suppressed_cells_carry_no_numbers(client, language):
 
     with translation.override(language):
         for province in ("AF05", "AF06", "AF07", "AF26"):  # only in suppressed cells
-            assert Province.objects.get(pk=province).name not in body
-        assert Sector.objects.get(pk="wash").name not in body
+            row = Province.objects.get(pk=province)
+            assert row.name not in body and localized_name(row, language) not in body
+        wash = Sector.objects.get(pk="wash")
+        assert wash.name not in body and localized_name(wash, language) not in body
         for lone in (Decimal(200), world.SECRET_AMOUNT):
             assert l10n.format_money(lone, "USD", language) not in body
         assert "7777" not in body and "۷۷۷۷" not in body
@@ -143,6 +146,8 @@ def test_three_languages(client, language, direction, heading):
             assert translation.gettext("By province") in headings
             assert translation.gettext("By sector") in headings
             assert translation.gettext("Amounts in %(currency)s") % {"currency": "AFN"} in headings
+        kabul = localized_name(Province.objects.get(pk="AF01"), language)  # once names exist
+        assert kabul in [th.text_content() for th in tree.iter("th")]
         dates = tree.findtext(".//p[@class='as-of']")
         if language != "en":  # Solar Hijri first, Afghan digits
             assert "قوس" in dates or "لیندۍ" in dates or "هـ ش" in dates or "لمریز" in dates
@@ -234,3 +239,17 @@ def test_the_whole_country_stays_under_100_kb(client):
     for language in ("en", "fa", "ps"):
         body = page(client, language).content
         assert len(body) < 100_000, (language, len(body))
+
+
+def test_the_page_is_served_with_the_cache_down(client, settings, caplog):
+    """Redis unreachable: the page is rendered for each request instead of failing."""
+    world.build()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+    body = page(client, "fa").content.decode()
+    assert "تمویل به تفکیک ولایت و سکتور" in body
+    assert "cache unreachable" in caplog.text
