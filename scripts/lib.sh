@@ -124,5 +124,26 @@ ensure_gettext() {
 # compile_translations: the .mo files of every catalog (they are not committed).
 compile_translations() {
   ensure_gettext
-  "$PY" manage.py compilemessages --ignore .venv --ignore 'var/*' -v 0
+  "$PY" manage.py compilemessages --ignore .venv --ignore 'var/*' --ignore node_modules -v 0
+}
+
+# Headless Chromium and its matching driver from Debian's packages, for the browser tests
+# (tests/browser, pytest -m browser): never a browser downloaded by a test tool.
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    _apt_install chromium chromium-driver
+  fi
+}
+
+# node_modules/ as package-lock.json pins it (axe-core, injected by the browser tests), with
+# `npm ci` again only when the lock file changes.
+ensure_node_modules() {
+  command -v npm >/dev/null || _apt_install nodejs npm
+  local stamp
+  stamp="$ROOT/node_modules/.installed-$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    say "Installing node_modules from package-lock.json (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$stamp"
+  fi
 }

@@ -60,3 +60,29 @@ def test_a_changed_pin_installs_again_where_it_is_included(project):
     (project / "requirements-dev.txt").write_text("-r requirements.txt\npytest==9.2.1\n")
     assert ensure_venv(project, "requirements.txt") == []
     assert ensure_venv(project, "requirements-dev.txt") == ["requirements-dev.txt"]
+
+
+def ensure_node_modules(project: Path) -> list[str]:
+    """Run ensure_node_modules with an npm that only writes down how it was called."""
+    fake = project / "bin/npm"
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {project}/npm-calls\nmkdir -p node_modules\n')
+    fake.chmod(0o755)
+    calls = project / "npm-calls"
+    calls.unlink(missing_ok=True)
+    subprocess.run(
+        ["bash", "-c", "set -euo pipefail; source scripts/lib.sh; ensure_node_modules"],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        env={"PATH": f"{fake.parent}:/usr/bin:/bin"},
+    )
+    return calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_node_modules_are_installed_again_only_when_the_lock_file_changes(project):
+    (project / "package-lock.json").write_text('{"lockfileVersion": 3}\n')
+    assert [c.split()[0] for c in ensure_node_modules(project)] == ["ci"]
+    assert ensure_node_modules(project) == []
+    (project / "package-lock.json").write_text('{"lockfileVersion": 3, "packages": {}}\n')
+    assert [c.split()[0] for c in ensure_node_modules(project)] == ["ci"]
