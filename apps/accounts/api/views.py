@@ -14,6 +14,7 @@ from apps.accounts.api.serializers import (
     UserSerializer,
 )
 from apps.accounts.login_limits import LoginLocked
+from apps.accounts.models import User
 from apps.core.permissions import UsersOnly
 from apps.core.throttling import AuthRateThrottle
 
@@ -96,7 +97,7 @@ class MeView(APIView):
     @staticmethod
     def _me(request):
         return (
-            type(request.user)
-            .objects.prefetch_related("memberships__organization")
-            .get(pk=request.user.pk)
+            # User, not type(request.user): with a browser session that is Django's lazy
+            # wrapper, which has no manager.
+            User.objects.prefetch_related("memberships__organization").get(pk=request.user.pk)
         )

@@ -1,6 +1,7 @@
 """Registration, bearer tokens and revocation."""
 
 import pytest
+from django.test import Client
 
 from apps.accounts.models import User
 from apps.audit.models import AuditEvent
@@ -168,3 +169,16 @@ def test_an_api_key_or_nobody_cannot_set_a_language(anon, api_key_x):
     assert anon.patch("/api/v1/auth/me", {"language": "fa"}, format="json").status_code == 401
     keyed = client_for(api_key=api_key_x)
     assert keyed.patch("/api/v1/auth/me", {"language": "fa"}, format="json").status_code == 403
+
+
+def test_a_signed_in_browser_session_reads_me():
+    # Session authentication (the portal's, or the browsable API's) hands the view Django's lazy
+    # user wrapper; reading "me" through it once answered 500.
+    user = UserFactory()
+    browser = Client()
+    browser.force_login(user)
+
+    me = browser.get("/api/v1/auth/me")
+
+    assert me.status_code == 200, me.content
+    assert me.json()["email"] == user.email
