@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.opendata",  # IATI, HXL, flows: what may be published, and the exports
     "apps.statements",  # donors' giving statements (JSON, CSV, PDF)
     "apps.demo",
+    "apps.portal",  # the field portal for NGO staff (server-rendered pages)
     "django_prometheus",  # request counts and latencies by view (/metrics: apps.monitoring)
     "apps.monitoring",  # /metrics: the process's counters and the domain's figures
 ]
