@@ -30,6 +30,10 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-embedded-default-do-not-
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
+    # The field portal for NGO staff (server-rendered pages). First, so that its Dari and Pashto
+    # catalogs win over Django's Persian one where Afghan usage differs (locale/GLOSSARY.md:
+    # رمز عبور, not گذرواژه); LOCALE_PATHS still win over it.
+    "apps.portal",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -63,7 +67,6 @@ INSTALLED_APPS = [
     "apps.opendata",  # IATI, HXL, flows: what may be published, and the exports
     "apps.statements",  # donors' giving statements (JSON, CSV, PDF)
     "apps.demo",
-    "apps.portal",  # the field portal for NGO staff (server-rendered pages)
     "django_prometheus",  # request counts and latencies by view (/metrics: apps.monitoring)
     "apps.monitoring",  # /metrics: the process's counters and the domain's figures
 ]
@@ -182,6 +185,8 @@ LANG_INFO.update(
     }
 )
 LANGUAGES = [("en", "English"), ("fa", "دری"), ("ps", "پښتو")]
+# Right-to-left languages ({% get_current_language_bidi %}): Django's list knows fa, not ps.
+LANGUAGES_BIDI = ["fa", "ps", "ar", "he", "ur", "ckb", "ug"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "aidmatch_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600

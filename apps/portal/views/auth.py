@@ -55,6 +55,13 @@ class SignInView(View):
         next_url = self.request.POST.get("next") or self.request.GET.get("next") or ""
         return render(self.request, self.template, {"form": form, "next": next_url}, status=status)
 
+    def _throttled(self, form, wait: float):
+        """As the API's 429: the wait in words and in Retry-After."""
+        form.add_error(None, _wait_text(wait))
+        response = self._page(form, status=429)
+        response["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
+
     def post(self, request):
         request.auth = None
         form = SignInForm(request.POST)
@@ -62,15 +69,13 @@ class SignInView(View):
             return self._page(form)
         throttle = AuthRateThrottle()
         if not throttle.allow_request(request, self):
-            form.add_error(None, _wait_text(throttle.wait() or 60))
-            return self._page(form, status=429)
+            return self._throttled(form, throttle.wait() or 60)
         try:
             user = accounts.user_authenticate(
                 email=form.cleaned_data["email"], password=form.cleaned_data["password"]
             )
         except LoginLocked as locked:
-            form.add_error(None, _wait_text(locked.wait))
-            return self._page(form, status=429)
+            return self._throttled(form, locked.wait)
         except accounts.InvalidCredentials:
             form.add_error(None, gettext("The email or password is wrong."))
             return self._page(form)
