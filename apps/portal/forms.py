@@ -3,11 +3,22 @@ the API's own serializers and services (apps.portal.views map their errors onto 
 so the pages accept and refuse exactly what the API does."""
 
 from django import forms
+from django.forms.renderers import DjangoTemplates
 from django.utils.translation import gettext_lazy as _
 
 from aidmatch.access import ALL_SCOPES
 from apps.portal import labels
 from apps.reference.models import Currency, District, Province, Sector
+
+
+class PortalRenderer(DjangoTemplates):
+    """Each field in its own block (label, errors, input): one column on a phone."""
+
+    field_template_name = "portal/field.html"
+
+
+class PortalForm(forms.Form):
+    default_renderer = PortalRenderer
 
 
 def _text(label, **kwargs):
@@ -30,7 +41,7 @@ def _choices(rows, blank: bool = False):
     return ([("", "—")] if blank else []) + list(rows)
 
 
-class SignInForm(forms.Form):
+class SignInForm(PortalForm):
     email = forms.EmailField(
         label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
@@ -42,7 +53,7 @@ class SignInForm(forms.Form):
     )
 
 
-class NeedForm(forms.Form):
+class NeedForm(PortalForm):
     title = _text(_("Title"), max_length=200)
     description = _text(_("Description"), widget=forms.Textarea(attrs={"rows": 3}))
     sector = _text(_("Sector"), widget=forms.Select)
@@ -78,7 +89,7 @@ class NeedForm(forms.Form):
         self.fields["urgency"].widget.choices = [(str(n), str(n)) for n in range(1, 6)]
 
 
-class LineItemForm(forms.Form):
+class LineItemForm(PortalForm):
     description = _text(_("Item"), max_length=300)
     unit = _text(_("Unit"), max_length=50)
     unit_cost = _amount(_("Unit cost"))
@@ -90,7 +101,7 @@ class LineItemForm(forms.Form):
         return not any((self.cleaned_data or {}).get(f) for f in self.FIELDS)
 
 
-class ConfirmReceiptForm(forms.Form):
+class ConfirmReceiptForm(PortalForm):
     received_amount = _amount(_("Amount received (AFN)"))
     received_date = _date(_("Date received (empty: today)"))
     difference_reason = _text(
@@ -100,7 +111,7 @@ class ConfirmReceiptForm(forms.Form):
     )
 
 
-class ReportForm(forms.Form):
+class ReportForm(PortalForm):
     period_start = _date(_("Period start"))
     period_end = _date(_("Period end"))
     reached_women = _number(_("Women reached"))
@@ -125,12 +136,12 @@ class ReportForm(forms.Form):
         return [self[f"item_{item.pk}"] for item in self.line_items]
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(PortalForm):
     email = _text(_("Email"), widget=forms.EmailInput)
     role = _text(_("Role"), widget=forms.Select(choices=list(labels.ROLE.items())))
 
 
-class ApiKeyForm(forms.Form):
+class ApiKeyForm(PortalForm):
     name = _text(_("Name"), max_length=50)
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),

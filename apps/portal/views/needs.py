@@ -17,7 +17,7 @@ from apps.needs.api.serializers import NeedInputSerializer
 from apps.needs.selectors import needs_visible_to
 from apps.organizations.access import member_org_ids
 from apps.portal import labels
-from apps.portal.forms import LineItemForm, NeedForm
+from apps.portal.forms import LineItemForm, NeedForm, PortalRenderer
 from apps.portal.views.base import (
     PortalView,
     add_domain_errors,
@@ -71,10 +71,14 @@ def _line_item_errors(form, formset, errors: dict) -> dict:
     """Put the serializer's per-row line-item errors on their rows; the rest back to the form."""
     rest = {}
     for field, found in errors.items():
-        if field == "line_items" and found and isinstance(found[0], dict):
-            for row, row_errors in zip(formset.filled_rows, found, strict=False):
-                add_serializer_errors(row, row_errors)
-            continue
+        if field == "line_items" and isinstance(found, dict | list):
+            # per row: a list of each item's errors, or a dict of them by index (DRF)
+            by_row = found if isinstance(found, dict) else dict(enumerate(found))
+            if all(isinstance(k, int) and isinstance(v, dict) for k, v in by_row.items()):
+                for index, row_errors in by_row.items():
+                    if index < len(formset.filled_rows):
+                        add_serializer_errors(formset.filled_rows[index], row_errors)
+                continue
         if field.startswith("line_items.") and field.count(".") == 2:
             _, index, name = field.split(".")
             if index.isdigit() and int(index) < len(formset.filled_rows):
@@ -100,9 +104,9 @@ def _formset(data=None, items=()):
         for li in items
     ]
     extra = NEW_ROWS if initial else NEW_ROWS + 2
-    formset = forms.formset_factory(LineItemForm, extra=extra, max_num=200)(
-        data, initial=initial or None, prefix="items"
-    )
+    formset = forms.formset_factory(
+        LineItemForm, extra=extra, max_num=200, renderer=PortalRenderer()
+    )(data, initial=initial or None, prefix="items")
     formset.filled_rows = []
     return formset
 
