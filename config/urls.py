@@ -41,6 +41,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("portal/", include("apps.portal.urls")),  # the field portal for NGO staff
+    path("", include("apps.funding.urls")),  # /funding/: the public funding page
 ]
 
 handler400 = "apps.core.problems.handler400"

@@ -110,3 +110,32 @@ ensure_rabbitmq() {
     _wait_for "RabbitMQ's port 5672" bash -c ': </dev/tcp/127.0.0.1/5672'
   fi
 }
+
+# Headless Chromium and its matching driver from Debian's packages, for the browser tests
+# (tests/browser, pytest -m browser): never a browser downloaded by a test tool.
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    _apt_install chromium chromium-driver
+  fi
+}
+
+# node_modules/ as package-lock.json pins it (axe-core, injected by the browser tests), with
+# `npm ci` again only when the lock file changes.
+ensure_node_modules() {
+  command -v npm >/dev/null || _apt_install nodejs npm
+  local stamp
+  stamp="$ROOT/node_modules/.installed-$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    say "Installing node_modules from package-lock.json (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$stamp"
+  fi
+}
+
+# The translations: every locale/ catalog (.po) compiled to its .mo, which is not committed
+# (Django's compilemessages skips a .po older than its .mo).
+ensure_messages() {
+  command -v msgfmt >/dev/null || _apt_install gettext
+  (cd "$ROOT" && "$PY" manage.py compilemessages --ignore=.venv --ignore=node_modules \
+    --ignore=var >/dev/null)
+}

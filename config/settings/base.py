@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.screening",
     "apps.public",
+    "apps.funding",  # /funding/: the public funding page (figures from apps.public)
     "apps.audit",  # append-only, hash-chained audit trail
     "apps.fx",  # exchange-rate snapshots
     "apps.events",  # the outbox: events for the feed and the webhooks
@@ -185,8 +186,8 @@ LANG_INFO.update(
     }
 )
 LANGUAGES = [("en", "English"), ("fa", "دری"), ("ps", "پښتو")]
-# Right-to-left languages ({% get_current_language_bidi %}): Django's list knows fa, not ps.
-LANGUAGES_BIDI = ["fa", "ps", "ar", "he", "ur", "ckb", "ug"]
+# Right-to-left: Dari and Pashto (Django's own list knows fa but not ps; pages read dir from it).
+LANGUAGES_BIDI = ["fa", "ps"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_NAME = "aidmatch_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -568,6 +569,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="AidMatch <noreply@aidmat
 # Public figures: a cell built from fewer organizations or people than this is not shown.
 PUBLIC_MIN_ORGANIZATIONS = env.int("PUBLIC_MIN_ORGANIZATIONS", default=3)
 PUBLIC_MIN_BENEFICIARIES = env.int("PUBLIC_MIN_BENEFICIARIES", default=10)
+# The public funding page (/funding/) is rendered once per language and kept this long, in the
+# cache and by shared caches (Cache-Control: public, max-age).
+FUNDING_PAGE_CACHE_SECONDS = env.int("FUNDING_PAGE_CACHE_SECONDS", default=60)
 # IATI 2.03 publishing (apps/opendata/iati): AidMatch reports an organization's activities itself
 # when the organization has no org-id it may publish (sensitive, or none set).
 IATI_PUBLISHER_REF = env("IATI_PUBLISHER_REF", default="XI-IATI-AIDMATCH")
