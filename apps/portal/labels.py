@@ -86,3 +86,9 @@ def place_label(place) -> str:
 
     column = {"fa": "name_dari", "ps": "name_pashto"}.get((get_language() or "")[:2])
     return (getattr(place, column, "") if column else "") or place.name
+
+
+# The pages' base template (apps/core/templates/aidmatch/base.html) as the portal shows it: its
+# words are in the portal's catalogs too, so that no portal page has an English word left (and
+# Pashto, which Django has no catalog for, gets its own).
+BASE_TEMPLATE = (gettext_noop("Skip to content"), gettext_noop("Language"), gettext_noop("Change"))

@@ -59,6 +59,8 @@ def test_every_page_renders_for_a_member_small_and_in_their_language(
         rtl = "rtl" if language != "en" else "ltr"
         assert f'<html lang="{language}" dir="{rtl}">' in page.content.decode(), url
         assert 'action="/portal/language"' in page.content.decode(), url  # the switch
+        switch = {"en": "Language", "fa": "زبان", "ps": "ژبه"}[language]
+        assert f'<label for="lang-select">{switch}</label>' in page.content.decode(), url
         assert_small(page)
 
 
