@@ -16,6 +16,7 @@ from django.views.i18n import set_language as django_set_language
 from apps.accounts import services as accounts
 from apps.accounts.login_limits import LoginLocked
 from apps.core.throttling import AuthRateThrottle
+from apps.organizations.access import member_org_ids
 from apps.organizations.models import Membership
 from apps.portal.forms import SignInForm
 from apps.portal.views.base import SESSION_ORGANIZATION, PortalView, activate_user_language
@@ -47,9 +48,9 @@ class SignInView(View):
 
     def get(self, request):
         request.auth = None
-        if request.user.is_authenticated:
+        if request.user.is_authenticated and member_org_ids(request):
             return redirect("portal:dashboard")
-        return self._page(SignInForm())
+        return self._page(SignInForm())  # (a non-member may sign in as someone else)
 
     def _page(self, form, status=200):
         next_url = self.request.POST.get("next") or self.request.GET.get("next") or ""

@@ -74,6 +74,14 @@ def test_someone_who_is_no_organizations_member_is_refused():
     assert response.status_code == 403
     assert "This portal is for members of an organization." in response.content.decode()
     assert _signed_in_as(client) is None
+    # Signed in elsewhere (the admin, the API's browsable pages), they may still sign in here
+    # as a member: the page is shown, not sent on to a dashboard that refuses them.
+    client.force_login(outsider)
+    assert client.get("/portal/").status_code == 403
+    assert client.get(SIGN_IN).status_code == 200
+    member = _member()
+    assert _sign_in(client, member.email, PASSWORD).status_code == 302
+    assert _signed_in_as(client) == str(member.pk)
 
 
 def test_after_the_apis_limit_of_failures_even_the_right_password_waits(settings):
