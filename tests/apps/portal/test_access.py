@@ -153,3 +153,28 @@ def test_a_member_of_two_organizations_switches_between_them(admin_x, org_x, org
     client.post("/portal/organization", {"organization": str(stranger.pk)})
     page = client.get("/portal/").content.decode()
     assert stranger.name not in page and need_x.title in page
+
+
+def test_the_dashboards_queries_do_not_grow_with_its_rows(staff_x, org_x, donor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import NeedFactory
+
+    client = signed_in(staff_x)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/portal/").status_code == 200
+        return len(captured)
+
+    def add_rows():
+        need = NeedFactory(organization=org_x, currency_id="AFN", amount=Decimal("1000"))
+        pledge = PledgeFactory(donor=donor, amount=Decimal("1000.00"), currency_id="AFN")
+        propose(pledge, need, Decimal("500.00"))
+
+    add_rows()
+    few = queries()
+    for _ in range(5):
+        add_rows()
+    assert queries() == few
