@@ -40,6 +40,7 @@ urlpatterns = [
     # The language switch of the pages: POST language (and next) sets the language cookie.
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("portal/", include("apps.portal.urls")),  # the field portal for NGO staff
     path("", include("apps.funding.urls")),  # /funding/: the public funding page
 ]
 

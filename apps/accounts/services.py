@@ -68,12 +68,19 @@ def token_issue(*, email: str, password: str) -> tuple[AuthToken, str]:
     password). An unknown email and a wrong password get the same answer, after the same work:
     Django's ModelBackend runs the password hasher for an unknown email too.
     """
+    return token_create(user=user_authenticate(email=email, password=password))
+
+
+def user_authenticate(*, email: str, password: str) -> User:
+    """The user with these credentials, after the email's sign-in limit (``LoginLocked`` once
+    spent, whatever the password; ``InvalidCredentials`` for a wrong one). The one sign-in rule
+    of the API's token login and the portal's session sign-in."""
     login_limits.attempt(email)
     user = authenticate(username=login_limits.normalize_email(email), password=password)
     if user is None or not user.is_active:
         raise InvalidCredentials(_("The email or password is wrong."))
     login_limits.succeeded(email)
-    return token_create(user=user)
+    return user
 
 
 @transaction.atomic

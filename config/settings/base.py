@@ -30,6 +30,10 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-embedded-default-do-not-
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
+    # The field portal for NGO staff (server-rendered pages). First, so that its Dari and Pashto
+    # catalogs win over Django's Persian one where Afghan usage differs (locale/GLOSSARY.md:
+    # رمز عبور, not گذرواژه); LOCALE_PATHS still win over it.
+    "apps.portal",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
