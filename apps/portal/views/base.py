@@ -15,7 +15,7 @@ from django.views import View
 
 from aidmatch.access import MemberRole
 from aidmatch.errors import DomainError
-from apps.core.problems import _translated
+from apps.core.i18n import domain_errors, domain_message
 from apps.organizations.access import member_org_ids, member_role
 from apps.organizations.models import Organization
 from apps.organizations.selectors import SECRETS
@@ -36,17 +36,12 @@ def forbidden(request, message: str = ""):
     return render(request, "portal/forbidden.html", {"message": message}, status=403)
 
 
-def domain_message(exc: DomainError) -> str:
-    """A domain error's detail in the active language, as the API's problems show it."""
-    return _translated(exc.message, exc.params)
-
-
 def add_domain_errors(form, exc: DomainError) -> None:
     """A refusal of a service as form errors: the detail on top, field messages by field."""
     form.add_error(None, domain_message(exc))
-    for field, messages in exc.errors.items():
+    for field, messages in domain_errors(exc).items():
         for message in messages:
-            form.add_error(field if field in form.fields else None, gettext(message))
+            form.add_error(field if field in form.fields else None, message)
 
 
 def add_serializer_errors(form, errors, *, rename=None) -> None:
