@@ -3,7 +3,8 @@
 Copies the tree (without .git, .venv, var …) to a temporary directory, runs scripts/makemessages
 there (which merges what the code marks now into the copied catalogs), then reads each catalog
 of the copy: an empty or fuzzy translation fails, and so does a message the committed catalog
-lacks (marked in the code, never extracted). msgfmt --check runs on every committed catalog.
+lacks (marked in the code, never extracted), and one message translated two ways in two
+catalogs of one language. msgfmt --check runs on every committed catalog.
 """
 
 import shutil
@@ -46,6 +47,25 @@ def label(msgid) -> str:
     return repr(msgid[0] if isinstance(msgid, tuple) else msgid)
 
 
+def disagreements(tree: Path) -> list[str]:
+    """A message id translated differently in two catalogs of one language: Django merges the
+    catalogs into one (LOCALE_PATHS over the apps'), so one of the two is never shown."""
+    found: dict[tuple, dict[str, object]] = {}
+    for committed in catalogs(tree):
+        if committed.exists():
+            lang = committed.parts[-3]
+            for msgid, message in entries(committed).items():
+                found.setdefault((lang, msgid), {})[str(committed.relative_to(tree))] = (
+                    message.string
+                )
+    return [
+        f"{NAMES[lang]} translations of {label(msgid)} differ: "
+        + "; ".join(f"{where}: {string!r}" for where, string in by_catalog.items())
+        for (lang, msgid), by_catalog in found.items()
+        if len(set(map(str, by_catalog.values()))) > 1
+    ]
+
+
 def main(tree: Path) -> int:
     problems: list[str] = []
     here = Path(__file__).resolve().parent
@@ -74,6 +94,7 @@ def main(tree: Path) -> int:
                     problems.append(f"{relative}: fuzzy {NAMES[lang]}: {label(msgid)}")
                 elif not all(s.strip() for s in strings):
                     problems.append(f"{relative}: no {NAMES[lang]} translation: {label(msgid)}")
+    problems += disagreements(tree)
     for committed in catalogs(tree):
         if not committed.exists():
             continue

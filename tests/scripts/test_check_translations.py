@@ -1,6 +1,6 @@
 """scripts/check-translations: passes on the repository, fails (naming the message) on a copy
 with a marked message nobody extracted or translated, or with a fuzzy one; the tree it checks
-is left as it was."""
+is left as it was; and one message translated two ways in two catalogs fails it."""
 
 import shutil
 import subprocess
@@ -85,3 +85,21 @@ def test_a_translation_that_breaks_a_placeholder_fails_msgfmt(copy):
 
     assert result.returncode == 1
     assert "msgfmt --check" in result.stderr
+
+
+def test_one_message_translated_two_ways_in_two_catalogs_fails_the_check(copy):
+    # Django merges the catalogs (locale/ over the apps'), so the portal's wording would never
+    # be shown: the check says so instead.
+    portal = copy / "apps/portal/locale/ps/LC_MESSAGES/django.po"
+    text = portal.read_text()
+    changed = text.replace(
+        'msgid "The email or password is wrong."\nmsgstr "برېښنالیک یا پټنوم ناسم دی."',
+        'msgid "The email or password is wrong."\nmsgstr "برېښنالیک یا پټنوم غلط دی."',
+    )
+    assert changed != text
+    portal.write_text(changed)
+
+    result = check(copy)
+
+    assert result.returncode == 1
+    assert "Pashto translations of 'The email or password is wrong.' differ" in result.stderr

@@ -61,7 +61,7 @@ def test_a_wrong_password_is_refused_and_says_so():
     response = _sign_in(client, user.email, "not-the-password")
 
     assert response.status_code == 200
-    assert "برېښنالیک یا پټنوم غلط دی." in response.content.decode()
+    assert "برېښنالیک یا پټنوم ناسم دی." in response.content.decode()
     assert _signed_in_as(client) is None
 
 
