@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core.problems import handler404 as problem_not_found
@@ -42,6 +43,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("apps.portal.urls")),  # the field portal for NGO staff
     path("", include("apps.funding.urls")),  # /funding/: the public funding page
+    # The site's front door (the pages' AidMatch link): the public page, for anyone.
+    path("", RedirectView.as_view(pattern_name="funding", permanent=False), name="home"),
 ]
 
 handler400 = "apps.core.problems.handler400"

@@ -253,3 +253,10 @@ def test_the_page_is_served_with_the_cache_down(client, settings, caplog):
     body = page(client, "fa").content.decode()
     assert "تمویل به تفکیک ولایت و سکتور" in body
     assert "cache unreachable" in caplog.text
+
+
+def test_the_front_door_leads_to_the_funding_page():
+    answer = Client().get("/")
+
+    assert answer.status_code == 302
+    assert answer["Location"] == "/funding/"
