@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop as _
 
@@ -134,6 +135,8 @@ def _send_invitation(*, invitation: Invitation, token: str, language: str) -> No
         "organization": invitation.organization.public_name(),
         "role": invitation.role,
         "token": token,
+        # The portal's page (apps.portal.views.invitations); the template adds the language.
+        "link": f"{settings.SITE_URL}{reverse('portal:invitation')}?token={token}",
         "expires_at": invitation.expires_at,
     }
     recipients = [(invitation.email, _invitee_language(invitation.email) or language)]

@@ -41,6 +41,27 @@ def _choices(rows, blank: bool = False):
     return ([("", "—")] if blank else []) + list(rows)
 
 
+class RegisterForm(PortalForm):
+    """The fields of POST /api/v1/auth/register (its serializer and service check them)."""
+
+    full_name = forms.CharField(
+        label=_("Your name"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        strip=False,
+        help_text=_("At least 8 characters, not only digits, not a common password."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
 class SignInForm(PortalForm):
     email = forms.EmailField(
         label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})

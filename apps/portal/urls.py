@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.portal.views import auth, dashboard, members, needs, reports, tranches
+from apps.portal.views import auth, dashboard, invitations, members, needs, reports, tranches
 
 app_name = "portal"
 
@@ -9,6 +9,9 @@ urlpatterns = [
     path("sign-in", auth.SignInView.as_view(), name="login"),
     path("sign-out", auth.sign_out, name="logout"),
     path("language", auth.set_language, name="set-language"),
+    path("register", invitations.RegisterView.as_view(), name="register"),
+    path("invitation", invitations.InvitationView.as_view(), name="invitation"),
+    path("invitation/switch-account", invitations.switch_account, name="invitation-switch"),
     path("organization", auth.ChooseOrganizationView.as_view(), name="choose-organization"),
     path("needs/new", needs.NeedCreateView.as_view(), name="need-create"),
     path("needs/<uuid:pk>", needs.NeedDetailView.as_view(), name="need"),

@@ -563,6 +563,9 @@ HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=0.5)
 SCREENING_HIT_THRESHOLD = env.float("SCREENING_HIT_THRESHOLD", default=88.0)
 # An invitation to join an organization can be accepted for this many days.
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+# Where people reach this service, for the links in emails (the invitation's portal page):
+# scheme and host, no trailing slash. The default suits a local run only: set it in production.
+SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 # A tranche sent but not confirmed after this many days is flagged.
 DISBURSEMENT_CONFIRM_DAYS = env.int("DISBURSEMENT_CONFIRM_DAYS", default=14)
 # Notifications by email (e.g. a tranche left unconfirmed): SMTP from EMAIL_URL

@@ -19,7 +19,12 @@ from apps.core.throttling import AuthRateThrottle
 from apps.organizations.access import member_org_ids
 from apps.organizations.models import Membership
 from apps.portal.forms import SignInForm
-from apps.portal.views.base import SESSION_ORGANIZATION, PortalView, activate_user_language
+from apps.portal.views.base import (
+    SESSION_INVITATION,
+    SESSION_ORGANIZATION,
+    PortalView,
+    activate_user_language,
+)
 
 
 def _next_url(request, fallback: str) -> str:
@@ -50,6 +55,8 @@ class SignInView(View):
         request.auth = None
         if request.user.is_authenticated and member_org_ids(request):
             return redirect("portal:dashboard")
+        if request.user.is_authenticated and heading_to_invitation(request):
+            return redirect("portal:invitation")
         return self._page(SignInForm())  # (a non-member may sign in as someone else)
 
     def _page(self, form, status=200):
@@ -80,7 +87,9 @@ class SignInView(View):
         except accounts.InvalidCredentials:
             form.add_error(None, gettext("The email or password is wrong."))
             return self._page(form)
-        if not Membership.objects.filter(user=user).exists():
+        # Members of an organization only; anyone, to answer the invitation they were sent.
+        invited = heading_to_invitation(request)
+        if not invited and not Membership.objects.filter(user=user).exists():
             form.add_error(None, gettext("This portal is for members of an organization."))
             return self._page(form, status=403)
         auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -89,6 +98,15 @@ class SignInView(View):
         if user.language:
             _set_language_cookie(response, user.language)
         return response
+
+
+def heading_to_invitation(request) -> bool:
+    """The sign-in's ``next`` (a safe one) is the invitation page, with an invitation kept in
+    the session (apps.portal.views.invitations): a non-member may sign in to answer it."""
+    target = _next_url(request, "")
+    return bool(request.session.get(SESSION_INVITATION)) and (
+        target.split("?")[0] == reverse("portal:invitation")
+    )
 
 
 def _set_language_cookie(response, language: str) -> None:
