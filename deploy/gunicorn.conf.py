@@ -15,6 +15,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# gunicorn's default format without the query string (%(U)s, not the request line %(r)s): a
+# query may carry a secret (the invitation email's link: /portal/invitation?token=…).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Heartbeat files on memory, not on the container's overlay disk (a slow disk stalls workers).

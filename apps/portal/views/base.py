@@ -21,7 +21,7 @@ from apps.organizations.models import Organization
 from apps.organizations.selectors import SECRETS
 
 SESSION_ORGANIZATION = "portal_organization"
-SESSION_INVITATION = "portal_invitation"  # the token of the invitation being answered
+SESSION_INVITATION = "portal_invitation"  # the digest of the invitation being answered
 
 
 def activate_user_language(request) -> None:

@@ -1,13 +1,14 @@
 """Joining an organization from a phone: the invitation's page, and creating an account for it.
 
-The emailed link (``/portal/invitation?token=…``) is opened once: the token goes into the
-session and the browser is sent on to ``/portal/invitation`` without it, so the token is in no
-later address, form, page or Referer (and never in the service's own log lines, which carry the
-route only). The page shows only what the email already told its reader: the organization and
-the role (never the invited address). The invitee signs in (non-members may, for this page
-only) or creates an account (the API's registration rules), then accepts or declines with the
-API's services, ``invitation_accept`` / ``invitation_decline``, which decide everything (the
-address, the state, the expiry) exactly as ``POST /api/v1/invitations/accept`` does."""
+The emailed link (``/portal/invitation?token=…``) is opened once: the token's digest goes into
+the session (the token itself is stored nowhere) and the browser is sent on to
+``/portal/invitation`` without it, so the token is in no later address, form, page or Referer
+(the service's own log lines carry the route only; deploy/gunicorn.conf.py logs no query).
+The page shows only what the email already told its reader: the organization and the role
+(never the invited address). The invitee signs in (non-members may, for this page only) or
+creates an account (the API's registration rules), then accepts or declines with the API's
+services, ``invitation_accept`` / ``invitation_decline``, which decide everything (the address,
+the state, the expiry) exactly as ``POST /api/v1/invitations/accept`` does."""
 
 import math
 
@@ -26,11 +27,8 @@ from apps.accounts import services as accounts
 from apps.accounts.api.serializers import RegisterSerializer
 from apps.core.i18n import domain_message
 from apps.core.throttling import AuthRateThrottle
-from apps.organizations.invitations import (
-    invitation_accept,
-    invitation_by_token,
-    invitation_decline,
-)
+from apps.organizations.invitations import invitation_accept, invitation_decline, token_digest
+from apps.organizations.models import Invitation
 from apps.portal.forms import RegisterForm
 from apps.portal.views.auth import _next_url, _set_language_cookie, _wait_text
 from apps.portal.views.base import (
@@ -55,8 +53,9 @@ class InvitationView(View):
     template = "portal/invitation.html"
 
     def _invitation(self):
-        token = self.request.session.get(SESSION_INVITATION, "")
-        return invitation_by_token(token) if token else None
+        digest = self.request.session.get(SESSION_INVITATION, "")
+        found = Invitation.objects.filter(digest=digest) if digest else Invitation.objects.none()
+        return found.select_related("organization").first()
 
     def _page(self, invitation, *, error: str = "", status: int = 0):
         request = self.request
@@ -79,7 +78,8 @@ class InvitationView(View):
         activate_user_language(request)
         token = request.GET.get("token", "")
         if token:  # the emailed link: keep the token, then drop it from the address
-            request.session[SESSION_INVITATION] = token[:TOKEN_MAX_LENGTH]
+            # Its digest, as the invitation stores it: the session store never holds the token.
+            request.session[SESSION_INVITATION] = token_digest(token[:TOKEN_MAX_LENGTH])
             response = redirect("portal:invitation")
             language = request.GET.get("lang", "")
             if language in dict(settings.LANGUAGES) and not request.user.is_authenticated:

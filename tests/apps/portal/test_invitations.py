@@ -57,6 +57,8 @@ def test_an_invitee_without_an_account_joins_in_dari(invite, org_x):
     text = page.content.decode()
     assert 'lang="fa"' in text and org_x.public_name() in text and "کارمند" in text
     assert INVITEE not in text and "inv_" not in text  # neither the address nor the token
+    token = link.split("token=")[1].split("&")[0]
+    assert token not in str(dict(client.session))  # the session keeps only its digest
     assert_small(page)
     assert 'href="/portal/register?next=/portal/invitation"' in text
 
