@@ -3,6 +3,7 @@ page, accepting or declining with the API's services; tokens that cannot be used
 address refused as the API refuses it; CSRF; small pages."""
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -32,8 +33,8 @@ def invite(admin_x, django_capture_on_commit_callbacks):
             )
         assert response.status_code == 302
         (message,) = mail.outbox
-        link = re.search(r"(http://\S+/portal/invitation\?token=\S+)", message.body).group(1)
-        return message, link.removeprefix("http://localhost:8000")
+        link = re.search(r"https?://[^/\s]+(/portal/invitation\?token=\S+)", message.body)
+        return message, link.group(1)
 
     return run
 
@@ -192,3 +193,43 @@ def test_answers_need_the_csrf_token(invite):
     )
     assert Invitation.objects.get().status == "pending"
     assert not User.objects.filter(email="a@b.example").exists()
+
+
+def test_creating_an_account_has_the_apis_throttle(monkeypatch):
+    from apps.core.throttling import AuthRateThrottle
+
+    rates = {**AuthRateThrottle.THROTTLE_RATES, "auth": "2/min"}
+    monkeypatch.setattr(AuthRateThrottle, "THROTTLE_RATES", rates)
+    client = Client(REMOTE_ADDR=f"fd00::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}")
+
+    codes = [
+        client.post("/portal/register", {"email": f"p{i}@ngo.example.org", "password": PASSWORD})
+        for i in range(3)
+    ]
+
+    assert [c.status_code for c in codes] == [302, 302, 429]
+    assert int(codes[2]["Retry-After"]) > 0
+    assert not User.objects.filter(email="p2@ngo.example.org").exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "open this link"), ("fa", "این لینک را باز کنید"), ("ps", "دا لینک پرانیزئ")],
+)
+def test_the_email_links_to_the_portal_page_in_each_language(
+    admin_x, django_capture_on_commit_callbacks, settings, language, words
+):
+    settings.SITE_URL = "https://aidmatch.example.org"
+    UserFactory(email="invitee@ngo.example.org", language=language)
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in(admin_x).post(
+            "/portal/members", {"email": "invitee@ngo.example.org", "role": "admin"}
+        )
+
+    (message,) = mail.outbox
+    assert words in message.body
+    link = re.search(
+        r"https://aidmatch\.example\.org/portal/invitation\?token=inv_\S+", message.body
+    )
+    assert link and link.group(0).endswith(f"&lang={language}")
+    assert '"token": "inv_' in message.body  # and the API's way, for integrations
