@@ -15,6 +15,11 @@ if "n9tG0h7s3KkVdJ8m3hYqk3o0w8b5kq1rYV3x8JQ0c2U=" in FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set to keys of your own.")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# The links in emails (base.py): over https, at the first named allowed host unless SITE_URL says.
+_HOST = next((h for h in ALLOWED_HOSTS if h and not h.startswith((".", "*"))), "")
+SITE_URL = env("SITE_URL", default=f"https://{_HOST}" if _HOST else "").rstrip("/")
+if not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured("SITE_URL must be the service's https:// address (email links).")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # Prometheus scrapes each web process directly (inside the deployment's network, no TLS proxy

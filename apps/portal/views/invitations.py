@@ -70,6 +70,7 @@ class InvitationView(View):
             "organization_name": invitation.organization.public_name(),
             "error": error,
             "next": reverse("portal:invitation"),
+            "joining": True,  # maybe no member yet: no links to the members' pages
         }
         return _no_store(render(request, self.template, context, status=status or 200))
 
