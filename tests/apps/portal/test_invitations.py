@@ -103,6 +103,8 @@ def test_an_invitee_with_an_account_signs_in_from_the_invitation_and_declines(in
     client = Client()
     _open(client, link)
 
+    sign_in = client.get("/portal/sign-in?next=/portal/invitation").content.decode()
+    assert 'href="/portal/register?next=/portal/invitation"' in sign_in
     # The portal refuses non-members, except on their way to the invitation.
     refused = Client().post("/portal/sign-in", {"email": invitee.email, "password": PASSWORD})
     assert refused.status_code == 403
