@@ -19,24 +19,11 @@ from apps.public.selectors import funding_summary
 from apps.reference.cache import reference_row
 from apps.reference.models import Province, Sector
 
-# The column of a reference row's name in each language, where the model has one (English
-# otherwise: `name`).
-NAME_COLUMNS = {"fa": ("name_dari", "name_fa"), "ps": ("name_pashto", "name_ps")}
-
 
 def localized_name(row: models.Model | None, language: str, default: str = "") -> str:
-    """A province's or sector's name in `language`: the model's own `local_name` where it has
-    one, else its Dari or Pashto column, else the English name."""
-    if row is None:
-        return default
-    local_name = getattr(row, "local_name", None)
-    if callable(local_name):
-        return local_name(language)
-    for column in NAME_COLUMNS.get(language, ()):
-        value = getattr(row, column, "")
-        if value:
-            return value
-    return row.name
+    """A province's or sector's name in `language` (the reference data's, English when it has
+    none)."""
+    return default if row is None else row.local_name(language)
 
 
 @dataclass

@@ -96,13 +96,13 @@ class NeedForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sector"].widget.choices = _choices(
-            ((s.code, labels.sector_label(s.name)) for s in Sector.objects.all()), blank=True
+            ((s.code, s.local_name()) for s in Sector.objects.all()), blank=True
         )
         self.fields["province"].widget.choices = _choices(
-            ((p.pcode, labels.place_label(p)) for p in Province.objects.all()), blank=True
+            ((p.pcode, p.local_name()) for p in Province.objects.all()), blank=True
         )
         self.fields["district"].widget.choices = _choices(
-            ((d.pcode, labels.place_label(d)) for d in District.objects.all()), blank=True
+            ((d.pcode, d.name) for d in District.objects.all()), blank=True
         )
         self.fields["currency"].widget.choices = [
             (c, c) for c in Currency.objects.values_list("code", flat=True)

@@ -243,9 +243,9 @@ class NeedDetailView(PortalView):
             {
                 "need": need,
                 "status_label": labels.status_label(need.status),
-                "sector_label": labels.sector_label(need.sector.name),
-                "province_label": labels.place_label(need.province),
-                "district_label": labels.place_label(need.district) if need.district else "",
+                "sector_label": need.sector.local_name(),
+                "province_label": need.province.local_name(),
+                "district_label": need.district.name if need.district else "",
                 "percent_funded": percent_funded(need),
                 "allocations": donors_as_shown(request, allocations),
                 "tranches": tranches,
