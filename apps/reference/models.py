@@ -3,7 +3,8 @@ humanitarian sectors with their DAC-5 purpose codes, ISO 4217 currencies with mi
 Loaded by a data migration from ``apps/reference/data/``; read-only through the API."""
 
 from django.db import models
-from django.utils import translation
+
+from apps.core.l10n import language_of
 
 
 class LocalNames(models.Model):
@@ -17,8 +18,7 @@ class LocalNames(models.Model):
 
     def local_name(self, language: str | None = None) -> str:
         """The name in ``language`` (default: the active one); English when it has none."""
-        code = (language or translation.get_language() or "en").split("-")[0]
-        local = {"fa": self.name_dari, "ps": self.name_pashto}.get(code, "")
+        local = {"fa": self.name_dari, "ps": self.name_pashto}.get(language_of(language), "")
         return local or self.name
 
 
