@@ -15,7 +15,10 @@ from functools import cache
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -206,3 +209,46 @@ def _viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
         "Emulation.setDeviceMetricsOverride",
         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
     )
+
+
+def click_through(driver: webdriver.Chrome, by: str, value: str, *, timeout: float = 15) -> None:
+    """Click what leads to another page, and wait until that page has replaced this one and
+    finished loading. A node found while Chromium was still swapping documents can be gone
+    when the click reaches it ("does not belong to the document", seen in CI under load): the
+    click is tried again on the settled page, never counted as done."""
+    for attempt in range(3):
+        _loaded(driver, timeout)
+        old = driver.find_element(By.TAG_NAME, "html")
+        try:
+            driver.find_element(by, value).click()
+            break
+        except WebDriverException as exc:
+            if not _swapped(exc) or attempt == 2:
+                raise
+    WebDriverWait(driver, timeout).until(lambda _: _gone(old))
+    _loaded(driver, timeout)
+
+
+def _loaded(driver: webdriver.Chrome, timeout: float) -> None:
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
+def _swapped(exc: WebDriverException) -> bool:
+    """Chromium's two ways of saying a node's document was replaced."""
+    return isinstance(exc, StaleElementReferenceException) or (
+        "does not belong to the document" in str(exc)
+    )
+
+
+def _gone(element) -> bool:
+    """Selenium's ``staleness_of``, also when Chromium answers mid-swap with "does not belong
+    to the document" instead of a stale element reference."""
+    try:
+        element.is_enabled()
+    except WebDriverException as exc:
+        if _swapped(exc):
+            return True
+        raise
+    return False

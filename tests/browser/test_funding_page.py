@@ -9,7 +9,7 @@ from selenium.webdriver.support.ui import Select
 
 from apps.funding.views import forget_cached_pages
 from tests.apps.funding import world
-from tests.browser.harness import ROOT, resources
+from tests.browser.harness import ROOT, click_through, resources
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +62,7 @@ def test_the_page_in_each_language(
 def test_the_language_switch_on_the_page(browser, funding):
     browser.get(funding)
     Select(browser.find_element(By.ID, "lang-select")).select_by_value("ps")
-    browser.find_element(By.CSS_SELECTOR, "form.lang button").click()
+    click_through(browser, By.CSS_SELECTOR, "form.lang button")
     html = browser.find_element(By.TAG_NAME, "html")
     assert browser.current_url == funding
     assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ps", "rtl")

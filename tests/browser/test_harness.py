@@ -84,3 +84,24 @@ def test_screenshot_is_a_small_png_of_the_whole_page(browser, screenshot, tmp_pa
         assert image.height > 740  # beyond the viewport: the whole page
     assert path.stat().st_size < 200_000
     assert re.fullmatch(r".*\.png", str(path))
+
+
+class _Node:
+    def __init__(self, error=None):
+        self.error = error
+
+    def is_enabled(self):
+        if self.error:
+            raise self.error
+        return True
+
+
+def test_a_node_counts_as_gone_when_chromium_says_it_left_the_document():
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    swapped = WebDriverException("Node with given id does not belong to the document")
+    assert harness._gone(_Node(swapped))
+    assert harness._gone(_Node(StaleElementReferenceException("stale")))
+    assert not harness._gone(_Node())
+    with pytest.raises(WebDriverException, match="chrome not reachable"):
+        harness._gone(_Node(WebDriverException("chrome not reachable")))

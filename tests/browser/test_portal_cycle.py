@@ -10,10 +10,8 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from apps.accounts.models import User
 from apps.disbursements.models import Disbursement
@@ -22,7 +20,7 @@ from apps.matching.models import Allocation
 from apps.matching.services.runs import match_run_execute
 from apps.needs.models import Need
 from apps.reports.models import DeliveryReport
-from tests.browser.harness import ROOT
+from tests.browser.harness import ROOT, click_through
 from tests.conftest import client_for
 from tests.factories.accounts import PASSWORD
 
@@ -69,29 +67,7 @@ class Pages:
             field.send_keys(value)
 
     def click(self, by: str, value: str) -> None:
-        """Click what leads to another page, and wait until that page has replaced this one and
-        finished loading. A node found while Chromium was still swapping documents can be gone
-        when the click reaches it ("does not belong to the document", seen once in CI under
-        load): the click is tried again on the settled page, never counted as done."""
-        for attempt in range(3):
-            self.loaded()
-            old = self.browser.find_element(By.TAG_NAME, "html")
-            try:
-                self.browser.find_element(by, value).click()
-                break
-            except WebDriverException as exc:
-                swapped = isinstance(exc, StaleElementReferenceException) or (
-                    "does not belong to the document" in str(exc)
-                )
-                if not swapped or attempt == 2:
-                    raise
-        WebDriverWait(self.browser, 15).until(staleness_of(old))
-        self.loaded()
-
-    def loaded(self) -> None:
-        WebDriverWait(self.browser, 15).until(
-            lambda b: b.execute_script("return document.readyState") == "complete"
-        )
+        click_through(self.browser, by, value)
 
     def submit(self, form_css: str = "main form.stack") -> None:
         self.click(By.CSS_SELECTOR, f"{form_css} button[type=submit]")

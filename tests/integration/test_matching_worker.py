@@ -23,8 +23,8 @@ from apps.ledger.models import ReconcileRun
 from apps.ledger.reconcile import reconcile
 from apps.ledger.tasks import reconcile_ledger
 from apps.matching.models import Allocation, MatchRun
-from apps.matching.services.runs import LEASE_NAME, match_run_execute
-from apps.matching.tasks import run_matching, schedule_full_run
+from apps.matching.services.runs import LEASE_NAME, match_run_execute, match_run_request
+from apps.matching.tasks import run_matching, schedule_full_run, send_run
 from apps.needs.models import Need
 from apps.pledges.models import Pledge
 from config.celery_app import app as celery_app
@@ -117,8 +117,13 @@ def test_a_worker_killed_in_the_middle_of_a_run_loses_nothing_and_applies_nothin
     with blocker.cursor() as cursor:
         cursor.execute(HOLD_THE_WRITE)
     try:
-        result = run_matching.delay(trigger="manual", mode="full")
-        run = wait_for(lambda: MatchRun.objects.filter(task_id=result.id, status="running").first())
+        # As the API sends a manual run: queued first, its message carries its id. (A message
+        # without a run, redelivered at once as RabbitMQ does while the dead worker's lease
+        # still holds, would queue a second full run of its own, and which of the two
+        # allocated first would be a race.)
+        run = match_run_request(trigger="manual")
+        send_run(run)
+        wait_for(lambda: MatchRun.objects.filter(pk=run.pk, status="running").exists())
         wait_for(_a_backend_waits_on_a_lock)
     finally:
         first.kill()  # SIGKILL, mid-write: its transaction is rolled back by PostgreSQL
