@@ -1,17 +1,14 @@
-from django.db.models import prefetch_related_objects
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
 from aidmatch.access import Scope
-from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.money import validate_amount_for_currency
 from apps.core.permissions import ScopedForApiKeys
 from apps.core.tabular import TabularListMixin
 from apps.pledges import schedules, selectors
+from apps.pledges.api.donor import DonorResourceMixin
 from apps.pledges.api.schedule_serializers import (
     PledgeScheduleCreateSerializer,
     PledgeScheduleSerializer,
@@ -30,6 +27,7 @@ from apps.pledges.models import PledgeSchedule
     ),
 )
 class PledgeScheduleViewSet(
+    DonorResourceMixin,
     TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -40,7 +38,8 @@ class PledgeScheduleViewSet(
     """Recurring pledges: a pledge made every month or quarter (its pledges: GET
     /pledges/?schedule={id}). Seen and changed by its donor as pledges are."""
 
-    serializer_class = PledgeScheduleSerializer
+    serializer_class = output_serializer = PledgeScheduleSerializer
+    create_serializer = PledgeScheduleCreateSerializer
     permission_classes = [ScopedForApiKeys]
     filterset_class = PledgeScheduleFilterSet
     ordering_fields = ["created_at", "next_due_at"]
@@ -60,29 +59,9 @@ class PledgeScheduleViewSet(
     def get_queryset(self):
         return selectors.schedules_visible_to(self.request)
 
-    def _visible(self) -> PledgeSchedule:
-        return get_object_or_404(
-            self.get_queryset().select_related(None).prefetch_related(None), pk=self.kwargs["pk"]
-        )
-
-    def _respond(self, schedule, status_code=status.HTTP_200_OK):
-        if "earmark_sectors" not in getattr(schedule, "_prefetched_objects_cache", {}):
-            prefetch_related_objects([schedule], "earmark_sectors", "earmark_provinces")
-        serializer = PledgeScheduleSerializer(schedule, context={"request": self.request})
-        return Response(serializer.data, status=status_code)
-
     @idempotent
     def create(self, request, *args, **kwargs):
-        serializer = PledgeScheduleCreateSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        key = request.auth if is_api_key(request) else None
-        schedule = schedules.schedule_create(
-            donor=None if key else request.user,
-            donor_organization=key.organization if key else None,
-            api_key=key,
-            **serializer.validated_data,
-        )
-        return self._respond(schedule, status.HTTP_201_CREATED)
+        return self._create(request, schedules.schedule_create)
 
     @idempotent
     def partial_update(self, request, pk=None, *args, **kwargs):

@@ -1,19 +1,16 @@
-from django.db.models import prefetch_related_objects
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from aidmatch.access import Scope
 from apps.core import partner
-from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.money import validate_amount_for_currency
 from apps.core.permissions import ScopedForApiKeys
-from apps.core.serializers import represent
 from apps.core.tabular import TabularListMixin
 from apps.pledges import selectors, services
+from apps.pledges.api.donor import DonorResourceMixin
 from apps.pledges.api.serializers import (
     PledgeCreateSerializer,
     PledgeSerializer,
@@ -30,6 +27,7 @@ from apps.pledges.trace import pledge_trace
     partial_update=extend_schema(request=PledgeUpdateSerializer, responses=PledgeSerializer),
 )
 class PledgeViewSet(
+    DonorResourceMixin,
     TabularListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -37,7 +35,8 @@ class PledgeViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    serializer_class = PledgeSerializer
+    serializer_class = output_serializer = PledgeSerializer
+    create_serializer = PledgeCreateSerializer
     permission_classes = [ScopedForApiKeys]
     filterset_class = PledgeFilterSet
     ordering_fields = ["created_at", "expires_at"]
@@ -56,33 +55,9 @@ class PledgeViewSet(
     def get_queryset(self):
         return selectors.pledges_visible_to(self.request)
 
-    def _visible(self) -> Pledge:
-        """The pledge in the URL if the caller may see it (404 otherwise), without its earmarks:
-        the service locks and reads it again."""
-        return get_object_or_404(
-            self.get_queryset().select_related(None).prefetch_related(None), pk=self.kwargs["pk"]
-        )
-
-    def _respond(self, pledge, status_code=status.HTTP_200_OK):
-        """The pledge as the service left it (its row as written, currency cached), with its
-        earmarks read unless the service already knows them."""
-        if "earmark_sectors" not in getattr(pledge, "_prefetched_objects_cache", {}):
-            prefetch_related_objects([pledge], "earmark_sectors", "earmark_provinces")
-        data = represent(PledgeSerializer, pledge, {"request": self.request})
-        return Response(data, status=status_code)
-
     @idempotent
     def create(self, request, *args, **kwargs):
-        serializer = PledgeCreateSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        key = request.auth if is_api_key(request) else None
-        pledge = services.pledge_create(
-            donor=None if key else request.user,
-            donor_organization=key.organization if key else None,
-            api_key=key,
-            **serializer.validated_data,
-        )
-        return self._respond(pledge, status.HTTP_201_CREATED)
+        return self._create(request, services.pledge_create)
 
     @idempotent
     def partial_update(self, request, pk=None, *args, **kwargs):
