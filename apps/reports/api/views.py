@@ -14,6 +14,7 @@ from apps.core.actors import is_api_key
 from apps.core.idempotency import idempotent
 from apps.core.permissions import ScopedForApiKeys
 from apps.core.schema import ByTierSerializer, file_download
+from apps.core.serializers import represent
 from apps.core.tabular import TabularListMixin
 from apps.needs.selectors import needs_visible_to
 from apps.organizations.access import can_see_confidential, member_org_ids
@@ -67,9 +68,11 @@ class ReportViewSet(
         return selectors.reports_visible_to(self.request)
 
     def _out(self, report):
+        """The report at the caller's level of detail, from a serializer built once per class
+        (``represent``), not once per row."""
         insider = selectors.is_reporting_member(self.request, report)
         cls = ReportInsiderSerializer if insider else ReportSerializer
-        return cls(report, context={"insider": insider}).data
+        return represent(cls, report, {"insider": insider})
 
     def get_serializer_class(self):
         return ReportSerializer
