@@ -43,9 +43,15 @@ class ContextFilter(logging.Filter):
         return True
 
 
-# PostgreSQL's DETAIL line of an error holds the row's values ("Key (email)=(…) already
-# exists", "Failing row contains (…)"): an exception's text in a log line never carries it.
-_DETAIL = re.compile(r"^(\s*)DETAIL:.*$", re.MULTILINE)
+# PostgreSQL's DETAIL of an error holds the row's values ("Key (email)=(…) already exists",
+# "Failing row contains (…)"): an exception's text in a log line never carries it. A value may
+# hold line breaks, so the DETAIL runs to a HINT or CONTEXT line of the error, to the next
+# exception of a chained traceback, or to the end of the text.
+_DETAIL = re.compile(
+    r"^([ \t]*)DETAIL:.*?(?=\n[ \t]*(?:HINT|CONTEXT):"
+    r"|\n\nThe above exception|\n\nDuring handling|\nTraceback \(most recent|\Z)",
+    re.MULTILINE | re.DOTALL,
+)
 
 
 def redact(text: str) -> str:

@@ -13,10 +13,11 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 
 from aidmatch.events import Audience, EventType
-from apps.core.logs import HEADER, route_pattern
+from apps.core.logs import HEADER, redact, route_pattern
 from apps.core.middleware import RequestIdMiddleware
 from apps.events.services import record_event
 from apps.events.tasks import relay_events
+from apps.pledges.models import Pledge
 from tests.conftest import client_for
 from tests.factories import ApiKeyFactory, PledgeFactory, UserFactory
 
@@ -155,3 +156,25 @@ def test_a_database_error_s_row_values_never_reach_the_log(donor):
     (line,) = [line for line in lines if line.get("message") == "could not add the user"]
     assert "IntegrityError" in line["exc_info"] and "DETAIL:  [values left out" in line["exc_info"]
     assert donor.email not in lines[-1]["__raw__"]
+
+
+def test_a_row_value_with_line_breaks_is_left_out_whole():
+    """A value spanning lines (a message, an address) spills the DETAIL over several lines:
+    none of them reaches the log, and what follows the DETAIL (a HINT, a chained traceback)
+    does."""
+    pledge = PledgeFactory(public_message="For the school\nin Bamyan, ask for Zarmina")
+    with log_output() as lines:
+        try:
+            with transaction.atomic():
+                Pledge.objects.filter(pk=pledge.pk).update(amount=Decimal("-1"))
+        except IntegrityError:
+            logging.getLogger("apps.somewhere").exception("could not change the pledge")
+
+    (line,) = [line for line in lines if line.get("message") == "could not change the pledge"]
+    text = line["exc_info"]
+    assert "Failing row" not in text and "Zarmina" not in text and "Bamyan" not in text
+    assert text.count("DETAIL:  [values left out of the log]") == 2  # psycopg2's, then Django's
+    assert "The above exception was the direct cause" in text
+    assert "pledge_amount_non_negative" in text
+    left_out = redact("x\nDETAIL:  a\nb\nHINT:  do y")
+    assert left_out == "x\nDETAIL:  [values left out of the log]\nHINT:  do y"
