@@ -41,7 +41,12 @@ class EventPayloadsField(EncryptedJSONField):
         return stored
 
     def decrypt(self, value):
-        data = super().decrypt(value)
+        return self.resolved(super().decrypt(value))
+
+    @staticmethod
+    def resolved(data):
+        """The stored form read back: an audience shown by an earlier one's name gets its
+        object."""
         if isinstance(data, dict):
             for audience, shown in data.items():
                 if isinstance(shown, str):
@@ -56,6 +61,8 @@ class Event(models.Model):
     when its change committed. ``payloads`` holds the resource as each audience may see it
     (``aidmatch.events.Audience``), rendered by the API's own serializers at that moment and
     encrypted at rest, since the organization's and verifiers' views carry confidential fields.
+    A matching run's proposals are the exception: the run writes their values (``pending``) and
+    the relay renders their payloads when it positions them (``apps.events.relay``).
 
     ``position`` is given by the relay (``apps.events.relay``) once the event is visible, in
     insertion order: the feed and the webhooks follow it, so a cursor never skips an event that
@@ -93,7 +100,19 @@ class Event(models.Model):
         help_text="The donor concerned, when an institution pledging through its API key.",
     )
     occurred_at = models.DateTimeField(default=timezone.now)
-    payloads = EventPayloadsField(default=dict)
+    payloads = EventPayloadsField(
+        default=dict,
+        null=True,
+        help_text="Empty while ``pending`` holds what they are rendered from.",
+    )
+    pending = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="What the relay renders the payloads from, when it positions the event (a "
+        "matching run's proposals: their rows' values, no more than the allocations table "
+        "holds in the clear); then emptied.",
+    )
     audiences = models.CharField(
         max_length=64,
         default="",

@@ -23,18 +23,21 @@ give related rows they hold), so writing an event costs its one INSERT.
 """
 
 import json
+from datetime import date, datetime
 from decimal import Decimal
 from operator import attrgetter
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
 from django.db.models.base import ModelState
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
 from aidmatch.events import Audience, EventType
 from apps.core.serializers import SLOW, LeanOutputMixin, represent
+from apps.events.models import Event
 from apps.events.services import event_row, new_event, record_events
-from apps.matching.locks import set_prefetched
+from apps.matching.locks import lock_need_rows, lock_pledge_rows, set_prefetched
 
 ORG, DONOR, VERIFIER = Audience.ORGANIZATION, Audience.DONOR, Audience.VERIFIER
 OUTBOX = {"outbox": True}
@@ -334,9 +337,8 @@ class ProposalPayloads:
             out.append(text)
         return "{" + ", ".join(out) + "}"
 
-    def row(self, values: dict, *, occurred_at, event_type=EventType.ALLOCATION_PROPOSED) -> tuple:
-        """The COPY row (``apps.events.services.copy_events``) of one proposal's event: a new
-        one (``allocation.proposed``) or one the run let go (``allocation.released``)."""
+    def text(self, values: dict) -> str:
+        """The payloads' JSON text (``EventPayloadsField``'s form) of one proposal's event."""
         if len(self._shown) > CACHE_LIMIT or len(self._pledges) + len(self._needs) > OBJECT_LIMIT:
             self._forget()
         pledge, need = self._pledge(str(values["pledge_id"])), self._need(str(values["need_id"]))
@@ -355,19 +357,93 @@ class ProposalPayloads:
         # As EventPayloadsField writes {"donor": …, "organization": …, "verifier": …}: an
         # audience shown an earlier audience's object by that audience's name.
         if others is donor_view:
-            text = f'{{"{DONOR}": {donor_view}, "{ORG}": "{DONOR}", "{VERIFIER}": "{DONOR}"}}'
-        else:
-            text = f'{{"{DONOR}": {donor_view}, "{ORG}": {others}, "{VERIFIER}": "{ORG}"}}'
-        return event_row(
-            event_type,
-            resource_id=allocation.pk,
-            payloads_text=text,
-            audiences=(DONOR, ORG, VERIFIER),
-            organization_id=need.organization_id,
-            donor_id=pledge.donor_id,
-            donor_organization_id=pledge.donor_organization_id,
+            return f'{{"{DONOR}": {donor_view}, "{ORG}": "{DONOR}", "{VERIFIER}": "{DONOR}"}}'
+        return f'{{"{DONOR}": {donor_view}, "{ORG}": {others}, "{VERIFIER}": "{ORG}"}}'
+
+    def row(self, values: dict, *, occurred_at, event_type=EventType.ALLOCATION_PROPOSED) -> tuple:
+        """The COPY row (``apps.events.services.copy_events``) of one proposal's event: a new
+        one (``allocation.proposed``) or one the run let go (``allocation.released``)."""
+        return proposal_event_row(
+            values,
+            self._locked_pledges[str(values["pledge_id"])],
+            self._locked_needs[str(values["need_id"])],
             occurred_at=occurred_at,
+            event_type=event_type,
+            payloads_text=self.text(values),
         )
+
+
+def proposal_event_row(
+    values: dict,
+    pledge,
+    need,
+    *,
+    occurred_at,
+    event_type=EventType.ALLOCATION_PROPOSED,
+    payloads_text: str | None = None,
+) -> tuple:
+    """The COPY row of one proposal's event for the pledge and need rows it names (``pledge``
+    and ``need``: ``LockedPledge``/``LockedNeed``). Without ``payloads_text``, its payloads
+    are left to the relay (``render_pending``): the row carries the proposal's values
+    (``pending_values``), and the run that writes it spends no time rendering or encrypting."""
+    return event_row(
+        event_type,
+        resource_id=values["id"],
+        payloads_text=payloads_text,
+        pending=None if payloads_text is not None else pending_values(values),
+        audiences=(DONOR, ORG, VERIFIER),
+        organization_id=need.organization_id,
+        donor_id=pledge.donor_id,
+        donor_organization_id=pledge.donor_organization_id,
+        occurred_at=occurred_at,
+    )
+
+
+def pending_values(values: dict) -> str:
+    """A proposal's values as JSON text, each as its own text (a Decimal's digits, a moment's
+    microseconds), so that ``render_pending`` reads back the very values."""
+    return json.dumps({k: _pending_text(v) for k, v in values.items()}, sort_keys=True)
+
+
+def _pending_text(value):
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, dict | list):  # an explanation read back from the database
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _read_pending(pending: dict) -> dict:
+    from apps.matching.models import Allocation
+
+    values = {}
+    for name, value in pending.items():
+        if value is not None and name != "explanation":
+            field = Allocation._meta.get_field(name)
+            if isinstance(field, models.DateTimeField):
+                value = datetime.fromisoformat(value)
+            elif isinstance(field, models.DateField):
+                value = date.fromisoformat(value)
+            elif isinstance(field, models.DecimalField):
+                value = Decimal(value)
+        values[name] = value
+    return values
+
+
+def render_pending(events: list) -> None:
+    """Render the payloads of events written with ``pending`` values (a matching run's
+    proposals), as the run would have: the pledges' and needs' rows read in one statement each;
+    each event's ``payloads`` set (its JSON text kept in ``_payloads_text`` for the UPDATE)
+    and ``pending`` emptied."""
+    read = [(event, _read_pending(event.pending)) for event in events]
+    pledges = lock_pledge_rows({str(v["pledge_id"]) for _, v in read}, lock=False)
+    needs = lock_need_rows({str(v["need_id"]) for _, v in read}, lock=False)
+    render = ProposalPayloads(pledges, needs)
+    field = Event._meta.get_field("payloads")
+    for event, values in read:
+        event._payloads_text = render.text(values)
+        event.payloads = field.resolved(json.loads(event._payloads_text))
+        event.pending = None
 
 
 class _Row:

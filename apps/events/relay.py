@@ -5,6 +5,11 @@ and beat's ``relay-events`` does too, so events go out without the broker being 
 the request that wrote them; a relay that finds another one at work returns at once (the
 ``EventStream`` row is locked with SKIP LOCKED). Positions follow insertion order among the
 events visible now; an event that commits later gets a later position, never a gap-filling one.
+
+A matching run writes its proposals' events with their values and no payloads (``pending``):
+the relay renders those payloads as it positions them (``apps.events.payloads.render_pending``),
+so a run's write transaction, and the row locks it holds, does not wait on rendering and
+encrypting one payload per proposal.
 """
 
 import logging
@@ -12,7 +17,9 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.fields import _encrypt
 from apps.events.models import Event, EventStream
+from apps.events.payloads import render_pending
 from apps.events.signals import events_published
 
 log = logging.getLogger(__name__)
@@ -35,6 +42,20 @@ def _set_positions(events: list[Event], now) -> None:
         )
 
 
+def _write_rendered(events: list[Event]) -> None:
+    """The payloads ``render_pending`` gave, encrypted, in one UPDATE; ``pending`` emptied."""
+    if connection.vendor != "postgresql":
+        Event.objects.bulk_update(events, ["payloads", "pending"])
+        return
+    table = connection.ops.quote_name(Event._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS e SET payloads = v.payloads, pending = NULL "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, payloads) WHERE e.id = v.id",
+            [[e.pk for e in events], [_encrypt(e._payloads_text) for e in events]],
+        )
+
+
 def relay_batch(batch: int = BATCH) -> int | None:
     """Position and fan out at most ``batch`` waiting events; how many, or None when another
     relay holds the stream."""
@@ -50,6 +71,10 @@ def relay_batch(batch: int = BATCH) -> int | None:
         events = list(Event.objects.filter(position__isnull=True).order_by("id")[:batch])
         if not events:
             return 0
+        pending = [e for e in events if e.pending is not None]
+        if pending:  # a matching run's proposals: rendered now, off the run's transaction
+            render_pending(pending)
+            _write_rendered(pending)
         now = timezone.now()
         for offset, event in enumerate(events, start=1):
             event.position = stream.last_position + offset

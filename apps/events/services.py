@@ -1,5 +1,6 @@
 """Writing events into the outbox, and what one audience sees of one."""
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -97,6 +98,7 @@ _INSERTED = (
     "occurred_at",
     "payloads",
     "audiences",
+    "pending",
 )
 
 
@@ -104,16 +106,18 @@ def event_row(
     event_type: EventType | str,
     *,
     resource_id,
-    payloads_text: str,
+    payloads_text: str | None,
     audiences,
     organization_id=None,
     donor_id=None,
     donor_organization_id=None,
     occurred_at,
+    pending: str | None = None,
 ) -> tuple:
     """One event as a COPY row (``copy_events``), its payloads given as their JSON text (the
     form ``EventPayloadsField`` writes: keys sorted, a view shown again by its audience's
-    name), encrypted here."""
+    name), encrypted here; or none, and the JSON text the relay renders them from
+    (``pending``: ``apps.events.payloads.render_pending``)."""
     return (
         uuid.uuid4(),
         str(event_type),
@@ -123,8 +127,9 @@ def event_row(
         donor_id,
         donor_organization_id,
         occurred_at,
-        _encrypt(payloads_text),
+        None if payloads_text is None else _encrypt(payloads_text),
         ",".join(sorted(str(a) for a in audiences)),
+        pending,
     )
 
 
@@ -140,11 +145,17 @@ def copy_events(rows: Iterable[tuple], count: int) -> int:
         events = []
         for row in rows:
             event = Event(**{f.attname: v for f, v in zip(fields, row, strict=True)})
-            event.payloads = Event._meta.get_field("payloads").decrypt(row[8])
+            if row[8] is not None:
+                event.payloads = Event._meta.get_field("payloads").decrypt(row[8])
+            else:
+                event.payloads, event.pending = None, json.loads(row[10])
             events.append(event)
         Event.objects.bulk_create(events, batch_size=COPY_FROM)
     else:
-        columns = {Event._meta.get_field(name).column: "text" for name in _INSERTED}
+        columns = {
+            Event._meta.get_field(name).column: "jsonb" if name == "pending" else "text"
+            for name in _INSERTED
+        }
         bulk_insert(Event, columns, _Rows(rows, count))
     _relay_after_commit()
     return count

@@ -214,26 +214,30 @@ class LockedNeed:
     organization_sensitive: bool
 
 
-def _skip_locked(queryset, ids, names: list[str], sql: str, of: str = "") -> list[tuple]:
-    """Rows of ``ids`` locked in one statement (SKIP LOCKED), ids as text. On PostgreSQL the
-    plain ``sql`` with one array parameter; elsewhere (SQLite has no row locks) the ORM."""
+def _skip_locked(
+    queryset, ids, names: list[str], sql: str, of: str = "", *, lock: bool = True
+) -> list[tuple]:
+    """Rows of ``ids`` locked in one statement (SKIP LOCKED), ids as text; without ``lock``,
+    read only. On PostgreSQL the plain ``sql`` with one array parameter; elsewhere (SQLite has
+    no row locks) the ORM."""
     ids = sorted(set(map(str, ids)))
     if not ids:
         return []
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            lock = f" ORDER BY 1 FOR NO KEY UPDATE {f'OF {of} ' if of else ''}SKIP LOCKED"
-            cursor.execute(sql + lock, [array_literal(ids, "uuid")])
+            tail = f" FOR NO KEY UPDATE {f'OF {of} ' if of else ''}SKIP LOCKED" if lock else ""
+            cursor.execute(f"{sql} ORDER BY 1{tail}", [array_literal(ids, "uuid")])
             return cursor.fetchall()
-    rows = (
-        queryset.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True, skip_locked=True)
-    )
+    rows = queryset.filter(pk__in=ids).order_by("pk")
+    if lock:
+        rows = rows.select_for_update(no_key=True, skip_locked=True)
     return [(str(r[0]), *r[1:]) for r in rows.values_list(*names)]
 
 
-def lock_pledge_rows(ids: Iterable[str]) -> dict[str, LockedPledge]:
+def lock_pledge_rows(ids: Iterable[str], *, lock: bool = True) -> dict[str, LockedPledge]:
     """Lock pledges (not their donors) in one statement, skipping those another transaction
-    holds; each with its donor's name (shown on its proposals' events)."""
+    holds; each with its donor's name (shown on its proposals' events). Without ``lock``,
+    the same rows read (the relay rendering those events)."""
     names = [f.name for f in fields(LockedPledge)]
     names[-1] = "donor__full_name"
     columns = ", ".join(f"p.{name}" for name in names[1:-1])
@@ -241,14 +245,14 @@ def lock_pledge_rows(ids: Iterable[str]) -> dict[str, LockedPledge]:
         f"SELECT p.id::text, {columns}, u.full_name FROM pledges_pledge p "  # noqa: S608
         "LEFT JOIN accounts_user u ON u.id = p.donor_id WHERE p.id = ANY(%s::uuid[])"
     )
-    rows = _skip_locked(Pledge.objects, ids, names, sql, of="p")
+    rows = _skip_locked(Pledge.objects, ids, names, sql, of="p", lock=lock)
     return {r[0]: LockedPledge(*r) for r in rows}
 
 
-def lock_need_rows(ids: Iterable[str]) -> dict[str, LockedNeed]:
+def lock_need_rows(ids: Iterable[str], *, lock: bool = True) -> dict[str, LockedNeed]:
     """Lock needs (not their organizations) in one statement, skipping those another
     transaction holds; each with its organization's status and time zone (and what its
-    proposals' events show of it)."""
+    proposals' events show of it). Without ``lock``, the same rows read."""
     names = [f.name for f in fields(LockedNeed)]
     names[7:9] = ["organization__status", "organization__time_zone"]
     names[-3:] = ["organization__name", "organization__pseudonym", "organization__sensitive"]
@@ -259,7 +263,7 @@ def lock_need_rows(ids: Iterable[str]) -> dict[str, LockedNeed]:
         "JOIN organizations_organization o ON o.id = n.organization_id "
         "WHERE n.id = ANY(%s::uuid[])"
     )
-    rows = _skip_locked(Need.objects, ids, names, sql, of="n")
+    rows = _skip_locked(Need.objects, ids, names, sql, of="n", lock=lock)
     return {r[0]: LockedNeed(*r[:6], str(r[6]), *r[7:]) for r in rows}
 
 

@@ -38,7 +38,7 @@ from aidmatch.events import EventType
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import Row
 from apps.core.dates import local_date
-from apps.events.payloads import ProposalPayloads
+from apps.events.payloads import proposal_event_row
 from apps.events.services import copy_events
 from apps.matching.locks import (
     live_proposals,
@@ -473,10 +473,18 @@ def _release(released: list[tuple], now) -> list[dict]:
 
 def _events(released: list[dict], created: list[tuple], pledges, needs, *, run, now) -> None:
     """``allocation.released`` for the proposals let go and ``allocation.proposed`` for every
-    new row, in one statement (one COPY) whatever their number."""
+    new row, in one statement (one COPY) whatever their number. Each carries its proposal's
+    values, and the relay renders its payloads when it positions it
+    (``apps.events.payloads.render_pending``): rendering and encrypting 10,000 payloads would
+    hold the run's row locks two seconds longer (bench/README.md, "Events rendered by the
+    relay")."""
     if not (released or created):
         return
-    render = ProposalPayloads(pledges, needs)
+
+    def row(values: dict, event_type=EventType.ALLOCATION_PROPOSED) -> tuple:
+        pledge, need = pledges[str(values["pledge_id"])], needs[str(values["need_id"])]
+        return proposal_event_row(values, pledge, need, occurred_at=now, event_type=event_type)
+
     names = list(INSERT_COLUMNS)
     constants = {
         "status": A.PROPOSED.value,
@@ -487,14 +495,8 @@ def _events(released: list[dict], created: list[tuple], pledges, needs, *, run, 
         "updated_at": now,
     }
     rows = itertools.chain(
-        (
-            render.row(values, occurred_at=now, event_type=EventType.ALLOCATION_RELEASED)
-            for values in released
-        ),
-        (
-            render.row({**dict(zip(names, row, strict=True)), **constants}, occurred_at=now)
-            for row in created
-        ),
+        (row(values, EventType.ALLOCATION_RELEASED) for values in released),
+        (row({**dict(zip(names, values, strict=True)), **constants}) for values in created),
     )
     copy_events(rows, len(released) + len(created))
 

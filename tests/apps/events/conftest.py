@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from apps.events.models import Event
+from apps.events.payloads import render_pending
 from apps.reference.models import Currency
 from tests.factories import MembershipFactory, NeedFactory, OrganizationFactory, PledgeFactory
 
@@ -14,7 +15,12 @@ def events_of(event_type=None, resource_id=None):
         events = events.filter(type=str(event_type))
     if resource_id is not None:
         events = events.filter(resource_id=str(resource_id))
-    return list(events)
+    events = list(events)
+    # A matching run's proposals are rendered by the relay: as it will give them.
+    pending = [e for e in events if e.pending is not None]
+    if pending:
+        render_pending(pending)
+    return events
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 
 from aidmatch.events import EventType
+from apps.events.models import Event
+from apps.events.relay import relay_pending
 from apps.matching.models import Allocation
 from apps.matching.services.allocations import allocation_commit
 from apps.matching.services.runs import match_run_execute
@@ -186,9 +188,16 @@ def test_a_runs_payloads_are_each_audiences_api_view_byte_for_byte(
     }
 
     run = match_run_execute(trigger="manual", mode="full")
+    # The run wrote each event's proposal values, no payloads: the relay renders them.
+    unrendered = Event.objects.filter(type=EventType.ALLOCATION_PROPOSED)
+    assert unrendered.count() == run.created
+    assert not unrendered.filter(pending__isnull=True).exists()
+    assert not unrendered.filter(payloads__isnull=False).exists()
+    assert relay_pending() >= run.created
 
     written = events_of(EventType.ALLOCATION_PROPOSED)
     assert len(written) == run.created > 2
+    assert all(e.pending is None and e.position is not None for e in written)
     anonymous = 0
     for event in written:
         allocation = Allocation.objects.get(pk=event.resource_id)
