@@ -333,6 +333,7 @@ def main() -> None:
     # as a worker runs it: tasks are not run in-process, so the relay of the run's events is
     # not run at its commit either (a worker's housekeeping relays them); timed on its own below
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+    os.environ["EMAIL_URL"] = "dummymail://"  # the relay's notices (one per donor) go nowhere
     # as in production: with DEBUG on, Django keeps the text of every statement (and a bulk
     # statement carries the whole write)
     os.environ["DJANGO_DEBUG"] = "false"
