@@ -402,15 +402,12 @@ def proposal_event_row(
 def pending_values(values: dict) -> str:
     """A proposal's values as JSON text, each as its own text (a Decimal's digits, a moment's
     microseconds), so that ``render_pending`` reads back the very values."""
-    return json.dumps({k: _pending_text(v) for k, v in values.items()}, sort_keys=True)
+    return _PENDING.encode(values)
 
 
-def _pending_text(value):
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, dict | list):  # an explanation read back from the database
-        return json.dumps(value, sort_keys=True)
-    return str(value)
+# str() of a Decimal, a UUID, a date or a moment is the text its field reads back (an
+# explanation read from the database stays an object, one given as JSON text a string).
+_PENDING = json.JSONEncoder(default=str, separators=(",", ":"))
 
 
 def _read_pending(pending: dict) -> dict:
