@@ -28,31 +28,26 @@ BATCH = 500
 
 
 def _set_positions(events: list[Event], now) -> None:
-    """One UPDATE for the batch (PostgreSQL: the ids and positions as two arrays, not a CASE
-    per row as Django's bulk_update writes it, which costs seconds at a few thousand rows)."""
+    """One UPDATE for the batch (PostgreSQL: the ids and positions as arrays, not a CASE per row
+    as Django's bulk_update writes it, which costs seconds at a few thousand rows), with the
+    payloads ``render_pending`` gave, encrypted (the other rows keep theirs)."""
     if connection.vendor != "postgresql":
-        Event.objects.bulk_update(events, ["position", "published_at"])
+        Event.objects.bulk_update(events, ["position", "published_at", "payloads", "pending"])
         return
+    rendered = [getattr(e, "_payloads_text", None) for e in events]
     table = connection.ops.quote_name(Event._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS e SET position = v.position, published_at = %s "  # noqa: S608
-            "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, position) WHERE e.id = v.id",
-            [now, [e.pk for e in events], [e.position for e in events]],
-        )
-
-
-def _write_rendered(events: list[Event]) -> None:
-    """The payloads ``render_pending`` gave, encrypted, in one UPDATE; ``pending`` emptied."""
-    if connection.vendor != "postgresql":
-        Event.objects.bulk_update(events, ["payloads", "pending"])
-        return
-    table = connection.ops.quote_name(Event._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS e SET payloads = v.payloads, pending = NULL "  # noqa: S608
-            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, payloads) WHERE e.id = v.id",
-            [[e.pk for e in events], [_encrypt(e._payloads_text) for e in events]],
+            f"UPDATE {table} AS e SET position = v.position, published_at = %s, "  # noqa: S608
+            "payloads = COALESCE(v.payloads, e.payloads), pending = NULL "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS v(id, position, payloads) "
+            "WHERE e.id = v.id",
+            [
+                now,
+                [e.pk for e in events],
+                [e.position for e in events],
+                [None if text is None else _encrypt(text) for text in rendered],
+            ],
         )
 
 
@@ -74,7 +69,6 @@ def relay_batch(batch: int = BATCH) -> int | None:
         pending = [e for e in events if e.pending is not None]
         if pending:  # a matching run's proposals: rendered now, off the run's transaction
             render_pending(pending)
-            _write_rendered(pending)
         now = timezone.now()
         for offset, event in enumerate(events, start=1):
             event.position = stream.last_position + offset
