@@ -178,11 +178,13 @@ OBJECT_LIMIT = 20_000
 
 
 class ProposalPayloads:
-    """``allocation.proposed`` for a matching run's new rows, up to 100k at once, as COPY rows.
+    """The payloads of a matching run's ``allocation.proposed``/``allocation.released`` events,
+    rendered by the relay (``render_pending``) a batch at a time.
 
     The API's ``AllocationSerializer`` (one instance per run) decides every field: its own
     field objects show unsaved rows built from what the run locked (``LockedPledge`` and
-    ``LockedNeed``: the donor's name, the organization's name, pseudonym and sensitivity), so
+    ``LockedNeed``, read again by the relay: the donor's name, the organization's name,
+    pseudonym and sensitivity), so
     the visibility rules (the donor's name or "anonymous donor", the organization's public
     name) are the serializer's. What makes it cheap: a field's ``"name": value`` JSON text is
     computed once per distinct input (a run's rows share their pledge, need, currencies, dates,
@@ -190,8 +192,7 @@ class ProposalPayloads:
     row's view is the join of its fields' texts in name order (``json.dumps(sort_keys=True)``'s
     text); the pledge/need/organization/donor objects are built once per id without
     ``Model.__init__``; each view is stored once for the audiences it is shown to
-    (``EventPayloadsField``'s form), and the row is encrypted once (bench/README.md, "Cheaper
-    events in bulk")."""
+    (``EventPayloadsField``'s form) (bench/README.md, "Cheaper events in bulk")."""
 
     def __init__(self, pledges: dict, needs: dict):
         from apps.matching.api.serializers import AllocationSerializer
@@ -360,18 +361,6 @@ class ProposalPayloads:
             return f'{{"{DONOR}": {donor_view}, "{ORG}": "{DONOR}", "{VERIFIER}": "{DONOR}"}}'
         return f'{{"{DONOR}": {donor_view}, "{ORG}": {others}, "{VERIFIER}": "{ORG}"}}'
 
-    def row(self, values: dict, *, occurred_at, event_type=EventType.ALLOCATION_PROPOSED) -> tuple:
-        """The COPY row (``apps.events.services.copy_events``) of one proposal's event: a new
-        one (``allocation.proposed``) or one the run let go (``allocation.released``)."""
-        return proposal_event_row(
-            values,
-            self._locked_pledges[str(values["pledge_id"])],
-            self._locked_needs[str(values["need_id"])],
-            occurred_at=occurred_at,
-            event_type=event_type,
-            payloads_text=self.text(values),
-        )
-
 
 def proposal_event_row(
     values: dict,
@@ -380,17 +369,16 @@ def proposal_event_row(
     *,
     occurred_at,
     event_type=EventType.ALLOCATION_PROPOSED,
-    payloads_text: str | None = None,
 ) -> tuple:
     """The COPY row of one proposal's event for the pledge and need rows it names (``pledge``
-    and ``need``: ``LockedPledge``/``LockedNeed``). Without ``payloads_text``, its payloads
-    are left to the relay (``render_pending``): the row carries the proposal's values
-    (``pending_values``), and the run that writes it spends no time rendering or encrypting."""
+    and ``need``: ``LockedPledge``/``LockedNeed``). Its payloads are left to the relay
+    (``render_pending``): the row carries the proposal's values (``pending_values``), and the
+    run that writes it spends no time rendering or encrypting."""
     return event_row(
         event_type,
         resource_id=values["id"],
-        payloads_text=payloads_text,
-        pending=None if payloads_text is not None else pending_values(values),
+        payloads_text=None,
+        pending=pending_values(values),
         audiences=(DONOR, ORG, VERIFIER),
         organization_id=need.organization_id,
         donor_id=pledge.donor_id,
