@@ -81,6 +81,7 @@ class Event(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # event_org_position leads with it
         help_text="The organization the resource belongs to (a need's, a tranche's recipient).",
     )
     donor = models.ForeignKey(
@@ -89,6 +90,7 @@ class Event(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # event_donor_position leads with it
         help_text="The donor concerned, when a user.",
     )
     donor_organization = models.ForeignKey(
@@ -97,6 +99,7 @@ class Event(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # event_donor_org_position leads with it
         help_text="The donor concerned, when an institution pledging through its API key.",
     )
     occurred_at = models.DateTimeField(default=timezone.now)

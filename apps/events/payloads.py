@@ -28,16 +28,17 @@ from decimal import Decimal
 from operator import attrgetter
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import connection, models
 from django.db.models.base import ModelState
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
-from aidmatch.events import Audience, EventType
+from aidmatch.events import Audience, EventType, resource_of
 from apps.core.serializers import SLOW, LeanOutputMixin, represent
 from apps.events.models import Event
-from apps.events.services import event_row, new_event, record_events
+from apps.events.services import event_row, new_event, record_events, relay_after_commit
 from apps.matching.locks import lock_need_rows, lock_pledge_rows, set_prefetched
+from apps.matching.services.bulk import array_literal
 
 ORG, DONOR, VERIFIER = Audience.ORGANIZATION, Audience.DONOR, Audience.VERIFIER
 OUTBOX = {"outbox": True}
@@ -385,6 +386,63 @@ def proposal_event_row(
         donor_organization_id=pledge.donor_organization_id,
         occurred_at=occurred_at,
     )
+
+
+def insert_proposal_events(changes: list[tuple[EventType, list]], *, occurred_at) -> int:
+    """PostgreSQL: the events of proposals this transaction already wrote (released or
+    created), in one ``INSERT … SELECT`` from the allocations table, in the order given; the
+    number written. Each carries its row's values as the table now holds them (``pending``,
+    each value as its text: what ``proposal_event_row`` writes elsewhere), routed by its
+    pledge and need; the relay renders the payloads. The values never travel to this process
+    and back: at 100,000 proposals this is seconds shorter than making each row here."""
+    ids = [str(pk) for _, pks in changes for pk in pks]
+    if not ids:
+        return 0
+    types = [str(event_type) for event_type, pks in changes for _ in pks]
+    from apps.matching.models import Allocation
+    from apps.needs.models import Need
+    from apps.pledges.models import Pledge
+
+    values = ", ".join(f"'{name}', {expression}" for name, expression in _PENDING_SQL)
+    models_ = (Event, Allocation, Pledge, Need)
+    table, allocations, pledges, needs = (
+        connection.ops.quote_name(m._meta.db_table) for m in models_
+    )
+    with connection.cursor() as cursor:
+        # names and expressions are this module's constants; every value is a parameter
+        cursor.execute(
+            f"INSERT INTO {table} (uid, type, resource_type, resource_id, organization_id, "  # noqa: S608
+            "donor_id, donor_organization_id, occurred_at, audiences, pending) "
+            "SELECT gen_random_uuid(), o.type, %s, a.id::text, n.organization_id, p.donor_id, "
+            f"p.donor_organization_id, %s, %s, jsonb_build_object({values}) "
+            "FROM unnest(%s::uuid[], %s::text[]) WITH ORDINALITY AS o(id, type, i) "
+            f"JOIN {allocations} a ON a.id = o.id JOIN {pledges} p ON p.id = a.pledge_id "
+            f"JOIN {needs} n ON n.id = a.need_id "
+            "ORDER BY o.i",
+            [
+                resource_of(types[0]),
+                occurred_at,
+                ",".join(sorted((DONOR, ORG, VERIFIER))),
+                array_literal(ids, "uuid"),
+                array_literal(types),
+            ],
+        )
+        written = cursor.rowcount
+    relay_after_commit()
+    return written
+
+
+# A proposal's values as ``insert_proposal_events`` reads them (``_read_pending`` reads them
+# back): ids and amounts as their text, moments and dates as JSON writes them, and the
+# explanation as JSON text (one text per distinct explanation, parsed once by the renderer).
+_PENDING_SQL = (
+    *((name, f"a.{name}::text") for name in ("id", "pledge_id", "need_id", "match_run_id")),
+    *((name, f"a.{name}::text") for name in ("amount", "need_amount", "rate", "disbursed_amount")),
+    *((name, f"a.{name}") for name in ("rate_source", "status", "close_reason", "rate_date")),
+    *((name, f"a.{name}") for name in ("commit_deadline", "proposed_at", "updated_at")),
+    *((name, f"a.{name}") for name in ("committed_at", "closed_at")),
+    ("explanation", "a.explanation::text"),
+)
 
 
 def pending_values(values: dict) -> str:

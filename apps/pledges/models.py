@@ -23,7 +23,11 @@ class Pledge(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     donor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="pledges"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="pledges",
+        db_index=False,
     )
     donor_organization = models.ForeignKey(
         "organizations.Organization",
@@ -31,11 +35,14 @@ class Pledge(models.Model):
         null=True,
         blank=True,
         related_name="pledges_made",
+        db_index=False,
         help_text="A donor institution pledging through its API key.",
     )
     amount = amount_field()
     original_amount = amount_field(editable=False)
-    currency = models.ForeignKey("reference.Currency", on_delete=models.PROTECT, related_name="+")
+    currency = models.ForeignKey(
+        "reference.Currency", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     earmark_sectors = models.ManyToManyField("reference.Sector", blank=True, related_name="+")
     earmark_provinces = models.ManyToManyField("reference.Province", blank=True, related_name="+")
     earmark_organization = models.ForeignKey(
@@ -71,7 +78,11 @@ class Pledge(models.Model):
         db_persist=True,
     )
     created_by_key = models.ForeignKey(
-        "organizations.ApiKey", on_delete=models.SET_NULL, null=True, related_name="+"
+        "organizations.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     metadata = MetadataModelField()
@@ -82,6 +93,7 @@ class Pledge(models.Model):
         null=True,
         blank=True,
         related_name="pledges",
+        db_index=False,
         help_text="The recurring pledge that made this one, if any.",
     )
     schedule_period = models.DateField(
@@ -140,9 +152,14 @@ class Pledge(models.Model):
                 name="pledge_commit_window_min",
             ),
         ]
+        # Foreign keys have no index of their own where an index or unique constraint here
+        # leads with them, and code keys none for LIKE (Django's ``_like``): each index is one
+        # more entry written on every change of a pledge, a matching run's update included.
         indexes = [
             models.Index(fields=["donor", "-created_at"]),
             models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["currency"], name="pledge_currency"),
+            models.Index(fields=["created_by_key"], name="pledge_created_by_key"),
         ]
 
     def __str__(self) -> str:

@@ -38,7 +38,7 @@ from aidmatch.events import EventType
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import Row
 from apps.core.dates import local_date
-from apps.events.payloads import proposal_event_row
+from apps.events.payloads import insert_proposal_events, proposal_event_row
 from apps.events.services import copy_events
 from apps.matching.locks import (
     live_proposals,
@@ -385,7 +385,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     # 3. Write: one statement per table and kind of change.
     outcome.seconds["plan"] += time.perf_counter() - clock
     clock = time.perf_counter()
-    released_rows = _release(released, now)
+    released_rows = _release(released, now, returning=connection.vendor != "postgresql")
     bulk_update(
         Allocation,
         RESIZE_COLUMNS,
@@ -406,7 +406,16 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     )
     outcome.seconds["sql"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    _events(released_rows, created, pledges, needs, run=run, now=now)
+    if connection.vendor == "postgresql":
+        insert_proposal_events(
+            [
+                (EventType.ALLOCATION_RELEASED, [pk for (pk,) in released]),
+                (EventType.ALLOCATION_PROPOSED, [row[0] for row in created]),
+            ],
+            occurred_at=now,
+        )
+    else:
+        _events(released_rows, created, pledges, needs, run=run, now=now)
     outcome.seconds["events"] = time.perf_counter() - clock
     clock = time.perf_counter()
     for model, rows, touched, refresh in (
@@ -445,8 +454,9 @@ RELEASED_RETURNING = (
 )
 
 
-def _release(released: list[tuple], now) -> list[dict]:
-    """Release proposals in one statement; their rows as they now are (for their events)."""
+def _release(released: list[tuple], now, *, returning: bool) -> list[dict]:
+    """Release proposals in one statement; with ``returning``, their rows as they now are
+    (for their events, where ``insert_proposal_events`` does not read them in the database)."""
     if not released:
         return []
     changes = {
@@ -456,8 +466,10 @@ def _release(released: list[tuple], now) -> list[dict]:
         "close_reason": RELEASE_REASON,
     }
     ids = [pk for (pk,) in released]
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not returning:
         bulk_update(Allocation, {}, released, **changes)
+        if not returning:
+            return []
         rows = Allocation.objects.filter(pk__in=ids).values(*RELEASED_RETURNING)
         return [{**row, **changes} for row in rows]
     table = connection.ops.quote_name(Allocation._meta.db_table)
@@ -473,7 +485,8 @@ def _release(released: list[tuple], now) -> list[dict]:
 
 def _events(released: list[dict], created: list[tuple], pledges, needs, *, run, now) -> None:
     """``allocation.released`` for the proposals let go and ``allocation.proposed`` for every
-    new row, in one statement (one COPY) whatever their number. Each carries its proposal's
+    new row, in one statement whatever their number (elsewhere than PostgreSQL, where
+    ``insert_proposal_events`` makes them in the database). Each carries its proposal's
     values, and the relay renders its payloads when it positions it
     (``apps.events.payloads.render_pending``): rendering and encrypting 10,000 payloads would
     hold the run's row locks two seconds longer (bench/README.md, "Events rendered by the
