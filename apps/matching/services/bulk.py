@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
@@ -72,14 +73,24 @@ def bulk_insert(model, columns: dict[str, str], rows: Sequence[tuple], **constan
         )
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    kinds = [*columns.values(), *("" for _ in constants)]
-    tail = tuple(constants.values())
-    lines = ("\t".join(map(_copy_text, (*row, *tail), kinds)) + "\n" for row in rows)
+    # the constants' text once, not once a row; ids and numbers (no escaping) by str()
+    tail = "".join("\t" + _copy_text(value, "") for value in constants.values()) + "\n"
+    texts = [
+        _copy_bare if kind in _BARE else partial(_copy_text, kind=kind) for kind in columns.values()
+    ]
+    lines = (
+        "\t".join([text(v) for text, v in zip(texts, row, strict=True)]) + tail for row in rows
+    )
     with connection.cursor() as cursor:
         cursor.copy_expert(
             f"COPY {table} ({', '.join([*columns, *constants])}) FROM STDIN",
             _Stream(lines),
         )
+
+
+def _copy_bare(value) -> str:
+    """An id or a number in COPY's text format (nothing in it to escape)."""
+    return "\\N" if value is None else str(value)
 
 
 def _copy_text(value, kind: str) -> str:
