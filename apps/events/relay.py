@@ -6,10 +6,12 @@ the request that wrote them; a relay that finds another one at work returns at o
 ``EventStream`` row is locked with SKIP LOCKED). Positions follow insertion order among the
 events visible now; an event that commits later gets a later position, never a gap-filling one.
 
-A matching run writes its proposals' events with their values and no payloads (``pending``):
-the relay renders those payloads as it positions them (``apps.events.payloads.render_pending``),
-so a run's write transaction, and the row locks it holds, does not wait on rendering and
-encrypting one payload per proposal.
+A matching run writes its proposals' events as batches: one outbox row per 500 proposals,
+holding their values (``pending``, ``apps.events.payloads.proposal_batches``). The relay
+replaces such a row by one event per proposal, in its place among the others, rendered and
+routed as it positions them (``apps.events.payloads.render_pending``), so a run's write
+transaction, and the row locks it holds, does not wait on making, rendering, encrypting and
+indexing one event per proposal.
 """
 
 import logging
@@ -19,8 +21,9 @@ from django.utils import timezone
 
 from apps.core.fields import _encrypt
 from apps.events.models import Event, EventStream
-from apps.events.payloads import render_pending
+from apps.events.payloads import batch_size, render_pending
 from apps.events.signals import events_published
+from apps.matching.services.bulk import array_literal
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +31,11 @@ BATCH = 500
 
 
 def _set_positions(events: list[Event], now) -> None:
-    """One UPDATE for the batch (PostgreSQL: the ids and positions as arrays, not a CASE per row
-    as Django's bulk_update writes it, which costs seconds at a few thousand rows), with the
-    payloads ``render_pending`` gave, encrypted (the other rows keep theirs)."""
+    """One UPDATE for the batch's stored events (PostgreSQL: the ids and positions as arrays,
+    not a CASE per row as Django's bulk_update writes it, which costs seconds at a few thousand
+    rows), with the payloads ``render_pending`` gave, encrypted (the other rows keep theirs)."""
+    if not events:
+        return
     if connection.vendor != "postgresql":
         Event.objects.bulk_update(events, ["position", "published_at", "payloads", "pending"])
         return
@@ -51,9 +56,57 @@ def _set_positions(events: list[Event], now) -> None:
         )
 
 
+_NEW = (
+    ("uid", "uuid"),
+    ("type", "text"),
+    ("resource_type", "text"),
+    ("resource_id", "text"),
+    ("organization_id", "uuid"),
+    ("donor_id", "uuid"),
+    ("donor_organization_id", "uuid"),
+    ("occurred_at", "timestamptz"),
+    ("audiences", "text"),
+    ("position", "bigint"),
+    ("payloads", "text"),
+)
+
+
+def _insert_positioned(events: list[Event], now) -> None:
+    """Write the events a batch of proposals stood for, positioned and rendered, in one
+    INSERT (PostgreSQL: each column as one array); their ids are set on them."""
+    if not events:
+        return
+    for event in events:
+        event.published_at = now
+    if connection.vendor != "postgresql":
+        Event.objects.bulk_create(events)
+        return
+    table = connection.ops.quote_name(Event._meta.db_table)
+    names = ", ".join(name for name, _ in _NEW)
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in _NEW)
+    columns = [[getattr(e, name) for e in events] for name, _ in _NEW[:-1]]
+    columns.append([_encrypt(e._payloads_text) for e in events])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}, published_at) "  # noqa: S608
+            f"SELECT *, %s FROM unnest({arrays}) RETURNING position, id",
+            [now, *[array_literal(c, kind) for c, (_, kind) in zip(columns, _NEW, strict=True)]],
+        )
+        ids = dict(cursor.fetchall())
+    for event in events:
+        event.pk = ids[event.position]
+        event._state.adding = False
+
+
+def _delete(batches: list[Event]) -> None:
+    """Delete the outbox rows that stood for a run's proposals (now events of their own)."""
+    if batches:
+        Event.objects.filter(pk__in=[b.pk for b in batches]).delete()
+
+
 def relay_batch(batch: int = BATCH) -> int | None:
-    """Position and fan out at most ``batch`` waiting events; how many, or None when another
-    relay holds the stream."""
+    """Position and fan out about ``batch`` waiting events (a batch of a run's proposals is
+    taken whole); how many, or None when another relay holds the stream."""
     with transaction.atomic():
         EventStream.objects.get_or_create(pk=1)
         stream = (
@@ -63,17 +116,26 @@ def relay_batch(batch: int = BATCH) -> int | None:
         )
         if stream is None:
             return None
-        events = list(Event.objects.filter(position__isnull=True).order_by("id")[:batch])
-        if not events:
+        rows, count = [], 0
+        for row in Event.objects.filter(position__isnull=True).order_by("id")[:batch]:
+            rows.append(row)
+            count += batch_size(row)
+            if count >= batch:
+                break
+        if not rows:
             return 0
-        pending = [e for e in events if e.pending is not None]
-        if pending:  # a matching run's proposals: rendered now, off the run's transaction
-            render_pending(pending)
+        batches = [row for row in rows if row.pending is not None and "batch" in row.pending]
+        events = rows
+        if any(row.pending is not None for row in rows):
+            # a matching run's proposals: made, rendered and routed now, off its transaction
+            events = render_pending(rows)
         now = timezone.now()
         for offset, event in enumerate(events, start=1):
             event.position = stream.last_position + offset
             event.published_at = now
-        _set_positions(events, now)
+        _delete(batches)
+        _set_positions([e for e in events if e.pk is not None], now)
+        _insert_positioned([e for e in events if e.pk is None], now)
         stream.last_position = events[-1].position
         stream.relayed_at = now
         stream.save(update_fields=["last_position", "relayed_at"])

@@ -10,7 +10,9 @@ import logging
 import time
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import BigIntegerField, Count, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
@@ -116,7 +118,13 @@ def outbox():
     from apps.events.models import Event
 
     waiting = Event.objects.filter(position__isnull=True)  # the event_unpublished index
-    count = waiting[:OUTBOX_COUNT_CAP].count()
+    # A row holding a batch of a matching run's proposals stands for one event per proposal.
+    batches = waiting.filter(pending__has_key="batch").aggregate(
+        rows=Count("id"),
+        events=Sum(Cast(KeyTextTransform("size", "pending__batch"), BigIntegerField())),
+    )
+    count = waiting[:OUTBOX_COUNT_CAP].count() - batches["rows"] + (batches["events"] or 0)
+    count = min(count, OUTBOX_COUNT_CAP)
     oldest = waiting.order_by("id").values_list("occurred_at", flat=True).first()
     age = max(0.0, (timezone.now() - oldest).total_seconds()) if oldest is not None else 0.0
     return [

@@ -20,7 +20,6 @@ Applying the same solution twice changes nothing the second time.
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 import uuid
@@ -38,7 +37,7 @@ from aidmatch.events import EventType
 from aidmatch.lifecycle import NEED_FUNDABLE, PLEDGE_LIVE, AllocationStatus, OrganizationStatus
 from aidmatch.matching.types import Row
 from apps.core.dates import local_date
-from apps.events.payloads import insert_proposal_events, proposal_event_row
+from apps.events.payloads import proposal_batches
 from apps.events.services import copy_events
 from apps.matching.locks import (
     live_proposals,
@@ -385,7 +384,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     # 3. Write: one statement per table and kind of change.
     outcome.seconds["plan"] += time.perf_counter() - clock
     clock = time.perf_counter()
-    released_rows = _release(released, now, returning=connection.vendor != "postgresql")
+    released_rows = _release(released, now)
     bulk_update(
         Allocation,
         RESIZE_COLUMNS,
@@ -406,16 +405,7 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
     )
     outcome.seconds["sql"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    if connection.vendor == "postgresql":
-        insert_proposal_events(
-            [
-                (EventType.ALLOCATION_RELEASED, [pk for (pk,) in released]),
-                (EventType.ALLOCATION_PROPOSED, [row[0] for row in created]),
-            ],
-            occurred_at=now,
-        )
-    else:
-        _events(released_rows, created, pledges, needs, run=run, now=now)
+    _events(released_rows, created, run=run, now=now)
     outcome.seconds["events"] = time.perf_counter() - clock
     clock = time.perf_counter()
     for model, rows, touched, refresh in (
@@ -454,9 +444,8 @@ RELEASED_RETURNING = (
 )
 
 
-def _release(released: list[tuple], now, *, returning: bool) -> list[dict]:
-    """Release proposals in one statement; with ``returning``, their rows as they now are
-    (for their events, where ``insert_proposal_events`` does not read them in the database)."""
+def _release(released: list[tuple], now) -> list[dict]:
+    """Release proposals in one statement; their rows as they now are (for their events)."""
     if not released:
         return []
     changes = {
@@ -466,10 +455,8 @@ def _release(released: list[tuple], now, *, returning: bool) -> list[dict]:
         "close_reason": RELEASE_REASON,
     }
     ids = [pk for (pk,) in released]
-    if connection.vendor != "postgresql" or not returning:
+    if connection.vendor != "postgresql":
         bulk_update(Allocation, {}, released, **changes)
-        if not returning:
-            return []
         rows = Allocation.objects.filter(pk__in=ids).values(*RELEASED_RETURNING)
         return [{**row, **changes} for row in rows]
     table = connection.ops.quote_name(Allocation._meta.db_table)
@@ -483,35 +470,37 @@ def _release(released: list[tuple], now, *, returning: bool) -> list[dict]:
         return [{**dict(zip(RELEASED_RETURNING, r, strict=True)), **changes} for r in cursor]
 
 
-def _events(released: list[dict], created: list[tuple], pledges, needs, *, run, now) -> None:
+def _events(released: list[dict], created: list[tuple], *, run, now) -> None:
     """``allocation.released`` for the proposals let go and ``allocation.proposed`` for every
-    new row, in one statement whatever their number (elsewhere than PostgreSQL, where
-    ``insert_proposal_events`` makes them in the database). Each carries its proposal's
-    values, and the relay renders its payloads when it positions it
-    (``apps.events.payloads.render_pending``): rendering and encrypting 10,000 payloads would
-    hold the run's row locks two seconds longer (bench/README.md, "Events rendered by the
-    relay")."""
-    if not (released or created):
-        return
-
-    def row(values: dict, event_type=EventType.ALLOCATION_PROPOSED) -> tuple:
-        pledge, need = pledges[str(values["pledge_id"])], needs[str(values["need_id"])]
-        return proposal_event_row(values, pledge, need, occurred_at=now, event_type=event_type)
-
-    names = list(INSERT_COLUMNS)
-    constants = {
-        "status": A.PROPOSED.value,
-        "disbursed_amount": ZERO,
-        "close_reason": "",
-        "match_run_id": run.pk,
-        "proposed_at": now,
-        "updated_at": now,
-    }
-    rows = itertools.chain(
-        (row(values, EventType.ALLOCATION_RELEASED) for values in released),
-        (row({**dict(zip(names, values, strict=True)), **constants}) for values in created),
-    )
-    copy_events(rows, len(released) + len(created))
+    new row, in one statement whatever their number: one outbox row per 500 proposals
+    (``apps.events.payloads.proposal_batches``) holding their values; the relay makes each
+    proposal's event, renders its payloads and positions it. Rendering, encrypting and
+    indexing 10,000 events would hold the run's row locks seconds longer (bench/README.md,
+    "A run's events in batches")."""
+    rows = []
+    if released:
+        names = [*RELEASED_RETURNING, "status", "closed_at", "updated_at", "close_reason"]
+        values = [tuple(row[name] for name in names) for row in released]
+        rows += proposal_batches(
+            EventType.ALLOCATION_RELEASED, names, values, constants={}, occurred_at=now
+        )
+    if created:
+        constants = {
+            "status": A.PROPOSED.value,
+            "disbursed_amount": ZERO,
+            "close_reason": "",
+            "match_run_id": run.pk,
+            "proposed_at": now,
+            "updated_at": now,
+        }
+        rows += proposal_batches(
+            EventType.ALLOCATION_PROPOSED,
+            INSERT_COLUMNS,
+            created,
+            constants=constants,
+            occurred_at=now,
+        )
+    copy_events(rows, len(rows))
 
 
 TOTAL_COLUMNS = {"proposed_amount": "numeric", "status": "text"}

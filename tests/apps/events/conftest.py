@@ -13,13 +13,13 @@ def events_of(event_type=None, resource_id=None):
     events = Event.objects.order_by("id")
     if event_type is not None:
         events = events.filter(type=str(event_type))
-    if resource_id is not None:
-        events = events.filter(resource_id=str(resource_id))
+    # A matching run's proposals are made and rendered by the relay: as it will give them
+    # (not yet saved, so without an id or a position).
     events = list(events)
-    # A matching run's proposals are rendered by the relay: as it will give them.
-    pending = [e for e in events if e.pending is not None]
-    if pending:
-        render_pending(pending)
+    if any(e.pending is not None for e in events):
+        events = render_pending(events)
+    if resource_id is not None:
+        events = [e for e in events if e.resource_id == str(resource_id)]
     return events
 
 

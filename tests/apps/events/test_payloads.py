@@ -187,13 +187,17 @@ def test_a_runs_payloads_are_each_audiences_api_view_byte_for_byte(
         plain.organization_id: MembershipFactory(organization=plain.organization).user,
     }
 
+    # The run wrote its proposals' values in batches (one outbox row per BATCH_ROWS), no
+    # payloads: the relay makes one event per proposal, renders and routes it.
+    monkeypatch.setattr(payloads, "BATCH_ROWS", 2)
     run = match_run_execute(trigger="manual", mode="full")
-    # The run wrote each event's proposal values, no payloads: the relay renders them.
-    unrendered = Event.objects.filter(type=EventType.ALLOCATION_PROPOSED)
-    assert unrendered.count() == run.created
-    assert not unrendered.filter(pending__isnull=True).exists()
-    assert not unrendered.filter(payloads__isnull=False).exists()
-    assert relay_pending() >= run.created
+    batches = list(Event.objects.filter(type=EventType.ALLOCATION_PROPOSED))
+    assert [payloads.batch_size(b) for b in batches] == [2] * (run.created // 2) + [1] * (
+        run.created % 2
+    )
+    assert all(b.payloads is None and b.position is None for b in batches)
+    assert relay_pending() == run.created
+    assert not Event.objects.filter(position__isnull=True).exists()  # the batches are gone
 
     written = events_of(EventType.ALLOCATION_PROPOSED)
     assert len(written) == run.created > 2

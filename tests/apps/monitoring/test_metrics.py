@@ -125,6 +125,21 @@ def test_outbox_lag_is_the_age_and_count_of_committed_events_not_yet_relayed(ano
     assert value(relayed, "aidmatch_outbox_oldest_unrelayed_age_seconds") == 0
 
 
+def test_the_outbox_counts_each_proposal_of_a_runs_batch_as_an_event(anon, token, monkeypatch):
+    from apps.events import payloads
+
+    monkeypatch.setattr(payloads, "BATCH_ROWS", 2)
+    for _ in range(3):
+        NeedFactory(amount=Decimal("100.00"))
+    PledgeFactory(amount=Decimal("1000.00"))
+    run = match_run_execute(trigger="manual", mode="full")
+    assert run.created == 3 and Event.objects.filter(position__isnull=True).count() == 2
+
+    assert value(scrape(anon), "aidmatch_outbox_unrelayed_events") == 3
+    relay_pending()
+    assert value(scrape(anon), "aidmatch_outbox_unrelayed_events") == 0
+
+
 def test_open_screening_hits_are_counted_by_source(anon, token, org_x, org_y):
     def hit(org, source, resolution=""):
         return ScreeningHit.objects.create(
