@@ -245,9 +245,9 @@ def _rows(
     kept: np.ndarray,
     rule: str,
 ) -> tuple[Row, ...]:
-    # Per class and per need once, then one explanation dict per (need, earmark kind, kept)
-    # (the same fields as
-    # ``model.explanation``, shared and read-only); rows sorted by (pledge id, need id).
+    # Per class and per need once, then one explanation dict per distinct (earmark kind,
+    # urgency, deadline, weight, kept) (the same fields as ``model.explanation``, shared and
+    # read-only); rows sorted by (pledge id, need id).
     pledge_ids, need_ids = world.pledge_ids, world.need_ids
     if len(p_idx):
         order = np.lexsort((_id_order(need_ids)[n_idx], _id_order(pledge_ids)[p_idx]))
@@ -261,12 +261,14 @@ def _rows(
     ordinals = world.need_deadline.tolist()
     iso = {d: date.fromordinal(d).isoformat() for d in set(ordinals)}  # a few hundred dates
     w = world.need_weight.tolist()
-    explanations = []
+    explanations, alike = [], {}  # needs that read alike share one dict (7k, not 77k, at 100k)
     for n, k, kept_any in zip(
         n_idx[first].tolist(), kind[first].tolist(), (kept[first] > 0).tolist(), strict=True
     ):
-        explanations.append(
-            {
+        key = (k, urgency[n], ordinals[n], w[n], kept_any)
+        shown = alike.get(key)
+        if shown is None:
+            shown = alike[key] = {
                 "admitted_by": kinds[k],
                 "urgency": urgency[n],
                 "deadline": iso[ordinals[n]],
@@ -274,7 +276,7 @@ def _rows(
                 "rule": rule,
                 "kept": kept_any,
             }
-        )
+        explanations.append(shown)
     return tuple(
         map(
             Row,

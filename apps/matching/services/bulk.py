@@ -9,6 +9,7 @@ Column names come from this package's constants, never from input.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import partial
@@ -38,6 +39,17 @@ def _quoted(value, kind: str) -> str:
     else:
         text = str(value)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def uuid4_texts(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as text, as ``str(uuid.uuid4())`` gives, from one read of
+    the system's randomness (a new proposal each: 184,000 in a 100k run)."""
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    h = raw.hex()
+    cuts = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
+    return ["-".join([h[i + a : i + b] for a, b in cuts]) for i in range(0, 32 * n, 32)]
 
 
 def array_literal(values, kind: str = "text") -> str:

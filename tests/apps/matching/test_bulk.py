@@ -63,3 +63,14 @@ def test_text_and_json_of_any_shape_survive_a_bulk_insert():
         None,
         now,
     )
+
+
+def test_new_ids_are_distinct_version_4_uuids_as_text():
+    from apps.matching.services.bulk import uuid4_texts
+
+    ids = uuid4_texts(5000)
+
+    assert len(set(ids)) == 5000 and uuid4_texts(0) == []
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
