@@ -87,6 +87,7 @@ class Need(models.Model):
             # The organization's own ids for its needs.
             models.UniqueConstraint(
                 fields=["organization", "external_reference"],
+                condition=Q(external_reference__isnull=False),  # rows without one: no entry
                 name="need_reference_per_organization",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="need_amount_positive"),
@@ -119,9 +120,15 @@ class Need(models.Model):
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["sector", "province", "status"]),
             models.Index(fields=["province"], name="need_province"),
-            models.Index(fields=["district"], name="need_district"),
+            models.Index(
+                fields=["district"], condition=Q(district__isnull=False), name="need_district"
+            ),
             models.Index(fields=["currency"], name="need_currency"),
-            models.Index(fields=["created_by_key"], name="need_created_by_key"),
+            models.Index(
+                fields=["created_by_key"],
+                condition=Q(created_by_key__isnull=False),
+                name="need_created_by_key",
+            ),
             # The incremental matching path reads the needs a pledge can reach in weight order
             # (most urgent, then nearest deadline, then id), only those with at least one unit
             # of their currency still to place (not the cents that conversions leave on needs

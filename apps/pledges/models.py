@@ -51,6 +51,7 @@ class Pledge(models.Model):
         null=True,
         blank=True,
         related_name="earmarked_pledges",
+        db_index=False,  # pledge_earmark_organization
     )
     earmark_need = models.ForeignKey(
         "needs.Need",
@@ -58,6 +59,7 @@ class Pledge(models.Model):
         null=True,
         blank=True,
         related_name="earmarked_pledges",
+        db_index=False,  # pledge_earmark_need
     )
     expires_at = models.DateTimeField(null=True, blank=True)
     commit_window = models.DurationField(default=DEFAULT_COMMIT_WINDOW)
@@ -106,7 +108,9 @@ class Pledge(models.Model):
         constraints = [
             # One pledge per schedule and period, whatever delivers the task how often.
             models.UniqueConstraint(
-                fields=["schedule", "schedule_period"], name="pledge_once_per_schedule_period"
+                fields=["schedule", "schedule_period"],
+                condition=Q(schedule__isnull=False),
+                name="pledge_once_per_schedule_period",
             ),
             models.CheckConstraint(
                 condition=Q(schedule__isnull=True, schedule_period__isnull=True)
@@ -114,11 +118,16 @@ class Pledge(models.Model):
                 name="pledge_schedule_with_period",
             ),
             # A donor's own ids: unique per donor user, and per donor institution.
+            # (Partial: a row without the key has nothing to be unique about, and costs no index
+            # entry; each one still serves as its first column's index.)
             models.UniqueConstraint(
-                fields=["donor", "external_reference"], name="pledge_reference_per_donor"
+                fields=["donor", "external_reference"],
+                condition=Q(external_reference__isnull=False),
+                name="pledge_reference_per_donor",
             ),
             models.UniqueConstraint(
                 fields=["donor_organization", "external_reference"],
+                condition=Q(donor_organization__isnull=False),
                 name="pledge_reference_per_donor_organization",
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="pledge_amount_non_negative"),
@@ -159,7 +168,22 @@ class Pledge(models.Model):
             models.Index(fields=["donor", "-created_at"]),
             models.Index(fields=["status", "-created_at"]),
             models.Index(fields=["currency"], name="pledge_currency"),
-            models.Index(fields=["created_by_key"], name="pledge_created_by_key"),
+            # Keys most pledges leave empty: only the rows that have one are indexed.
+            models.Index(
+                fields=["created_by_key"],
+                condition=Q(created_by_key__isnull=False),
+                name="pledge_created_by_key",
+            ),
+            models.Index(
+                fields=["earmark_need"],
+                condition=Q(earmark_need__isnull=False),
+                name="pledge_earmark_need",
+            ),
+            models.Index(
+                fields=["earmark_organization"],
+                condition=Q(earmark_organization__isnull=False),
+                name="pledge_earmark_organization",
+            ),
         ]
 
     def __str__(self) -> str:
