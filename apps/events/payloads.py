@@ -374,7 +374,8 @@ def proposal_batches(
     proposals each: ``rows`` are tuples in the order of ``columns`` (the values their
     allocation rows were written with; ``constants`` the same on all), ``explanation`` as JSON
     text or an object. A row's ``pending`` holds the values of its proposals (each as its own
-    text, each distinct explanation once); it has no payloads and no routing of its own.
+    text, each distinct explanation once, as an object); it has no payloads and no routing of
+    its own.
 
     The relay turns each such row into one event per proposal, rendered and routed, when it
     gives them their positions (``render_pending``), in the row's place among the events: so a
@@ -392,13 +393,12 @@ def proposal_batches(
             text = explanation if isinstance(explanation, str) else _json_text(explanation)
             row[at] = texts.setdefault(text, len(texts))
             chunk.append(row)
-        batch = {
-            "size": len(chunk),
-            "columns": names,
-            "constants": constants,
-            "explanations": list(texts),
-            "rows": chunk,
-        }
+        head = _PENDING.encode({"size": len(chunk), "columns": names, "constants": constants})
+        # the explanations are JSON already: put in as they are, not encoded again as strings
+        pending = (
+            f'{{"batch": {head[:-1]},"explanations":[{",".join(texts)}],'
+            f'"rows":{_PENDING.encode(chunk)}}}}}'
+        )
         out.append(
             event_row(
                 event_type,
@@ -406,7 +406,7 @@ def proposal_batches(
                 payloads_text=None,
                 audiences=(),
                 occurred_at=occurred_at,
-                pending=_PENDING.encode({"batch": batch}),
+                pending=pending,
             )
         )
     return out
