@@ -116,6 +116,14 @@ class Event(models.Model):
         "matching run's proposals: their rows' values, no more than the allocations table "
         "holds in the clear); then emptied.",
     )
+    batch_size = models.PositiveIntegerField(
+        default=1,
+        db_default=1,
+        editable=False,
+        help_text="How many events this row stands for: more than one for a batch of a matching "
+        "run's proposals (their values in ``pending``), which the relay replaces by one event "
+        "per proposal.",
+    )
     audiences = models.CharField(
         max_length=64,
         default="",

@@ -393,7 +393,7 @@ def proposal_batches(
             text = explanation if isinstance(explanation, str) else _json_text(explanation)
             row[at] = texts.setdefault(text, len(texts))
             chunk.append(row)
-        head = _PENDING.encode({"size": len(chunk), "columns": names, "constants": constants})
+        head = _PENDING.encode({"columns": names, "constants": constants})
         # the explanations are JSON already: put in as they are, not encoded again as strings
         pending = (
             f'{{"batch": {head[:-1]},"explanations":[{",".join(texts)}],'
@@ -407,16 +407,10 @@ def proposal_batches(
                 audiences=(),
                 occurred_at=occurred_at,
                 pending=pending,
+                batch_size=len(chunk),
             )
         )
     return out
-
-
-def batch_size(event) -> int:
-    """How many events an outbox row stands for: a batch's proposals, or itself."""
-    if event.pending is not None and "batch" in event.pending:
-        return event.pending["batch"]["size"]
-    return 1
 
 
 # str() of a Decimal, a UUID, a date or a moment is the text its field reads back (an

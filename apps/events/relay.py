@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.core.fields import _encrypt
 from apps.events.models import Event, EventStream
-from apps.events.payloads import batch_size, render_pending
+from apps.events.payloads import render_pending
 from apps.events.signals import events_published
 from apps.matching.services.bulk import array_literal
 
@@ -116,14 +116,18 @@ def relay_batch(batch: int = BATCH) -> int | None:
         )
         if stream is None:
             return None
-        rows, count = [], 0
-        for row in Event.objects.filter(position__isnull=True).order_by("id")[:batch]:
-            rows.append(row)
-            count += batch_size(row)
+        # The ids first (a batch of a run's proposals is a large value: only those taken are
+        # read), up to ``batch`` events, a batch of proposals whole.
+        waiting = Event.objects.filter(position__isnull=True).order_by("id")
+        taken, count = [], 0
+        for pk, size in waiting.values_list("id", "batch_size")[:batch]:
+            taken.append(pk)
+            count += size
             if count >= batch:
                 break
-        if not rows:
+        if not taken:
             return 0
+        rows = list(Event.objects.filter(pk__in=taken).order_by("id"))
         batches = [row for row in rows if row.pending is not None and "batch" in row.pending]
         events = rows
         if any(row.pending is not None for row in rows):

@@ -99,6 +99,7 @@ _INSERTED = (
     "payloads",
     "audiences",
     "pending",
+    "batch_size",
 )
 
 
@@ -113,6 +114,7 @@ def event_row(
     donor_organization_id=None,
     occurred_at,
     pending: str | None = None,
+    batch_size: int = 1,
 ) -> tuple:
     """One event as a COPY row (``copy_events``), its payloads given as their JSON text (the
     form ``EventPayloadsField`` writes: keys sorted, a view shown again by its audience's
@@ -130,6 +132,7 @@ def event_row(
         None if payloads_text is None else _encrypt(payloads_text),
         ",".join(sorted(str(a) for a in audiences)),
         pending,
+        batch_size,
     )
 
 

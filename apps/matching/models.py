@@ -39,7 +39,11 @@ class Allocation(models.Model):
     explanation = models.JSONField(default=dict)
     commit_deadline = models.DateTimeField(null=True, blank=True)
     committed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_index=False,  # allocation_committed_by: a proposal has none, and no index entry
     )
     close_reason = models.CharField(max_length=200, blank=True)
     match_run = models.ForeignKey(
@@ -79,6 +83,11 @@ class Allocation(models.Model):
             models.Index(fields=["pledge", "status"]),
             models.Index(fields=["need", "status"]),
             models.Index(fields=["status", "commit_deadline"]),
+            models.Index(
+                fields=["committed_by"],
+                condition=Q(committed_by__isnull=False),
+                name="allocation_committed_by",
+            ),
         ]
 
     def __str__(self) -> str:

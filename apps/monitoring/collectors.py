@@ -10,9 +10,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.db.models import BigIntegerField, Count, Sum
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models import Count, Sum
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
@@ -119,10 +117,7 @@ def outbox():
 
     waiting = Event.objects.filter(position__isnull=True)  # the event_unpublished index
     # A row holding a batch of a matching run's proposals stands for one event per proposal.
-    batches = waiting.filter(pending__has_key="batch").aggregate(
-        rows=Count("id"),
-        events=Sum(Cast(KeyTextTransform("size", "pending__batch"), BigIntegerField())),
-    )
+    batches = waiting.filter(batch_size__gt=1).aggregate(rows=Count("id"), events=Sum("batch_size"))
     count = waiting[:OUTBOX_COUNT_CAP].count() - batches["rows"] + (batches["events"] or 0)
     count = min(count, OUTBOX_COUNT_CAP)
     oldest = waiting.order_by("id").values_list("occurred_at", flat=True).first()

@@ -192,9 +192,7 @@ def test_a_runs_payloads_are_each_audiences_api_view_byte_for_byte(
     monkeypatch.setattr(payloads, "BATCH_ROWS", 2)
     run = match_run_execute(trigger="manual", mode="full")
     batches = list(Event.objects.filter(type=EventType.ALLOCATION_PROPOSED))
-    assert [payloads.batch_size(b) for b in batches] == [2] * (run.created // 2) + [1] * (
-        run.created % 2
-    )
+    assert [b.batch_size for b in batches] == [2] * (run.created // 2) + [1] * (run.created % 2)
     assert all(b.payloads is None and b.position is None for b in batches)
     assert relay_pending() == run.created
     assert not Event.objects.filter(position__isnull=True).exists()  # the batches are gone
