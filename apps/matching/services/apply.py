@@ -348,7 +348,11 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
             if delta <= 0:
                 continue
         amount = have_amount + delta
-        need_amount = min(world.pool.convert(amount, pc, nc), have_need + room_n)
+        # the target's own conversion when nothing was trimmed (the same amount, converted once)
+        converted = (
+            target.need_amount if amount == target.amount else world.pool.convert(amount, pc, nc)
+        )
+        need_amount = min(converted, have_need + room_n)
         if need_amount <= have_need:
             continue
         if key in current:
