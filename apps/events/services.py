@@ -39,7 +39,7 @@ def new_event(
     return event
 
 
-def relay_after_commit() -> None:
+def _relay_after_commit() -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # No worker polls the outbox in the embedded mode: relay once the change commits.
         from apps.events.relay import relay_pending
@@ -83,7 +83,7 @@ def record_event(
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
         event.save(force_insert=True)
-    relay_after_commit()
+    _relay_after_commit()
     return event
 
 
@@ -160,7 +160,7 @@ def copy_events(rows: Iterable[tuple], count: int) -> int:
             for name in _INSERTED
         }
         bulk_insert(Event, columns, _Rows(rows, count))
-    relay_after_commit()
+    _relay_after_commit()
     return count
 
 
@@ -207,7 +207,7 @@ def record_events(events: Iterable[Event]) -> int:
             for e in events
         )
         bulk_insert(Event, columns, _Rows(rows, len(events)))
-    relay_after_commit()
+    _relay_after_commit()
     return len(events)
 
 
