@@ -22,7 +22,8 @@ processes share the 2 cores with the servers in both cases alike.
 
 Progress goes to stderr, the table to stdout: requests/s (median of the rounds), p50 and p99
 latency (all rounds pooled) and the load average after the endpoint's last round; then the
-ratio pledge POST / bare view (target >= 0.5). Nothing asserts a time.
+ratio pledge POST / bare view (issue 12 asked >= 0.5), and the pledge POST's p99 at c=8
+against the target held instead (under 50 ms: bench/README.md). Nothing asserts a time.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from urllib.parse import urlparse
 from uuid import uuid4
 
 ROOT = Path(__file__).resolve().parents[1]
+POST_P99_MS = 50  # pledge POST at 8 concurrent clients, 4 gunicorn workers, 2 cores
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
 BIN = Path(PY).parent
@@ -409,7 +411,13 @@ def main() -> None:
         ratio = statistics.median(figures[("pledge POST", c)]["rates"]) / statistics.median(
             figures[("bare DRF create view", c)]["rates"]
         )
-        print(f"pledge POST / bare view at c={c}: {ratio:.2f}x (target >= 0.5x)")
+        print(f"pledge POST / bare view at c={c}: {ratio:.2f}x (issue 12 asked >= 0.5x: see below)")
+    # The target held (bench/README.md, "The pledge POST's target"): a pledge POST does its
+    # ledger postings, audit record, event and idempotency in its transaction; a bare view
+    # does none of it, so a ratio to it measures the guarantees, not waste.
+    p99 = percentile(figures[("pledge POST", 8)]["lat"], 0.99) * 1000
+    verdict = "met" if p99 < POST_P99_MS else "NOT met"
+    print(f"pledge POST p99 at c=8: {p99:.1f} ms (target under {POST_P99_MS} ms): {verdict}")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
