@@ -435,6 +435,11 @@ def _read_pending(pending: dict) -> dict:
     return values
 
 
+def is_batch(event) -> bool:
+    """Whether an outbox row holds a batch of a matching run's proposals (``proposal_batches``)."""
+    return event.pending is not None and "batch" in event.pending
+
+
 def _batch_values(batch: dict):
     """Each proposal's values in a batch (``proposal_batches``), as ``_read_pending`` gives."""
     names, constants, texts = batch["columns"], batch["constants"], batch["explanations"]
@@ -457,7 +462,7 @@ def render_pending(events: list) -> list:
     for event in events:
         if event.pending is None:
             items.append((event, None))
-        elif "batch" in event.pending:
+        elif is_batch(event):
             for values in _batch_values(event.pending["batch"]):
                 new = Event(
                     uid=uuid.uuid4(),

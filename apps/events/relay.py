@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.core.fields import _encrypt
 from apps.events.models import Event, EventStream
-from apps.events.payloads import render_pending
+from apps.events.payloads import is_batch, render_pending
 from apps.events.signals import events_published
 from apps.matching.services.bulk import array_literal
 
@@ -128,7 +128,7 @@ def relay_batch(batch: int = BATCH) -> int | None:
         if not taken:
             return 0
         rows = list(Event.objects.filter(pk__in=taken).order_by("id"))
-        batches = [row for row in rows if row.pending is not None and "batch" in row.pending]
+        batches = [row for row in rows if is_batch(row)]
         events = rows
         if any(row.pending is not None for row in rows):
             # a matching run's proposals: made, rendered and routed now, off its transaction

@@ -117,9 +117,8 @@ def outbox():
 
     waiting = Event.objects.filter(position__isnull=True)  # the event_unpublished index
     # A row holding a batch of a matching run's proposals stands for one event per proposal.
-    batches = waiting.filter(batch_size__gt=1).aggregate(rows=Count("id"), events=Sum("batch_size"))
-    count = waiting[:OUTBOX_COUNT_CAP].count() - batches["rows"] + (batches["events"] or 0)
-    count = min(count, OUTBOX_COUNT_CAP)
+    waiting_rows = waiting[:OUTBOX_COUNT_CAP].aggregate(events=Sum("batch_size"))
+    count = min(waiting_rows["events"] or 0, OUTBOX_COUNT_CAP)
     oldest = waiting.order_by("id").values_list("occurred_at", flat=True).first()
     age = max(0.0, (timezone.now() - oldest).total_seconds()) if oldest is not None else 0.0
     return [

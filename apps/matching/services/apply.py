@@ -397,20 +397,19 @@ def apply_solution(*, world: World, rows: list[Row], run: MatchRun) -> Outcome:
         match_run_id=run.pk,
         updated_at=now,
     )
-    bulk_insert(
-        Allocation,
-        INSERT_COLUMNS,
-        created,
-        status=A.PROPOSED.value,
-        disbursed_amount=ZERO,
-        close_reason="",
-        match_run_id=run.pk,
-        proposed_at=now,
-        updated_at=now,
-    )
+    # what every new row holds alike (written with it, and given to its event)
+    constants = {
+        "status": A.PROPOSED.value,
+        "disbursed_amount": ZERO,
+        "close_reason": "",
+        "match_run_id": run.pk,
+        "proposed_at": now,
+        "updated_at": now,
+    }
+    bulk_insert(Allocation, INSERT_COLUMNS, created, **constants)
     outcome.seconds["sql"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    _events(released_rows, created, run=run, now=now)
+    _events(released_rows, created, constants, now=now)
     outcome.seconds["events"] = time.perf_counter() - clock
     clock = time.perf_counter()
     for model, rows, touched, refresh in (
@@ -475,7 +474,7 @@ def _release(released: list[tuple], now) -> list[dict]:
         return [{**dict(zip(RELEASED_RETURNING, r, strict=True)), **changes} for r in cursor]
 
 
-def _events(released: list[dict], created: list[tuple], *, run, now) -> None:
+def _events(released: list[dict], created: list[tuple], constants: dict, *, now) -> None:
     """``allocation.released`` for the proposals let go and ``allocation.proposed`` for every
     new row, in one statement whatever their number: one outbox row per 500 proposals
     (``apps.events.payloads.proposal_batches``) holding their values; the relay makes each
@@ -490,14 +489,6 @@ def _events(released: list[dict], created: list[tuple], *, run, now) -> None:
             EventType.ALLOCATION_RELEASED, names, values, constants={}, occurred_at=now
         )
     if created:
-        constants = {
-            "status": A.PROPOSED.value,
-            "disbursed_amount": ZERO,
-            "close_reason": "",
-            "match_run_id": run.pk,
-            "proposed_at": now,
-            "updated_at": now,
-        }
         rows += proposal_batches(
             EventType.ALLOCATION_PROPOSED,
             INSERT_COLUMNS,
